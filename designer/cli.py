@@ -1,0 +1,257 @@
+"""`pipeline-designer`: the headless runner and the desktop app's launcher.
+
+Exit status: 0 success, 1 failed run, 2 bad input. Heavy libraries are imported only by the commands
+that need them, so `--help` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _err(message: str) -> None:
+    print(f"pipeline-designer: error: {message}", file=sys.stderr)
+
+
+class Progress:
+    """Progress lines on a terminal (stderr); silent when stderr is not a terminal."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.enabled, self.done = total, enabled, 0
+        self.start: dict[str, float] = {}
+
+    def __call__(self, event: Any) -> None:
+        if not self.enabled or event.kind == "queued":
+            return
+        if event.kind == "started":
+            self.start[event.node] = time.perf_counter()
+            self._line(f"{event.node} …")
+        elif event.kind == "progress":
+            pct = f"{event.progress * 100:3.0f}%" if event.progress is not None else ""
+            self._line(f"{event.node} {pct} {event.message}")
+        else:
+            self.done += 1
+            took = f" {event.seconds:.2f}s" if event.seconds is not None else ""
+            extra = f": {event.message}" if event.message else ""
+            self._line(f"{event.node} {event.kind}{took}{extra}", end="\n")
+
+    def _line(self, text: str, end: str = "") -> None:
+        sys.stderr.write(f"\r\033[K[{self.done}/{self.total}] {text}{end}")
+        sys.stderr.flush()
+
+
+def _load(path: str) -> Any:
+    from designer.core.pipeline import load_pipeline
+
+    return load_pipeline(path)
+
+
+def _print_issues(issues: list[Any]) -> None:
+    for issue in issues:
+        print(f"  {issue}", file=sys.stderr)
+
+
+def _format_metrics(metrics: dict[str, list[dict[str, Any]]]) -> str:
+    lines = []
+    for node, entries in metrics.items():
+        for e in entries:
+            lines.append(f"{node} ({e['task']}, model {e['model']}, {e['rows']} rows):")
+            for k, v in e["metrics"].items():
+                lines.append(f"  {k:<26} {v:.6g}")
+    return "\n".join(lines)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from designer.core.engine import CancelToken
+    from designer.core.runner import apply_overrides, run_to_dir
+
+    pipeline = apply_overrides(_load(args.pipeline), args.set or [])
+    base = Path(args.pipeline).resolve().parent
+    out = Path(args.out) if args.out else Path("out") / Path(args.pipeline).name.removesuffix(".pipeline.json")
+    token = CancelToken()
+    previous = signal.signal(signal.SIGINT, lambda *_: token.cancel())
+    progress = Progress(len(pipeline.nodes), sys.stderr.isatty() and not args.json)
+    try:
+        run = run_to_dir(pipeline, base, out, on_event=progress, cancel=token, upto=args.upto)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    r = run.result
+    if args.json:
+        print(json.dumps({"ok": r.ok, "cancelled": r.cancelled, "status": r.status, "errors": r.errors,
+                          "warnings": r.warnings, "metrics": run.metrics,
+                          "artifacts": [str(a) for a in run.artifacts]}, indent=2, default=str))
+    else:
+        for node, warnings in r.warnings.items():
+            for w in warnings:
+                print(f"warning: node '{node}': {w}", file=sys.stderr)
+        text = _format_metrics(run.metrics)
+        if text:
+            print(text)
+        for a in run.artifacts:
+            print(f"wrote {a}")
+    for node, msg in r.errors.items():
+        _err(f"node '{node}' failed: {msg}")
+    if r.cancelled:
+        _err("run cancelled")
+        return EXIT_FAILED
+    if r.errors:
+        return EXIT_BAD_INPUT if set(r.errors) <= r.bad_input else EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from designer.core.validate import validate
+
+    pipeline = _load(args.pipeline)
+    v = validate(pipeline, Path(args.pipeline).resolve().parent)
+    if args.json:
+        print(json.dumps({"ok": v.ok, "issues": [i.to_json() for i in v.issues]}, indent=2))
+    else:
+        for issue in v.issues:
+            print(issue)
+        if v.ok:
+            print(f"ok: {len(pipeline.nodes)} nodes, {len(pipeline.links)} links, "
+                  f"{len(v.warnings)} warning{'s' * (len(v.warnings) != 1)}")
+    return EXIT_OK if v.ok else EXIT_BAD_INPUT
+
+
+def read_table(path: str) -> Any:
+    """A CSV or Parquet data file for scoring, with the Load CSV defaults and located errors."""
+    from nodes.data import DEFAULT_MISSING, read_csv_frame
+
+    p = Path(path)
+    if not p.is_file():
+        from designer.core.errors import BadInput
+
+        raise BadInput("no such data file", file=str(p))
+    if p.suffix.lower() in (".parquet", ".pq"):
+        import pandas as pd
+
+        return pd.read_parquet(p)
+    return read_csv_frame(str(p), ",", "utf-8", True, DEFAULT_MISSING, {"file": str(p)})
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from designer.core.bundle import load_bundle
+    from designer.core.pipeline import atomic_write_text
+    from designer.core.values import Table
+
+    model, manifest = load_bundle(args.bundle)
+    frame = read_table(args.data)
+    scored = model.score(Table(frame=frame)).frame
+    atomic_write_text(args.output, scored.to_csv(index=False))
+    if args.json:
+        print(json.dumps({"rows": len(scored), "output": args.output, "task": model.task}))
+    else:
+        print(f"scored {len(scored)} rows with {manifest['pipeline']['name']} / {model.node_id} "
+              f"({model.task}); wrote {args.output}")
+    return EXIT_OK
+
+
+def cmd_nodes(args: argparse.Namespace) -> int:
+    from designer.core.registry import catalogue
+
+    cat = catalogue()
+    if args.json:
+        print(json.dumps(cat, indent=2, default=str))
+        return EXIT_OK
+    for entry in cat:
+        ins = ", ".join(f"{p['name']}:{p['type']}{'?' if p['optional'] else ''}" for p in entry["inputs"])
+        outs = ", ".join(f"{p['name']}:{p['type']}" for p in entry["outputs"])
+        print(f"{entry['type']:<30} {entry['title']}  [{entry['category']}]")
+        print(f"    in: {ins or '-'}   out: {outs or '-'}")
+        for name, spec in entry["params"].items():
+            default = spec.get("default", "(required)")
+            choices = f" one of {spec['enum']}" if "enum" in spec else ""
+            print(f"    {name} = {json.dumps(default, default=str)}{choices}  {spec.get('description', '')}")
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from designer.core.pipeline import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return EXIT_OK
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    try:
+        from designer.gui.app import main as gui_main
+    except ImportError as e:
+        _err(f"the desktop app is not available: {e}")
+        return EXIT_FAILED
+    return gui_main(getattr(args, "pipeline", None))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pipeline-designer",
+        description="Design, run and score machine-learning pipelines. Without a command, opens the designer.",
+        epilog="Exit status: 0 success, 1 failed run, 2 bad input.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("open", help="open the desktop designer (optionally with a pipeline file)")
+    p.add_argument("pipeline", nargs="?", help="a .pipeline.json file")
+    p.set_defaults(func=cmd_open)
+
+    p = sub.add_parser("run", help="run a pipeline headless and write outputs, metrics and bundles")
+    p.add_argument("pipeline", help="a .pipeline.json file")
+    p.add_argument("--set", action="append", metavar="NODE.PARAM=VALUE",
+                   help="override a parameter (value parsed as JSON when it can be); repeatable")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: out/<pipeline name>)")
+    p.add_argument("--upto", metavar="NODE", help="run only what NODE needs")
+    p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("validate", help="check a pipeline without running it")
+    p.add_argument("pipeline", help="a .pipeline.json file")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("score", help="score new raw data with a trained bundle")
+    p.add_argument("bundle", help="a .bundle.zip written by `run`")
+    p.add_argument("data", help="CSV or Parquet file with raw rows")
+    p.add_argument("-o", "--output", required=True, help="where to write the scored CSV")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("nodes", help="list the module catalogue with parameters and defaults")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_nodes)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of pipeline files")
+    p.set_defaults(func=cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = getattr(args, "func", cmd_open)
+    try:
+        return func(args)
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return EXIT_FAILED
+    except Exception as e:  # sorted below: the user's input (2) or a failure (1); never a bare traceback
+        from designer.core.errors import BadInput
+
+        if isinstance(e, BadInput):
+            _err(str(e))
+            return EXIT_BAD_INPUT
+        if os.environ.get("PIPELINE_DESIGNER_DEBUG"):
+            raise
+        _err(f"{type(e).__name__}: {e} (set PIPELINE_DESIGNER_DEBUG=1 for the traceback)")
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

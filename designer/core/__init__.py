@@ -1,0 +1,1 @@
+"""Qt-free core: pipeline files, validation, schema propagation, engine, recipes and bundles."""

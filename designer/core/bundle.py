@@ -1,0 +1,168 @@
+"""Trained bundles: one zip per trained model, written and read by the app itself (DESIGN §5).
+
+Members: `manifest.json` (versions, pipeline, data hashes, parameters, metrics, SHA-256 of every other
+member), `model.skops` (estimator + fitted recipe, saved with skops), `schema.json` (input schema, label,
+task, features) and `pipeline.json` (the pipeline it came from). Loading verifies every hash and lets
+skops construct only the types on the app's own trusted list; boosted-tree predictors are checked
+for out-of-range node and feature indices before use.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import platform
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from designer.core.digest import bytes_sha256
+from designer.core.errors import BadInput
+from designer.core.model import TrainedModel
+from designer.core.pipeline import atomic_write_bytes
+from designer.core.schema import TableSchema
+
+FORMAT = "pipeline-designer-bundle"
+VERSION = 1
+MEMBERS = ("model.skops", "schema.json", "pipeline.json")
+SUFFIX = ".bundle.zip"
+
+# Types skops does not trust by default that our bundles legitimately hold. Owned by the app, never read
+# from a bundle. TreePredictor is checked by `_check_trees` after loading (DESIGN §9).
+TREE_PREDICTOR = "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"
+TRUSTED_TYPES: frozenset[str] = frozenset({
+    "designer.core.recipe.TransformerStep", "designer.core.recipe.EncodeStep", "designer.core.recipe.ClipStep",
+    "designer.core.recipe.SelectStep", "designer.core.recipe.DropStep", "designer.core.recipe.EditStep",
+    "numpy.dtype", TREE_PREDICTOR,
+})
+
+
+def library_versions() -> dict[str, str]:
+    import numpy
+    import pandas
+    import pydantic
+    import sklearn
+    import skops
+
+    from designer import __version__
+
+    return {"pipeline-designer": __version__, "python": platform.python_version(), "numpy": numpy.__version__,
+            "pandas": pandas.__version__, "scikit-learn": sklearn.__version__, "skops": skops.__version__,
+            "pydantic": pydantic.__version__}
+
+
+def write_bundle(path: str | Path, model: TrainedModel, *, pipeline_json: str, params: dict[str, Any],
+                 metrics: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write a bundle atomically; returns its manifest."""
+    import skops.io as sio
+
+    payload = sio.dumps({"estimator": model.estimator, "recipe": list(model.recipe)})
+    schema = {"task": model.task, "label": model.label, "features": model.features,
+              "input_schema": model.input_schema.to_json(), "node": model.node_id}
+    members = {"model.skops": payload, "schema.json": json.dumps(schema, indent=2).encode(),
+               "pipeline.json": pipeline_json.encode()}
+    manifest = {
+        "format": FORMAT, "version": VERSION,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "libraries": library_versions(),
+        "pipeline": {"name": json.loads(pipeline_json).get("name"), "sha256": bytes_sha256(pipeline_json.encode()),
+                     "node": model.node_id},
+        "data": [s.to_json() for s in model.sources],
+        "task": model.task, "label": model.label, "train_rows": model.train_rows,
+        "learner": model.learner, "params": params, "metrics": metrics or {},
+        "recipe": [s.describe() for s in model.recipe],
+        "members": {name: bytes_sha256(data) for name, data in members.items()},
+    }
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("manifest.json", json.dumps(manifest, indent=2, default=str))
+        for name, data in members.items():
+            z.writestr(name, data)
+    atomic_write_bytes(path, buf.getvalue())
+    return manifest
+
+
+def _refuse(path: Path, message: str) -> BadInput:
+    return BadInput(f"refused: {message}", file=str(path))
+
+
+def read_manifest(path: str | Path) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """Open a bundle and verify its members against the manifest's hashes."""
+    p = Path(path)
+    try:
+        with zipfile.ZipFile(p) as z:
+            names = set(z.namelist())
+            if "manifest.json" not in names:
+                raise _refuse(p, "not a bundle (no manifest.json)")
+            manifest = json.loads(z.read("manifest.json"))
+            members = {n: z.read(n) for n in names if n != "manifest.json"}
+    except FileNotFoundError:
+        raise BadInput("no such bundle file", file=str(p)) from None
+    except (zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise _refuse(p, f"not a readable bundle ({e})") from None
+    if manifest.get("format") != FORMAT:
+        raise _refuse(p, "not a Pipeline Designer bundle")
+    if manifest.get("version") != VERSION:
+        raise _refuse(p, f"bundle version {manifest.get('version')} is not supported (this program reads {VERSION})")
+    expected = manifest.get("members", {})
+    if set(expected) != set(MEMBERS) or set(members) != set(MEMBERS):
+        extra = sorted(set(members) ^ set(MEMBERS))
+        raise _refuse(p, f"unexpected or missing members: {', '.join(extra) or 'manifest list'}")
+    for name in MEMBERS:
+        if bytes_sha256(members[name]) != expected[name]:
+            raise _refuse(p, f"member '{name}' does not match its SHA-256 in the manifest (changed after saving)")
+    return manifest, members
+
+
+def _check_trees(estimator: Any, path: Path) -> None:
+    """Validate boosted-tree predictors: child and feature indices in range, no categorical splits."""
+    import numpy as np
+
+    predictors = getattr(estimator, "_predictors", None)
+    if predictors is None:
+        return
+    n_features = int(getattr(estimator, "n_features_in_", 0))
+    for it, per_class in enumerate(predictors):
+        for tree in per_class:
+            nodes = getattr(tree, "nodes", None)
+            if not isinstance(nodes, np.ndarray) or nodes.dtype.names is None or len(nodes) == 0:
+                raise _refuse(path, f"tree {it} has no valid node table")
+            n = len(nodes)
+            inner = ~nodes["is_leaf"].astype(bool)
+            idx = np.arange(n)[inner]
+            left, right = nodes["left"][inner].astype(np.int64), nodes["right"][inner].astype(np.int64)
+            feat = nodes["feature_idx"][inner].astype(np.int64)
+            if ((left <= idx) | (left >= n) | (right <= idx) | (right >= n)).any():
+                raise _refuse(path, f"tree {it} has child indices out of range")
+            if ((feat < 0) | (feat >= n_features)).any():
+                raise _refuse(path, f"tree {it} reads a feature index out of range")
+            if nodes["is_categorical"].astype(bool).any():
+                raise _refuse(path, f"tree {it} uses categorical splits, which bundles never contain")
+
+
+def load_bundle(path: str | Path) -> tuple[TrainedModel, dict[str, Any]]:
+    """Load a verified bundle: (model, manifest). Raises BadInput for anything unexpected."""
+    import skops.io as sio
+
+    p = Path(path)
+    manifest, members = read_manifest(p)
+    payload = members["model.skops"]
+    try:
+        untrusted = set(sio.get_untrusted_types(data=payload))
+    except Exception as e:  # skops raises many kinds for corrupt data
+        raise _refuse(p, f"model.skops is not readable ({e})") from None
+    unexpected = sorted(untrusted - TRUSTED_TYPES)
+    if unexpected:
+        raise _refuse(p, f"model.skops holds types this program does not trust: {', '.join(unexpected)}")
+    try:
+        obj = sio.loads(payload, trusted=sorted(untrusted))
+    except Exception as e:
+        raise _refuse(p, f"model.skops could not be loaded ({e})") from None
+    _check_trees(obj["estimator"], p)
+    schema = json.loads(members["schema.json"])
+    model = TrainedModel(node_id=schema["node"], task=schema["task"], estimator=obj["estimator"],
+                         features=list(schema["features"]), recipe=tuple(obj["recipe"]),
+                         input_schema=TableSchema.from_json(schema["input_schema"]), label=schema.get("label"),
+                         learner=manifest.get("learner", {}), train_rows=manifest.get("train_rows", 0))
+    return model, manifest

@@ -1,0 +1,56 @@
+"""Full-content digests of data: files hashed byte for byte, frames hashed over every row."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+CHUNK = 1 << 20
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def bytes_sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class BackgroundDigest:
+    """Hash a file in a thread (hashlib releases the GIL) while the caller parses it."""
+
+    def __init__(self, path: str | Path) -> None:
+        self._result: dict[str, Any] = {}
+        self._thread = threading.Thread(target=self._work, args=(Path(path),), daemon=True)
+        self._thread.start()
+
+    def _work(self, path: Path) -> None:
+        try:
+            self._result["sha256"] = file_sha256(path)
+        except OSError as e:  # reported by the parser as well; keep the reason
+            self._result["error"] = e
+
+    def result(self) -> str:
+        self._thread.join()
+        if "error" in self._result:
+            raise self._result["error"]
+        return self._result["sha256"]
+
+
+def frame_sha256(frame: "pd.DataFrame") -> str:
+    """Digest over all rows, column names and dtypes of a DataFrame."""
+    import pandas as pd
+
+    h = hashlib.sha256()
+    h.update(repr([(str(c), str(t)) for c, t in frame.dtypes.items()]).encode())
+    h.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    return h.hexdigest()

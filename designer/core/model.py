@@ -1,0 +1,101 @@
+"""A trained model: recipe + estimator + input schema + label/task, and scoring with it (DESIGN §3).
+
+Score Model and bundle scoring both call `TrainedModel.score`, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from designer.core.errors import BadInput
+from designer.core.recipe import Recipe, apply_steps, pending_steps
+from designer.core.schema import TableSchema, kind_of_dtype
+from designer.core.values import DataSource, Table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+PREDICTION = "prediction"
+CLUSTER = "cluster"
+DISTANCE = "distance"
+
+
+def probability_column(cls: Any) -> str:
+    return f"probability_{cls}"
+
+
+@dataclass
+class TrainedModel:
+    """Everything needed to score new raw rows exactly as the training rows were treated."""
+
+    node_id: str
+    task: str
+    estimator: Any
+    features: list[str]
+    recipe: Recipe
+    input_schema: TableSchema
+    label: str | None = None
+    learner: dict[str, Any] = field(default_factory=dict)
+    sources: tuple[DataSource, ...] = ()
+    train_rows: int = 0
+
+    # -------------------------------------------------------------------------------------- scoring
+    def check_input(self, frame: "pd.DataFrame", node: str | None = None) -> None:
+        """Raw rows must have every input column with a compatible type."""
+        for name, kind in self.input_schema.columns:
+            if name not in frame.columns:
+                raise BadInput(f"missing from the data; the model was trained with columns "
+                               f"{', '.join(self.input_schema.names)}", node=node, column=name)
+            got = kind_of_dtype(frame[name].dtype)
+            if kind == "numeric" and got != "numeric" and frame[name].notna().any():
+                bad = frame[name][frame[name].notna()].iloc[0]
+                raise BadInput(f"expected numbers but found {got} values such as {bad!r}", node=node,
+                               column=name)
+
+    def prepare(self, table: Table, node: str | None = None) -> "pd.DataFrame":
+        """Apply the recipe steps `table` has not been through yet; returns the cleaned frame."""
+        steps = pending_steps(table.step_ids, self.recipe, node=node)
+        if not table.recipe:
+            self.check_input(table.frame, node=node)
+        optional = [self.label] if self.label else []
+        return apply_steps(table.frame, steps, optional)
+
+    def features_of(self, frame: "pd.DataFrame", node: str | None = None) -> "pd.DataFrame":
+        missing = [c for c in self.features if c not in frame.columns]
+        if missing:
+            raise BadInput(f"feature column '{missing[0]}' is missing after cleaning", node=node,
+                           column=missing[0])
+        return frame[self.features]
+
+    def score(self, table: Table, node: str | None = None) -> Table:
+        """Clean what still needs cleaning, predict, and return the scored table."""
+        frame = self.prepare(table, node=node)
+        X = self.features_of(frame, node=node)
+        est = self.estimator
+        out = frame.copy(deep=False)
+        if self.task == "clustering":
+            out[CLUSTER] = est.predict(X)
+            out[DISTANCE] = np.min(est.transform(X), axis=1)
+        else:
+            out[PREDICTION] = est.predict(X)
+            if self.task == "classification" and hasattr(est, "predict_proba"):
+                proba = est.predict_proba(X)
+                for i, cls in enumerate(est.classes_):
+                    out[probability_column(cls)] = proba[:, i]
+        scored = {"task": self.task, "label": self.label, "model": self.node_id,
+                  "features": list(self.features), "classes": [_plain(c) for c in getattr(est, "classes_", [])]}
+        applied = pending_steps(table.step_ids, self.recipe)
+        return Table(frame=out, recipe=table.recipe + tuple(applied), source_schema=table.source_schema,
+                     sources=table.sources, scored=scored)
+
+    def describe(self) -> dict[str, Any]:
+        return {"node": self.node_id, "task": self.task, "label": self.label, "features": self.features,
+                "learner": self.learner, "recipe": [s.describe() for s in self.recipe],
+                "input_schema": self.input_schema.to_json(), "train_rows": self.train_rows}
+
+
+def _plain(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v

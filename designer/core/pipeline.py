@@ -1,0 +1,301 @@
+"""The pipeline file format (`NAME.pipeline.json`): pydantic models, load with located errors, atomic save.
+
+Parameters are JSON literals; positions and view state live in a separate `layout` section so that a
+parameter change is a one-line diff. Data paths are stored relative to the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from designer.core.errors import BadInput, Location
+
+FORMAT = "pipeline-designer"
+VERSION = 2
+SUFFIX = ".pipeline.json"
+_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+JSONValue = Any
+
+
+class Node(BaseModel):
+    """One module instance: a stable id, its type id, a title and JSON-literal parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(description="Stable node id: letters, digits, '_' and '-'")
+    type: str = Field(description="Module type id, e.g. 'clean.missing'")
+    title: str = ""
+    params: dict[str, JSONValue] = Field(default_factory=dict)
+
+    @field_validator("id")
+    @classmethod
+    def _id_ok(cls, v: str) -> str:
+        if not _ID.match(v):
+            raise ValueError(f"node id '{v}' must start with a letter or '_' and use only letters, digits, '_', '-'")
+        return v
+
+
+class Link(BaseModel):
+    """A link from an output port to an input port, written as "node.port" strings."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    source: str = Field(alias="from", description="'node.port' of an output")
+    target: str = Field(alias="to", description="'node.port' of an input")
+
+    @field_validator("source", "target")
+    @classmethod
+    def _endpoint_ok(cls, v: str) -> str:
+        if v.count(".") != 1 or not all(v.split(".")):
+            raise ValueError(f"'{v}' must be written 'node.port'")
+        return v
+
+    @property
+    def source_node(self) -> str:
+        return self.source.split(".")[0]
+
+    @property
+    def source_port(self) -> str:
+        return self.source.split(".")[1]
+
+    @property
+    def target_node(self) -> str:
+        return self.target.split(".")[0]
+
+    @property
+    def target_port(self) -> str:
+        return self.target.split(".")[1]
+
+    @classmethod
+    def make(cls, source_node: str, source_port: str, target_node: str, target_port: str) -> "Link":
+        return cls(source=f"{source_node}.{source_port}", target=f"{target_node}.{target_port}")
+
+
+class Note(BaseModel):
+    """A text note on the canvas."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str
+    x: float = 0.0
+    y: float = 0.0
+    width: float = 200.0
+
+
+class Layout(BaseModel):
+    """Where things are drawn; nothing here changes what a run computes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    positions: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    notes: list[Note] = Field(default_factory=list)
+    view: dict[str, JSONValue] = Field(default_factory=dict)
+
+
+class Pipeline(BaseModel):
+    """A whole pipeline file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: str = FORMAT
+    version: int = VERSION
+    name: str = "Untitled"
+    description: str = ""
+    nodes: list[Node] = Field(default_factory=list)
+    links: list[Link] = Field(default_factory=list)
+    layout: Layout = Field(default_factory=Layout)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> "Pipeline":
+        seen: set[str] = set()
+        for i, node in enumerate(self.nodes):
+            if node.id in seen:
+                raise ValueError(f"nodes[{i}]: node id '{node.id}' is used twice")
+            seen.add(node.id)
+        return self
+
+    def node(self, node_id: str) -> Node:
+        for n in self.nodes:
+            if n.id == node_id:
+                return n
+        raise KeyError(node_id)
+
+    def has_node(self, node_id: str) -> bool:
+        return any(n.id == node_id for n in self.nodes)
+
+    def links_into(self, node_id: str) -> list[Link]:
+        return [l for l in self.links if l.target_node == node_id]
+
+    def to_json_text(self) -> str:
+        return dump_json(self.model_dump(mode="json", by_alias=True)) + "\n"
+
+
+def dump_json(data: Any) -> str:
+    """Pretty JSON where short lists of scalars stay on one line (positions, column lists)."""
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+
+    def _flatten(match: re.Match[str]) -> str:
+        inner = [p.strip() for p in match.group(1).split(",")]
+        one = "[" + ", ".join(inner) + "]"
+        return one if len(one) <= 100 else match.group(0)
+
+    return re.sub(r"\[\s*((?:[^\[\]{}\s][^\[\]{}]*?))\s*\]", _flatten, text)
+
+
+# ---------------------------------------------------------------------------------------------- migration
+def _migrate_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 (pre-release) kept positions inside nodes and links as four fields; version 2 separates them."""
+    positions: dict[str, Any] = {}
+    nodes = []
+    for n in data.get("nodes", []):
+        n = dict(n)
+        if "position" in n:
+            positions[n.get("id")] = n.pop("position")
+        if "parameters" in n:
+            n["params"] = n.pop("parameters")
+        nodes.append(n)
+    links = []
+    for l in data.get("links", []):
+        if isinstance(l, dict) and "from_node" in l:
+            l = {"from": f"{l['from_node']}.{l['from_port']}", "to": f"{l['to_node']}.{l['to_port']}"}
+        links.append(l)
+    layout = dict(data.get("layout") or {})
+    layout.setdefault("positions", {}).update(positions)
+    return {**data, "version": 2, "nodes": nodes, "links": links, "layout": layout}
+
+
+MIGRATIONS = {1: _migrate_v1}
+
+
+def migrate(data: dict[str, Any]) -> dict[str, Any]:
+    """Bring an older file's data up to the current version, one step at a time."""
+    version = data.get("version")
+    if not isinstance(version, int):
+        raise BadInput(f"'version' must be a whole number, got {version!r}", param="version")
+    if version > VERSION:
+        raise BadInput(f"file format version {version} is newer than this program understands ({VERSION})",
+                       param="version")
+    while version < VERSION:
+        if version not in MIGRATIONS:
+            raise BadInput(f"file format version {version} is not supported (oldest is {min(MIGRATIONS)})",
+                           param="version")
+        data = MIGRATIONS[version](data)
+        version = data["version"]
+    return data
+
+
+# ---------------------------------------------------------------------------------------------- load/save
+def _line_of(text: str, needle: str) -> int | None:
+    idx = text.find(needle)
+    return text.count("\n", 0, idx) + 1 if idx >= 0 else None
+
+
+def _locate(text: str, data: Any, loc: tuple[Any, ...]) -> tuple[str | None, int | None]:
+    """The node id and the file line an error location points at, as best as can be found."""
+    node_id, line = None, None
+    if len(loc) >= 2 and loc[0] in ("nodes", "links") and isinstance(loc[1], int):
+        try:
+            entry = data[loc[0]][loc[1]]
+        except (KeyError, IndexError, TypeError):
+            entry = None
+        if isinstance(entry, dict):
+            if loc[0] == "nodes" and isinstance(entry.get("id"), str):
+                node_id = entry["id"]
+                line = _line_of(text, f'"id": "{node_id}"') or _line_of(text, f'"{node_id}"')
+                if len(loc) >= 4 and loc[2] == "params":
+                    start = text.find(f'"id": "{node_id}"')
+                    sub = text.find(f'"{loc[3]}"', max(start, 0))
+                    if sub >= 0:
+                        line = text.count("\n", 0, sub) + 1
+            elif loc[0] == "links":
+                first = next(iter(entry.values()), None)
+                if isinstance(first, str):
+                    line = _line_of(text, f'"{first}"')
+    elif loc:
+        line = _line_of(text, f'"{loc[0]}"')
+    return node_id, line
+
+
+def parse_pipeline(text: str, file: str = "<pipeline>") -> Pipeline:
+    """Parse and validate pipeline JSON text; errors name the file, line and field."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise BadInput(f"not valid JSON: {e.msg} (column {e.colno})", file=file, line=e.lineno) from None
+    if not isinstance(data, dict):
+        raise BadInput("a pipeline file must hold a JSON object", file=file, line=1)
+    if data.get("format", FORMAT) != FORMAT:
+        raise BadInput(f"'format' must be '{FORMAT}', got {data.get('format')!r}", file=file,
+                       line=_line_of(text, '"format"'))
+    try:
+        data = migrate({**data, "version": data.get("version", VERSION)})
+    except BadInput as e:
+        raise BadInput(e.message, file=file, line=_line_of(text, '"version"'), param=e.location.param) from None
+    try:
+        return Pipeline.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = tuple(err["loc"])
+        node_id, line = _locate(text, data, loc)
+        field = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
+        more = f" (and {len(e.errors()) - 1} more problems)" if len(e.errors()) > 1 else ""
+        msg = err["msg"].removeprefix("Value error, ")
+        raise BadInput(f"{field}: {msg}{more}" if field else msg + more, file=file, line=line,
+                       node=node_id) from None
+
+
+def load_pipeline(path: str | os.PathLike[str]) -> Pipeline:
+    """Read a pipeline file. Raises BadInput naming the file and line for every kind of wrong file."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise BadInput("no such pipeline file", file=str(p)) from None
+    except OSError as e:
+        raise BadInput(f"cannot read: {e.strerror}", file=str(p)) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise BadInput(f"not UTF-8 text (byte 0x{raw[e.start]:02x})", file=str(p), line=line) from None
+    return parse_pipeline(text, file=str(p))
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write `text` to a temporary file beside `path`, then rename it over `path`."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_pipeline(pipeline: Pipeline, path: str | os.PathLike[str]) -> None:
+    """Save atomically."""
+    atomic_write_text(path, pipeline.to_json_text())
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the pipeline file format."""
+    schema = Pipeline.model_json_schema(by_alias=True)
+    schema["title"] = "Pipeline Designer pipeline file"
+    schema["$id"] = f"pipeline-designer/pipeline-v{VERSION}.json"
+    return schema

@@ -1,0 +1,334 @@
+"""Fitted column steps: the recipe a Table carries and a Model replays (DESIGN §3).
+
+A step is fitted on the rows that flow into its node during a run, then applied to any later rows
+unchanged. Each step is a plain object (names, lists, fitted scikit-learn transformers) so `skops`
+can save it without pickle.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable
+
+import numpy as np
+
+from designer.core.errors import BadInput
+from designer.core.schema import kind_of_dtype
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class Step:
+    """A fitted column transformation, tagged with the node (and run fingerprint) that fitted it."""
+
+    kind = "step"
+
+    def __init__(self, node_id: str, step_id: str, title: str, columns: list[str], kinds: dict[str, str],
+                 fits_statistics: bool) -> None:
+        self.node_id = node_id
+        self.step_id = step_id
+        self.title = title
+        self.columns = list(columns)
+        self.kinds = dict(kinds)
+        self.fits_statistics = fits_statistics
+
+    # -- applying ------------------------------------------------------------------------------------
+    def transform(self, frame: "pd.DataFrame", optional: Iterable[str] = ()) -> "pd.DataFrame":
+        """Apply to `frame`. Fitted columns listed in `optional` (the label at scoring) may be absent."""
+        optional = set(optional)
+        placeholders = []
+        for col in self.columns:
+            if col not in frame.columns:
+                if col in optional:
+                    placeholders.append(col)
+                    continue
+                raise BadInput(f"missing from the data; '{self.title}' was fitted with it",
+                               node=self.node_id, column=col)
+            self._check_kind(frame, col)
+        if placeholders:
+            frame = frame.assign(**{c: np.nan for c in placeholders})
+        out = self._apply(frame)
+        if placeholders:
+            out = out.drop(columns=[c for p in placeholders for c in self.outputs_of(p) if c in out.columns])
+        return out
+
+    def _check_kind(self, frame: "pd.DataFrame", col: str) -> None:
+        expected = self.kinds.get(col)
+        got = kind_of_dtype(frame[col].dtype)
+        if expected == "numeric" and got != "numeric" and frame[col].notna().any():
+            bad = frame[col][frame[col].notna()].iloc[0]
+            raise BadInput(f"expected numbers but found {got} values such as {bad!r}", node=self.node_id,
+                           column=col)
+
+    def _apply(self, frame: "pd.DataFrame") -> "pd.DataFrame":
+        raise NotImplementedError
+
+    def outputs_of(self, column: str) -> list[str]:
+        """The output columns that come from input `column`."""
+        return [column]
+
+    def describe(self) -> dict[str, Any]:
+        """What this step learned, for people (the model viewer, the manifest)."""
+        return {"node": self.node_id, "step": self.title, "columns": self.columns}
+
+
+def sklearn_input(data: "pd.DataFrame") -> "pd.DataFrame":
+    """Numeric columns as they are; text columns as object with NaN for missing, as scikit-learn expects."""
+    if all(kind_of_dtype(t) == "numeric" for t in data.dtypes):
+        return data
+    return as_categories(data)
+
+
+def as_categories(data: Any) -> Any:
+    """Values as plain Python objects with NaN for missing (how encoders see categories)."""
+    return data.astype(object).where(data.notna(), np.nan)
+
+
+def _replace_columns(frame: "pd.DataFrame", columns: list[str], values: np.ndarray,
+                     extra: dict[str, np.ndarray] | None = None) -> "pd.DataFrame":
+    out = frame.copy(deep=False)
+    for i, col in enumerate(columns):
+        out[col] = values[:, i]
+    for name, col_values in (extra or {}).items():
+        out[name] = col_values
+    return out
+
+
+class TransformerStep(Step):
+    """A fitted scikit-learn transformer applied 1:1 to its columns (imputer, scaler)."""
+
+    kind = "transformer"
+
+    def __init__(self, transformer: Any, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.transformer = transformer
+
+    def _apply(self, frame: "pd.DataFrame") -> "pd.DataFrame":
+        values = self.transformer.transform(sklearn_input(frame[self.columns]))
+        values = np.asarray(values)
+        n = len(self.columns)
+        extra = {}
+        if values.shape[1] > n:  # SimpleImputer(add_indicator=True) appends indicator columns
+            ind = self.transformer.indicator_
+            for j, feat in enumerate(ind.features_):
+                extra[f"{self.columns[feat]}_missing"] = values[:, n + j].astype(np.float64)
+            values = values[:, :n]
+        out = _replace_columns(frame, self.columns, values)
+        for col in self.columns:
+            if self.kinds.get(col) == "numeric":
+                out[col] = out[col].astype(np.float64)
+        for name, vals in extra.items():
+            out[name] = vals
+        return out
+
+    def outputs_of(self, column: str) -> list[str]:
+        return [column, f"{column}_missing"]
+
+    def describe(self) -> dict[str, Any]:
+        t = self.transformer
+        learned: dict[str, Any] = {}
+        for attr in ("statistics_", "mean_", "scale_", "data_min_", "data_max_", "center_", "max_abs_"):
+            if hasattr(t, attr):
+                learned[attr.rstrip("_")] = dict(zip(self.columns, _plain(getattr(t, attr))))
+        return {**super().describe(), "method": type(t).__name__, "learned": learned}
+
+
+class EncodeStep(Step):
+    """One-hot or ordinal encoding of categorical columns, with categories learned at fit time."""
+
+    kind = "encode"
+
+    def __init__(self, encoder: Any, unseen: str, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.encoder = encoder
+        self.unseen = unseen
+
+    def _check_kind(self, frame: "pd.DataFrame", col: str) -> None:
+        return None  # categories are compared as values below
+
+    def _check_unseen(self, frame: "pd.DataFrame") -> None:
+        if self.unseen != "error":
+            return
+        for col, cats in zip(self.columns, self.encoder.categories_):
+            values = frame[col]
+            known = set(cats.tolist())
+            has_nan_cat = any(isinstance(c, float) and np.isnan(c) for c in cats.tolist())
+            mask = ~values.isin(list(known))
+            if has_nan_cat:
+                mask &= values.notna()
+            if mask.any():
+                row = mask.to_numpy().nonzero()[0][0]
+                raise BadInput(
+                    f"unseen category {values.iloc[row]!r} at row {row + 1}; '{self.title}' knows only "
+                    f"{', '.join(repr(c) for c in cats.tolist()[:10])}"
+                    f"{' …' if len(cats) > 10 else ''}",
+                    node=self.node_id, column=col)
+
+    def _apply(self, frame: "pd.DataFrame") -> "pd.DataFrame":
+        import pandas as pd
+
+        self._check_unseen(frame)
+        data = as_categories(frame[self.columns])
+        values = np.asarray(self.encoder.transform(data), dtype=np.float64)
+        names = list(self.encoder.get_feature_names_out(self.columns))
+        if len(names) == len(self.columns) and names == self.columns:
+            return _replace_columns(frame, self.columns, values)
+        encoded = pd.DataFrame(values, columns=names, index=frame.index)
+        parts: list[pd.DataFrame] = []
+        first = min(frame.columns.get_loc(c) for c in self.columns)
+        rest = frame.drop(columns=self.columns)
+        parts = [rest.iloc[:, :first], encoded, rest.iloc[:, first:]]
+        return pd.concat(parts, axis=1)
+
+    def outputs_of(self, column: str) -> list[str]:
+        i = self.columns.index(column)
+        if type(self.encoder).__name__ == "OrdinalEncoder":
+            return [column]
+        return [f"{column}_{c}" for c in self.encoder.categories_[i].tolist()]
+
+    def describe(self) -> dict[str, Any]:
+        cats = {c: _plain(v) for c, v in zip(self.columns, self.encoder.categories_)}
+        return {**super().describe(), "method": type(self.encoder).__name__, "unseen": self.unseen,
+                "learned": {"categories": cats}}
+
+
+class ClipStep(Step):
+    """Clip numeric columns to bounds fixed (or learned as percentiles) at fit time."""
+
+    kind = "clip"
+
+    def __init__(self, lower: list[float | None], upper: list[float | None], **kw: Any) -> None:
+        super().__init__(**kw)
+        self.lower = list(lower)
+        self.upper = list(upper)
+
+    def _apply(self, frame: "pd.DataFrame") -> "pd.DataFrame":
+        out = frame.copy(deep=False)
+        for col, lo, hi in zip(self.columns, self.lower, self.upper):
+            out[col] = frame[col].astype(np.float64).clip(lower=lo, upper=hi)
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "learned": {"lower": dict(zip(self.columns, self.lower)),
+                                                  "upper": dict(zip(self.columns, self.upper))}}
+
+
+class SelectStep(Step):
+    """Keep exactly these columns, in this order."""
+
+    kind = "select"
+
+    def _check_kind(self, frame: "pd.DataFrame", col: str) -> None:
+        return None
+
+    def _apply(self, frame: "pd.DataFrame") -> "pd.DataFrame":
+        return frame[self.columns]
+
+
+class DropStep(Step):
+    """Drop these columns (decided at fit time, e.g. too many missing values)."""
+
+    kind = "drop"
+
+    def _check_kind(self, frame: "pd.DataFrame", col: str) -> None:
+        return None
+
+    def transform(self, frame: "pd.DataFrame", optional: Iterable[str] = ()) -> "pd.DataFrame":
+        return frame.drop(columns=self.columns, errors="ignore")
+
+    def outputs_of(self, column: str) -> list[str]:
+        return []
+
+
+class EditStep(Step):
+    """Cast column types and rename columns."""
+
+    kind = "edit"
+
+    def __init__(self, casts: dict[str, str], renames: dict[str, str], **kw: Any) -> None:
+        super().__init__(**kw)
+        self.casts = dict(casts)
+        self.renames = dict(renames)
+
+    def _check_kind(self, frame: "pd.DataFrame", col: str) -> None:
+        return None
+
+    def _apply(self, frame: "pd.DataFrame") -> "pd.DataFrame":
+        out = frame.copy(deep=False)
+        for col, kind in self.casts.items():
+            out[col] = cast_series(out[col], kind, node=self.node_id, column=col)
+        return out.rename(columns=self.renames)
+
+    def outputs_of(self, column: str) -> list[str]:
+        return [self.renames.get(column, column)]
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "learned": {"casts": self.casts, "renames": self.renames}}
+
+
+def cast_series(series: "pd.Series", kind: str, node: str | None = None, column: str | None = None) -> "pd.Series":
+    """Cast a column to a kind, naming the first value that cannot be cast."""
+    import pandas as pd
+
+    if kind == "numeric":
+        converted = pd.to_numeric(series, errors="coerce")
+        bad = converted.isna() & series.notna()
+        if bad.any():
+            row = bad.to_numpy().nonzero()[0][0]
+            raise BadInput(f"cannot cast {series.iloc[row]!r} (row {row + 1}) to a number", node=node,
+                           column=column)
+        return converted.astype(np.float64)
+    if kind == "categorical":
+        return as_categories(series)
+    if kind == "boolean":
+        return series.astype(bool)
+    if kind == "datetime":
+        return pd.to_datetime(series, errors="raise")
+    raise BadInput(f"unknown type '{kind}'", node=node, column=column)
+
+
+def _plain(values: Any) -> list[Any]:
+    out = []
+    for v in np.asarray(values, dtype=object).tolist():
+        if isinstance(v, float) and np.isnan(v):
+            out.append(None)
+        elif isinstance(v, np.generic):
+            out.append(v.item())
+        elif isinstance(v, np.ndarray):
+            out.append(_plain(v))
+        else:
+            out.append(v)
+    return out
+
+
+Recipe = tuple[Step, ...]
+
+
+def pending_steps(applied: Iterable[str], recipe: Recipe, node: str | None = None) -> list[Step]:
+    """The steps of `recipe` a table that went through `applied` step ids still needs, in order.
+
+    A table may have gone through a prefix-free subset of the recipe (cleaning before a split is shared,
+    cleaning after it is not), but never through a step the recipe does not hold, and never through a
+    later step while missing an earlier one.
+    """
+    applied = list(applied)
+    ids = [s.step_id for s in recipe]
+    foreign = [a for a in applied if a not in ids]
+    if foreign:
+        raise BadInput(f"the data went through a fitted step ({foreign[0].split('@')[0]}) that the model "
+                       f"never saw; score data that is raw or cleaned by the model's own upstream steps",
+                       node=node, port="data")
+    pending = [s for s in recipe if s.step_id not in applied]
+    if applied and pending:
+        last_applied = max(ids.index(a) for a in applied)
+        early = [s for s in pending if ids.index(s.step_id) < last_applied]
+        if early:
+            raise BadInput(f"the data skipped the step '{early[0].title}' ({early[0].node_id}) but went through "
+                           "later ones", node=node, port="data")
+    return pending
+
+
+def apply_steps(frame: "pd.DataFrame", steps: Iterable[Step], optional: Iterable[str] = ()) -> "pd.DataFrame":
+    for step in steps:
+        frame = step.transform(frame, optional)
+    return frame

@@ -1,0 +1,101 @@
+"""Headless runs: apply parameter overrides, run, and write scored tables, metrics and bundles to a folder."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import networkx as nx
+
+from designer.core.engine import Engine, Event, RunResult
+from designer.core.errors import BadInput
+from designer.core.pipeline import Pipeline, atomic_write_text
+from designer.core.values import Report, Table
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value: JSON if it parses (numbers, true/false, lists), else the plain string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def apply_overrides(pipeline: Pipeline, overrides: list[str]) -> Pipeline:
+    """Return a copy with `NODE.PARAM=VALUE` overrides applied (validated later with everything else)."""
+    p = pipeline.model_copy(deep=True)
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        node_id, dot, param = key.partition(".")
+        if not sep or not dot or not node_id or not param:
+            raise BadInput(f"--set '{item}' must look like NODE.PARAM=VALUE")
+        if not p.has_node(node_id):
+            raise BadInput(f"--set '{item}': no node '{node_id}' (nodes: {', '.join(n.id for n in p.nodes)})",
+                           node=node_id)
+        p.node(node_id).params[param] = parse_value(value)
+    return p
+
+
+def metrics_of(result: RunResult) -> dict[str, list[dict[str, Any]]]:
+    """Every Evaluate node's entries without plot data: {node: [{port, task, model, metrics}, ...]}."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for node_id, outputs in result.outputs.items():
+        for value in outputs.values():
+            if isinstance(value, Report):
+                out[node_id] = value.to_json()["entries"]
+    return out
+
+
+def model_params(pipeline: Pipeline, result: RunResult, node_id: str) -> dict[str, Any]:
+    """Parameters of a node and of everything upstream of it, as validated (defaults filled in)."""
+    v = result.validation
+    assert v is not None
+    nodes = nx.ancestors(v.graph, node_id) | {node_id}
+    return {n: {"type": pipeline.node(n).type, **v.params[n].model_dump(mode="json")} for n in sorted(nodes)}
+
+
+@dataclass
+class RunOutput:
+    result: RunResult
+    metrics: dict[str, list[dict[str, Any]]]
+    artifacts: list[Path] = field(default_factory=list)
+
+
+def run_to_dir(pipeline: Pipeline, base_dir: Path, out_dir: Path | None, *,
+               on_event: Callable[[Event], None] | None = None, cancel: Callable[[], bool] | None = None,
+               upto: str | None = None, engine: Engine | None = None) -> RunOutput:
+    """Run headless; write `<score node>.scored.csv`, `metrics.json` and `<train node>.bundle.zip` files."""
+    from designer.core.bundle import SUFFIX, write_bundle
+    from designer.core.model import TrainedModel
+
+    engine = engine or Engine()
+    result = engine.run(pipeline, base_dir, upto=upto, on_event=on_event, cancel=cancel,
+                        keep_outputs=False, reuse=False)
+    metrics = metrics_of(result)
+    out = RunOutput(result, metrics)
+    if out_dir is None:
+        return out
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pipeline_json = pipeline.to_json_text()
+    for node_id, outputs in result.outputs.items():
+        for port, value in outputs.items():
+            if isinstance(value, Table) and value.scored is not None:
+                path = out_dir / f"{node_id}.{port}.csv"
+                atomic_write_text(path, value.frame.to_csv(index=False))
+                out.artifacts.append(path)
+            elif isinstance(value, TrainedModel):
+                model_metrics = {f"{ev}.{e['port']}": e["metrics"] for ev, entries in metrics.items()
+                                 for e in entries if e.get("model") == node_id}
+                path = out_dir / f"{node_id}{SUFFIX}"
+                write_bundle(path, value, pipeline_json=pipeline_json,
+                             params=model_params(pipeline, result, node_id), metrics=model_metrics)
+                out.artifacts.append(path)
+    summary = {"pipeline": pipeline.name, "ok": result.ok, "cancelled": result.cancelled,
+               "status": result.status, "errors": result.errors, "warnings": result.warnings,
+               "seconds": {k: round(v, 4) for k, v in result.seconds.items()}, "metrics": metrics}
+    path = out_dir / "metrics.json"
+    atomic_write_text(path, json.dumps(summary, indent=2, default=str) + "\n")
+    out.artifacts.append(path)
+    return out

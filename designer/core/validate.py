@@ -1,0 +1,210 @@
+"""Validation and schema propagation without running (DESIGN §4).
+
+`validate` reports every problem at once, each naming its node and port, parameter or column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+from pydantic import ValidationError
+
+from designer.core.errors import BadInput, Issue, Location
+from designer.core.pipeline import Link, Pipeline
+from designer.core.registry import node_types
+
+
+@dataclass
+class Validation:
+    """The outcome of `validate`: issues, the graph, parsed parameters and propagated port schemas."""
+
+    issues: list[Issue]
+    graph: nx.MultiDiGraph
+    params: dict[str, Any] = field(default_factory=dict)
+    schemas: dict[tuple[str, str], Any] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def node_issues(self, node_id: str) -> list[Issue]:
+        return [i for i in self.issues if i.location.node == node_id]
+
+
+class InvalidPipeline(BadInput):
+    """A pipeline that cannot run; `issues` holds every problem found."""
+
+    def __init__(self, issues: list[Issue]) -> None:
+        self.issues = issues
+        errors = [i for i in issues if i.severity == "error"]
+        text = "\n".join(f"  {i}" for i in errors)
+        super().__init__(f"the pipeline has {len(errors)} problem{'s' * (len(errors) != 1)}:\n{text}")
+
+
+def _err(issues: list[Issue], message: str, **where: Any) -> None:
+    issues.append(Issue("error", message, Location(**where)))
+
+
+def param_errors(node_id: str, cls: Any, raw: dict[str, Any]) -> tuple[Any, list[Issue]]:
+    """Parse a node's parameters; one issue per wrong parameter."""
+    try:
+        return cls.Params.model_validate(raw), []
+    except ValidationError as e:
+        issues = []
+        for err in e.errors():
+            loc = [str(p) for p in err["loc"]]
+            name = loc[0] if loc else None
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                known = ", ".join(cls.Params.model_fields) or "none"
+                msg = f"unknown parameter (this module's parameters: {known})"
+            elif err["type"] == "missing":
+                msg = "required parameter is missing"
+            sub = ".".join(loc[1:])
+            issues.append(Issue("error", f"{sub + ': ' if sub else ''}{msg}", Location(node=node_id, param=name)))
+        return None, issues
+
+
+def check_link(pipeline: Pipeline, link: Link, types: dict[str, Any] | None = None,
+               existing: list[Link] | None = None) -> str | None:
+    """Why `link` is illegal in `pipeline` (given its other links), or None if it is fine."""
+    types = types or node_types()
+    by_id = {n.id: n for n in pipeline.nodes}
+    for end, node_id in (("from", link.source_node), ("to", link.target_node)):
+        if node_id not in by_id:
+            return f"link {link.source} → {link.target}: '{end}' names no node '{node_id}'"
+    src_cls = types.get(by_id[link.source_node].type)
+    dst_cls = types.get(by_id[link.target_node].type)
+    if src_cls is None or dst_cls is None:
+        return None  # reported as an unknown type
+    out = src_cls.output(link.source_port)
+    if out is None:
+        names = ", ".join(p.name for p in src_cls.outputs) or "none"
+        return f"'{link.source_node}' has no output port '{link.source_port}' (outputs: {names})"
+    inp = dst_cls.input(link.target_port)
+    if inp is None:
+        names = ", ".join(p.name for p in dst_cls.inputs) or "none"
+        return f"'{link.target_node}' has no input port '{link.target_port}' (inputs: {names})"
+    if out.type != inp.type:
+        return (f"cannot connect {out.type.value} output '{link.source}' to {inp.type.value} input "
+                f"'{link.target}'")
+    others = [l for l in (existing if existing is not None else pipeline.links) if l is not link]
+    if any(l.target == link.target for l in others):
+        return f"input '{link.target}' already has a link; an input takes one link"
+    if link.source_node == link.target_node:
+        return f"link {link.source} → {link.target} connects a node to itself"
+    g = nx.DiGraph()
+    g.add_edges_from((l.source_node, l.target_node) for l in others)
+    if g.has_node(link.target_node) and g.has_node(link.source_node) and nx.has_path(g, link.target_node,
+                                                                                     link.source_node):
+        return f"link {link.source} → {link.target} would close a cycle"
+    return None
+
+
+def build_graph(pipeline: Pipeline) -> nx.MultiDiGraph:
+    g = nx.MultiDiGraph()
+    for i, n in enumerate(pipeline.nodes):
+        g.add_node(n.id, index=i)
+    for l in pipeline.links:
+        if g.has_node(l.source_node) and g.has_node(l.target_node):
+            g.add_edge(l.source_node, l.target_node, source_port=l.source_port, target_port=l.target_port)
+    return g
+
+
+def ordered(g: nx.MultiDiGraph) -> list[str]:
+    """Topological order, ties broken by the nodes' order in the file (deterministic)."""
+    return list(nx.lexicographical_topological_sort(g, key=lambda n: g.nodes[n].get("index", 0)))
+
+
+def validate(pipeline: Pipeline, base_dir: str | Path = ".") -> Validation:
+    """Check everything that can be checked without running, reporting every problem at once."""
+    types = node_types()
+    issues: list[Issue] = []
+    params: dict[str, Any] = {}
+    g = build_graph(pipeline)
+
+    for n in pipeline.nodes:
+        cls = types.get(n.type)
+        if cls is None:
+            _err(issues, f"unknown module type '{n.type}' (see `pipeline-designer nodes`)", node=n.id)
+            continue
+        parsed, errs = param_errors(n.id, cls, n.params)
+        issues.extend(errs)
+        if parsed is not None:
+            params[n.id] = parsed
+
+    linked: list[Link] = []
+    for link in pipeline.links:
+        reason = check_link(pipeline, link, types, existing=linked)
+        if reason is not None and "cycle" not in reason:
+            where = link.target_node if pipeline.has_node(link.target_node) else link.source_node
+            port = link.target_port if pipeline.has_node(link.target_node) else link.source_port
+            _err(issues, reason, node=where, port=port)
+        else:
+            linked.append(link)
+
+    cycles = list(nx.simple_cycles(nx.DiGraph(g)))
+    for cycle in cycles:
+        _err(issues, f"cycle: {' → '.join(cycle + cycle[:1])}; a pipeline must not loop", node=cycle[0])
+
+    for n in pipeline.nodes:
+        cls = types.get(n.type)
+        if cls is None:
+            continue
+        connected = {l.target_port for l in pipeline.links_into(n.id)}
+        for port in cls.inputs:
+            if not port.optional and port.name not in connected:
+                _err(issues, f"required {port.type.value} input is not connected", node=n.id, port=port.name)
+
+    v = Validation(issues=issues, graph=g, params=params)
+    if cycles:
+        return v
+    v.order = ordered(g)
+    _propagate(pipeline, v, types, Path(base_dir))
+    return v
+
+
+def _propagate(pipeline: Pipeline, v: Validation, types: dict[str, Any], base_dir: Path) -> None:
+    from nodes.base import SchemaContext
+
+    failed_nodes = {i.location.node for i in v.errors}
+    by_id = {n.id: n for n in pipeline.nodes}
+    for node_id in v.order:
+        node = by_id[node_id]
+        cls = types.get(node.type)
+        if cls is None or node_id not in v.params or node_id in failed_nodes:
+            continue
+        inputs: dict[str, Any] = {}
+        upstream_ok = True
+        for l in pipeline.links_into(node_id):
+            key = (l.source_node, l.source_port)
+            if key in v.schemas:
+                inputs[l.target_port] = v.schemas[key]
+            else:
+                upstream_ok = False
+        if not upstream_ok:
+            continue
+        ctx = SchemaContext(node_id=node_id, base_dir=base_dir, warnings=[])
+        try:
+            outputs = cls().schema(v.params[node_id], inputs, ctx)
+        except BadInput as e:
+            loc = e.location
+            v.issues.append(Issue("error", e.message, Location(node=node_id, port=loc.port, param=loc.param,
+                                                              column=loc.column, file=loc.file, line=loc.line)))
+            continue
+        for w in ctx.warnings:
+            v.issues.append(Issue("warning", w, Location(node=node_id)))
+        for port, schema in outputs.items():
+            v.schemas[(node_id, port)] = schema

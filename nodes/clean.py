@@ -1,0 +1,365 @@
+"""Clean and transform modules. Column steps are fitted here and join the table's recipe; row steps
+(remove duplicates, remove rows with missing values) only change which rows flow on."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from designer.core.errors import BadInput
+from designer.core.recipe import (ClipStep, DropStep, EditStep, EncodeStep, SelectStep, Step, TransformerStep,
+                                   as_categories, sklearn_input)
+from designer.core.schema import Columns, Kind, TableSchema
+from designer.core.values import PortType, Table
+from nodes.base import NodeType, Params, Port, RunContext, SchemaContext, register, table_input
+
+IN = (Port("data", PortType.TABLE, "Input table"),)
+OUT = (Port("data", PortType.TABLE, "Cleaned table"),)
+
+
+def _columns_field(default_mode: str, description: str) -> Any:
+    return Field(default_factory=lambda: Columns(mode=default_mode), description=description)
+
+
+class ColumnStepNode(NodeType):
+    """Shared plumbing of column-step modules: resolve the selection, fit, and extend the recipe."""
+
+    category = "Clean and transform"
+    inputs = IN
+    outputs = OUT
+    numeric_only = False
+
+    def selected(self, params: Any, schema: TableSchema, node: str) -> list[str]:
+        cols = params.columns.resolve(schema, node=node)
+        if self.numeric_only:
+            for c in cols:
+                if schema.kind(c) not in ("numeric", "unknown", None):
+                    raise BadInput(f"'{self.title}' needs numeric columns, but '{c}' is {schema.kind(c)}",
+                                   param="columns", column=c)
+        return cols
+
+    def out_schema(self, params: Any, schema: TableSchema, cols: list[str]) -> TableSchema:
+        return schema
+
+    def schema(self, params: Any, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
+        schema = table_input(inputs)
+        cols = self.selected(params, schema, ctx.node_id)
+        return {"data": self.out_schema(params, schema, cols).after_step(ctx.node_id, self.fits_statistics)}
+
+    def fit(self, params: Any, frame: Any, cols: list[str], ctx: RunContext) -> Step:
+        raise NotImplementedError
+
+    def step_args(self, frame: Any, cols: list[str], ctx: RunContext) -> dict[str, Any]:
+        from designer.core.schema import kind_of_dtype
+
+        return {"node_id": ctx.node_id, "step_id": ctx.step_id, "title": self.title, "columns": cols,
+                "kinds": {c: kind_of_dtype(frame[c].dtype) for c in cols},
+                "fits_statistics": self.fits_statistics}
+
+    def run(self, params: Any, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        table: Table = inputs["data"]
+        cols = self.selected(params, table.schema, ctx.node_id)
+        step = self.fit(params, table.frame, cols, ctx)
+        ctx.progress(0.6, "applying")
+        return {"data": table.with_step(step, step.transform(table.frame))}
+
+
+# ---------------------------------------------------------------------------------------- select
+class SelectParams(Params):
+    columns: Columns = _columns_field("all", "Columns to keep")
+
+
+@register
+class SelectColumns(ColumnStepNode):
+    """Keep only the chosen columns: by name, by type (all numeric, all categorical), or all columns
+    except some. Scoring keeps the same columns."""
+
+    type_id = "clean.select"
+    title = "Select Columns"
+    Params = SelectParams
+
+    def out_schema(self, params: SelectParams, schema: TableSchema, cols: list[str]) -> TableSchema:
+        return schema.select(cols)
+
+    def fit(self, params: SelectParams, frame: Any, cols: list[str], ctx: RunContext) -> Step:
+        if not cols:
+            raise BadInput("the selection keeps no columns", param="columns")
+        return SelectStep(**self.step_args(frame, cols, ctx))
+
+
+# ---------------------------------------------------------------------------------------- missing
+class MissingParams(Params):
+    columns: Columns = _columns_field("all", "Columns to clean")
+    mode: Literal["mean", "median", "most_frequent", "constant", "remove_row", "remove_column"] = Field(
+        "median", description="Replace with the mean, median, most frequent value or a constant; or "
+                              "remove the rows or the columns with missing values")
+    constant: float | str = Field(0.0, description="Replacement value for mode 'constant'")
+    indicator: bool = Field(False, description="Add a 0/1 '<column>_missing' column for each cleaned column "
+                                               "that had missing values")
+    min_missing_ratio: float = Field(0.0, ge=0, le=1, description="Clean only columns with at least this "
+                                                                   "fraction missing")
+    max_missing_ratio: float = Field(1.0, ge=0, le=1, description="Clean only columns with at most this "
+                                                                   "fraction missing")
+
+    @model_validator(mode="after")
+    def _ratios(self) -> "MissingParams":
+        if self.min_missing_ratio > self.max_missing_ratio:
+            raise ValueError("min_missing_ratio must not exceed max_missing_ratio")
+        return self
+
+
+@register
+class CleanMissing(ColumnStepNode):
+    """Replace or remove missing values.
+
+    Replacement values are learned from the rows that flow in and replayed unchanged when scoring. Only
+    selected columns whose fraction of missing values lies between the min and max ratio are cleaned.
+    'remove_row' is a row step: it is not replayed when scoring.
+    """
+
+    type_id = "clean.missing"
+    title = "Clean Missing Data"
+    Params = MissingParams
+    fits_statistics = True
+
+    def selected(self, params: MissingParams, schema: TableSchema, node: str) -> list[str]:
+        cols = params.columns.resolve(schema, node=node)
+        if params.mode in ("mean", "median"):
+            for c in cols:
+                if schema.kind(c) not in ("numeric", "unknown", None):
+                    raise BadInput(f"mode '{params.mode}' needs numeric columns, but '{c}' is {schema.kind(c)}; "
+                                   "use most_frequent or constant for it, or leave it out of the selection",
+                                   param="columns", column=c)
+        if params.mode == "constant" and isinstance(params.constant, str):
+            for c in cols:
+                if schema.kind(c) == "numeric":
+                    raise BadInput(f"text constant {params.constant!r} cannot fill numeric column '{c}'",
+                                   param="constant", column=c)
+        return cols
+
+    def schema(self, params: MissingParams, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
+        schema = table_input(inputs)
+        cols = self.selected(params, schema, ctx.node_id)
+        if params.mode == "remove_row":
+            return {"data": schema}
+        if params.mode == "remove_column":
+            return {"data": schema.model_copy(update={"exact": False}).after_step(ctx.node_id, True)}
+        if params.indicator:  # which columns get indicators depends on the data
+            schema = schema.model_copy(update={"exact": False})
+        return {"data": schema.after_step(ctx.node_id, True)}
+
+    def _in_range(self, params: MissingParams, frame: Any, cols: list[str]) -> list[str]:
+        if not len(frame):
+            return []
+        ratios = frame[cols].isna().mean()
+        return [c for c in cols if params.min_missing_ratio <= ratios[c] <= params.max_missing_ratio]
+
+    def run(self, params: MissingParams, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        table: Table = inputs["data"]
+        frame = table.frame
+        cols = self._in_range(params, frame, self.selected(params, table.schema, ctx.node_id))
+        if params.mode == "remove_row":
+            kept = frame.dropna(subset=cols) if cols else frame
+            if len(kept) == 0:
+                raise BadInput("every row has a missing value in the selected columns; nothing is left",
+                               param="mode")
+            return {"data": table.with_frame(kept)}
+        if params.mode == "remove_column":
+            drop = [c for c in cols if frame[c].isna().any()]
+            step = DropStep(**self.step_args(frame, drop, ctx))
+            return {"data": table.with_step(step, step.transform(frame))}
+        return super().run(params, inputs, ctx) if cols else {"data": table}
+
+    def fit(self, params: MissingParams, frame: Any, cols: list[str], ctx: RunContext) -> Step:
+        from sklearn.impute import SimpleImputer
+
+        cols = self._in_range(params, frame, cols)
+        if params.mode != "constant":
+            for c in cols:
+                if frame[c].isna().all():
+                    raise BadInput(f"column '{c}' has no values at all, so there is no {params.mode} to fill "
+                                   "it with; remove it (mode remove_column) or use a constant", column=c)
+        fill = params.constant if params.mode == "constant" else None
+        imputer = SimpleImputer(strategy=params.mode, fill_value=fill, add_indicator=params.indicator,
+                                keep_empty_features=True)
+        ctx.progress(0.1, "learning replacement values")
+        imputer.fit(sklearn_input(frame[cols]))
+        return TransformerStep(imputer, **self.step_args(frame, cols, ctx))
+
+
+# ---------------------------------------------------------------------------------------- normalize
+SCALERS = {"zscore": "StandardScaler", "minmax": "MinMaxScaler", "robust": "RobustScaler",
+           "maxabs": "MaxAbsScaler"}
+
+
+class NormalizeParams(Params):
+    columns: Columns = _columns_field("numeric", "Numeric columns to rescale")
+    method: Literal["zscore", "minmax", "robust", "maxabs"] = Field(
+        "zscore", description="z-score (mean 0, sd 1), min-max to [0, 1], robust (median, IQR), or max-abs")
+
+
+@register
+class Normalize(ColumnStepNode):
+    """Rescale numeric columns with statistics learned from the rows that flow in (scikit-learn's
+    StandardScaler, MinMaxScaler, RobustScaler or MaxAbsScaler). Leave the label out of the selection."""
+
+    type_id = "clean.normalize"
+    title = "Normalize Data"
+    Params = NormalizeParams
+    fits_statistics = True
+    numeric_only = True
+
+    def fit(self, params: NormalizeParams, frame: Any, cols: list[str], ctx: RunContext) -> Step:
+        import sklearn.preprocessing as pre
+
+        scaler = getattr(pre, SCALERS[params.method])()
+        scaler.fit(frame[cols])
+        return TransformerStep(scaler, **self.step_args(frame, cols, ctx))
+
+
+# ---------------------------------------------------------------------------------------- encode
+class EncodeParams(Params):
+    columns: Columns = _columns_field("categorical", "Categorical columns to encode")
+    method: Literal["onehot", "ordinal"] = Field(
+        "onehot", description="One 0/1 column per category, or one integer code per category")
+    unseen: Literal["error", "ignore"] = Field(
+        "error", description="A category not seen in training: stop with an error naming it, or encode it "
+                             "as all zeros (one-hot) / -1 (ordinal)")
+
+
+@register
+class EncodeCategorical(ColumnStepNode):
+    """Turn text categories into numbers (scikit-learn's OneHotEncoder or OrdinalEncoder). Categories
+    are learned from the rows that flow in; what happens to an unseen category is explicit."""
+
+    type_id = "clean.encode"
+    title = "Encode Categorical"
+    Params = EncodeParams
+    fits_statistics = True
+
+    def out_schema(self, params: EncodeParams, schema: TableSchema, cols: list[str]) -> TableSchema:
+        if params.method == "ordinal":
+            return schema.replace({c: "numeric" for c in cols})
+        return schema.model_copy(update={"exact": False}).without(cols)
+
+    def fit(self, params: EncodeParams, frame: Any, cols: list[str], ctx: RunContext) -> Step:
+        from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
+
+        data = as_categories(frame[cols])
+        if params.method == "onehot":
+            enc = OneHotEncoder(sparse_output=False, dtype=np.float64,
+                                handle_unknown="error" if params.unseen == "error" else "ignore")
+        else:
+            enc = OrdinalEncoder(dtype=np.float64, handle_unknown="error" if params.unseen == "error"
+                                 else "use_encoded_value", unknown_value=None if params.unseen == "error" else -1)
+        enc.fit(data)
+        return EncodeStep(enc, params.unseen, **self.step_args(frame, cols, ctx))
+
+
+# ---------------------------------------------------------------------------------------- duplicates
+class DuplicatesParams(Params):
+    columns: Columns = _columns_field("all", "Rows are duplicates when these columns are equal")
+    keep: Literal["first", "last"] = Field("first", description="Which of the duplicate rows to keep")
+
+
+@register
+class RemoveDuplicates(NodeType):
+    """Drop rows that repeat an earlier (or later) row in the chosen columns. A row step: not replayed
+    when scoring."""
+
+    type_id = "clean.duplicates"
+    title = "Remove Duplicates"
+    category = "Clean and transform"
+    inputs = IN
+    outputs = OUT
+    Params = DuplicatesParams
+
+    def schema(self, params: DuplicatesParams, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
+        schema = table_input(inputs)
+        params.columns.resolve(schema, node=ctx.node_id)
+        return {"data": schema}
+
+    def run(self, params: DuplicatesParams, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        table: Table = inputs["data"]
+        cols = params.columns.resolve(table.schema, node=ctx.node_id)
+        return {"data": table.with_frame(table.frame.drop_duplicates(subset=cols, keep=params.keep))}
+
+
+# ---------------------------------------------------------------------------------------- clip
+class ClipParams(Params):
+    columns: Columns = _columns_field("numeric", "Numeric columns to clip")
+    mode: Literal["percentiles", "bounds"] = Field(
+        "percentiles", description="Clip at percentiles learned from the data, or at fixed bounds")
+    lower_percentile: float = Field(1.0, ge=0, le=100, description="Lower percentile (mode percentiles)")
+    upper_percentile: float = Field(99.0, ge=0, le=100, description="Upper percentile (mode percentiles)")
+    lower: float | None = Field(None, description="Lower bound (mode bounds); empty for none")
+    upper: float | None = Field(None, description="Upper bound (mode bounds); empty for none")
+
+    @model_validator(mode="after")
+    def _order(self) -> "ClipParams":
+        if self.lower_percentile > self.upper_percentile:
+            raise ValueError("lower_percentile must not exceed upper_percentile")
+        if self.lower is not None and self.upper is not None and self.lower > self.upper:
+            raise ValueError("lower must not exceed upper")
+        return self
+
+
+@register
+class ClipValues(ColumnStepNode):
+    """Limit outliers: clip numeric columns at percentiles learned from the rows that flow in, or at
+    fixed bounds."""
+
+    type_id = "clean.clip"
+    title = "Clip Values"
+    Params = ClipParams
+    fits_statistics = True
+    numeric_only = True
+
+    def fit(self, params: ClipParams, frame: Any, cols: list[str], ctx: RunContext) -> Step:
+        if params.mode == "bounds":
+            lower = [params.lower] * len(cols)
+            upper = [params.upper] * len(cols)
+        else:
+            values = frame[cols].to_numpy(dtype=np.float64)
+            lo = np.nanpercentile(values, params.lower_percentile, axis=0)
+            hi = np.nanpercentile(values, params.upper_percentile, axis=0)
+            lower, upper = [float(v) for v in lo], [float(v) for v in hi]
+        return ClipStep(lower, upper, **self.step_args(frame, cols, ctx))
+
+
+# ---------------------------------------------------------------------------------------- metadata
+class EditParams(Params):
+    cast: dict[str, Kind] = Field(default_factory=dict, description="Column → new type (numeric, "
+                                                                    "categorical, boolean, datetime)")
+    rename: dict[str, str] = Field(default_factory=dict, description="Column → new name")
+
+
+@register
+class EditMetadata(ColumnStepNode):
+    """Change column types (for example numbers stored as text, or codes that are categories) and
+    rename columns. Replayed when scoring."""
+
+    type_id = "clean.edit"
+    title = "Edit Metadata"
+    Params = EditParams
+
+    def selected(self, params: EditParams, schema: TableSchema, node: str) -> list[str]:
+        for param, names in (("cast", params.cast), ("rename", params.rename)):
+            for c in names:
+                if schema.exact and schema.kind(c) is None:
+                    raise BadInput(f"unknown column '{c}'; the input has {', '.join(schema.names)}",
+                                   param=param, column=c)
+        new_names = [params.rename.get(c, c) for c in schema.names]
+        dup = {n for n in new_names if new_names.count(n) > 1}
+        if dup:
+            raise BadInput(f"renaming would give two columns named '{sorted(dup)[0]}'", param="rename")
+        return list(dict.fromkeys([*params.cast, *params.rename]))
+
+    def out_schema(self, params: EditParams, schema: TableSchema, cols: list[str]) -> TableSchema:
+        schema = schema.replace(dict(params.cast))
+        return schema.with_columns((params.rename.get(c, c), k) for c, k in schema.columns)
+
+    def fit(self, params: EditParams, frame: Any, cols: list[str], ctx: RunContext) -> Step:
+        return EditStep(dict(params.cast), dict(params.rename), **self.step_args(frame, cols, ctx))

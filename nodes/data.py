@@ -1,0 +1,341 @@
+"""Data modules: Load CSV, Load Parquet, Sample Dataset, Enter Data Manually, Save CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from designer.core.digest import BackgroundDigest, frame_sha256
+from designer.core.errors import BadInput
+from designer.core.schema import Kind, TableSchema
+from designer.core.values import DataSource, PortType, Table
+from nodes.base import NodeType, Params, Port, RunContext, SchemaContext, register, table_input
+
+RESOURCES = Path(__file__).resolve().parent.parent / "resources" / "data"
+DEFAULT_MISSING = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "?"]
+SNIFF_ROWS = 1000
+
+TABLE_OUT = (Port("data", PortType.TABLE, "The loaded table"),)
+
+
+# --------------------------------------------------------------------------------------- CSV helpers
+def _guess_kind(values: list[str], missing: set[str]) -> Kind:
+    present = [v for v in values if v not in missing]
+    if not present:
+        return "numeric"  # pandas reads an all-missing column as float
+    try:
+        for v in present:
+            float(v)
+        return "numeric"
+    except ValueError:
+        pass
+    if {v.lower() for v in present} <= {"true", "false"}:
+        return "boolean"
+    return "categorical"
+
+
+def sniff_csv(text_lines: io.TextIOBase | list[str], delimiter: str, header: bool, missing: list[str],
+              where: dict[str, Any]) -> TableSchema:
+    """Column names and kinds from the first rows, with the csv module (no pandas import)."""
+    reader = csv.reader(text_lines, delimiter=delimiter)
+    try:
+        first = next(reader, None)
+        if first is None:
+            raise BadInput("the file is empty: no header and no rows", **where)
+        rows = [r for _, r in zip(range(SNIFF_ROWS), reader)]
+    except UnicodeDecodeError as e:
+        raise BadInput(f"not valid text in this encoding ({e.reason} at byte {e.start}); set the "
+                       "'encoding' parameter (for example latin-1)", **where) from None
+    except csv.Error as e:
+        raise BadInput(f"not readable as CSV: {e}", **where) from None
+    names = first if header else [f"column_{i + 1}" for i in range(len(first))]
+    if not header:
+        rows.insert(0, first)
+    if header and not rows:
+        raise BadInput("the file has a header but no rows", **where)
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise BadInput(f"the header names column '{name}' twice", column=name, **where)
+        seen.add(name)
+    miss = set(missing)
+    kinds = [_guess_kind([r[i] if i < len(r) else "" for r in rows], miss) for i in range(len(names))]
+    return TableSchema(columns=tuple(zip(names, kinds)))
+
+
+def read_csv_frame(source: str | io.StringIO, delimiter: str, encoding: str, header: bool, missing: list[str],
+                   where: dict[str, Any]) -> Any:
+    """pandas.read_csv with every failure turned into a located BadInput."""
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(source, sep=delimiter, encoding=encoding, header=0 if header else None,
+                            na_values=missing, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise BadInput("the file is empty: no header and no rows", **where) from None
+    except UnicodeDecodeError as e:
+        raise BadInput(f"not valid {encoding} text ({e.reason} at byte {e.start}); set the 'encoding' "
+                       "parameter (for example latin-1)", **where) from None
+    except pd.errors.ParserError as e:
+        raise BadInput(f"not readable as CSV: {str(e).strip()}", **where) from None
+    except LookupError:
+        raise BadInput(f"unknown encoding '{encoding}'", **{**where, "param": "encoding"}) from None
+    if not header:
+        frame.columns = [f"column_{i + 1}" for i in range(frame.shape[1])]
+    if len(frame) == 0:
+        raise BadInput("the file has a header but no rows", **where)
+    return frame
+
+
+class _CsvParams(Params):
+    delimiter: str = Field(",", min_length=1, max_length=1, description="Field separator, one character")
+    encoding: str = Field("utf-8", description="Text encoding of the file")
+    header: bool = Field(True, description="The first line holds the column names")
+    missing_values: list[str] = Field(default_factory=lambda: list(DEFAULT_MISSING),
+                                      description="Cell texts read as missing values")
+
+    @field_validator("delimiter", mode="before")
+    @classmethod
+    def _escapes(cls, v: Any) -> Any:
+        return {"\\t": "\t", "tab": "\t"}.get(v, v) if isinstance(v, str) else v
+
+
+class LoadCsvParams(_CsvParams):
+    path: str = Field(..., min_length=1, description="CSV file, relative to the pipeline file",
+                      json_schema_extra={"x-file": "open", "x-filter": "CSV files (*.csv *.tsv *.txt)"})
+
+
+@register
+class LoadCsv(NodeType):
+    """Load a table from a CSV file.
+
+    Column types are inferred; cells matching a missing-value marker become missing. The file's full
+    content hash, row and column counts are recorded with every trained model.
+    """
+
+    type_id = "data.csv"
+    title = "Load CSV"
+    category = "Data"
+    outputs = TABLE_OUT
+    Params = LoadCsvParams
+    reads_files = ("path",)
+
+    def _path(self, params: LoadCsvParams, base: Path) -> Path:
+        p = Path(params.path).expanduser()
+        p = p if p.is_absolute() else base / p
+        if not p.is_file():
+            raise BadInput(f"no such file: {p}", param="path", file=str(p))
+        return p
+
+    def schema(self, params: LoadCsvParams, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
+        path = self._path(params, ctx.base_dir)
+        try:
+            with open(path, newline="", encoding=params.encoding) as f:
+                return {"data": sniff_csv(f, params.delimiter, params.header, params.missing_values,
+                                          {"param": "path", "file": str(path)})}
+        except LookupError:
+            raise BadInput(f"unknown encoding '{params.encoding}'", param="encoding") from None
+
+    def run(self, params: LoadCsvParams, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        path = self._path(params, ctx.base_dir)
+        ctx.progress(0.0, f"reading {path.name}")
+        digest = BackgroundDigest(path)
+        frame = read_csv_frame(str(path), params.delimiter, params.encoding, params.header,
+                               params.missing_values, {"param": "path", "file": str(path)})
+        source = DataSource(name=path.name, path=str(path), sha256=digest.result(), rows=len(frame),
+                            columns=frame.shape[1])
+        return {"data": Table.from_source(frame, source)}
+
+
+class LoadParquetParams(Params):
+    path: str = Field(..., min_length=1, description="Parquet file, relative to the pipeline file",
+                      json_schema_extra={"x-file": "open", "x-filter": "Parquet files (*.parquet *.pq)"})
+
+
+@register
+class LoadParquet(NodeType):
+    """Load a table from a Parquet file (types come from the file)."""
+
+    type_id = "data.parquet"
+    title = "Load Parquet"
+    category = "Data"
+    outputs = TABLE_OUT
+    Params = LoadParquetParams
+    reads_files = ("path",)
+
+    _path = LoadCsv._path
+
+    def schema(self, params: LoadParquetParams, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = self._path(params, ctx.base_dir)
+        try:
+            arrow = pq.read_schema(path)
+        except (pa.ArrowInvalid, OSError) as e:
+            raise BadInput(f"not a readable Parquet file: {e}", param="path", file=str(path)) from None
+
+        def kind(t: Any) -> Kind:
+            if pa.types.is_boolean(t):
+                return "boolean"
+            if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
+                return "numeric"
+            if pa.types.is_temporal(t):
+                return "datetime"
+            return "categorical"
+
+        return {"data": TableSchema(columns=tuple((f.name, kind(f.type)) for f in arrow))}
+
+    def run(self, params: LoadParquetParams, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        import pandas as pd
+        import pyarrow as pa
+
+        path = self._path(params, ctx.base_dir)
+        digest = BackgroundDigest(path)
+        try:
+            frame = pd.read_parquet(path)
+        except (pa.ArrowInvalid, OSError) as e:
+            raise BadInput(f"not a readable Parquet file: {e}", param="path", file=str(path)) from None
+        if len(frame) == 0:
+            raise BadInput("the file has no rows", param="path", file=str(path))
+        source = DataSource(path.name, str(path), digest.result(), len(frame), frame.shape[1])
+        return {"data": Table.from_source(frame, source)}
+
+
+# ------------------------------------------------------------------------------------ sample datasets
+def _sk(loader: str, target: str, names: list[str] | None = None) -> Any:
+    def load() -> Any:
+        import numpy as np
+        import sklearn.datasets as ds
+
+        bunch = getattr(ds, loader)(as_frame=True)
+        frame = bunch.frame.rename(columns={"target": target})
+        if names is not None:
+            frame[target] = np.asarray(names, dtype=object)[frame[target].to_numpy()]
+            frame[target] = frame[target].astype(object)
+        return frame
+    return load
+
+
+def _messy() -> Any:
+    return read_csv_frame(str(RESOURCES / "messy_housing.csv"), ",", "utf-8", True, DEFAULT_MISSING,
+                          {"param": "dataset"})
+
+
+SAMPLES: dict[str, tuple[str, Any]] = {
+    "diabetes": ("Diabetes (regression, 442 rows): disease progression after one year",
+                 _sk("load_diabetes", "progression")),
+    "iris": ("Iris (3 classes, 150 rows)", _sk("load_iris", "species", ["setosa", "versicolor", "virginica"])),
+    "wine": ("Wine (3 cultivars, 178 rows)", _sk("load_wine", "cultivar", ["class_0", "class_1", "class_2"])),
+    "breast_cancer": ("Breast cancer Wisconsin (binary, 569 rows)",
+                      _sk("load_breast_cancer", "diagnosis", ["malignant", "benign"])),
+    "messy_housing": ("Messy housing prices (regression, 600 rows, missing values, text categories)", _messy),
+}
+
+_NUM = "numeric"
+SAMPLE_SCHEMAS: dict[str, list[tuple[str, Kind]]] = {
+    "diabetes": [(c, _NUM) for c in ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6",
+                                     "progression"]],
+    "iris": [(c, _NUM) for c in ["sepal length (cm)", "sepal width (cm)", "petal length (cm)",
+                                 "petal width (cm)"]] + [("species", "categorical")],
+    "wine": [(c, _NUM) for c in [
+        "alcohol", "malic_acid", "ash", "alcalinity_of_ash", "magnesium", "total_phenols", "flavanoids",
+        "nonflavanoid_phenols", "proanthocyanins", "color_intensity", "hue",
+        "od280/od315_of_diluted_wines", "proline"]] + [("cultivar", "categorical")],
+    "breast_cancer": [(c, _NUM) for c in [
+        f"{p}{f}" for p in ("mean ", "radius error|", "worst ") for f in (
+            "radius", "texture", "perimeter", "area", "smoothness", "compactness", "concavity",
+            "concave points", "symmetry", "fractal dimension")]] + [("diagnosis", "categorical")],
+    "messy_housing": [("area_m2", _NUM), ("rooms", _NUM), ("age_years", _NUM), ("distance_km", _NUM),
+                      ("city", "categorical"), ("condition", "categorical"), ("garden", "categorical"),
+                      ("price_k", _NUM)],
+}
+# scikit-learn names the breast-cancer error columns "radius error", "texture error", ...
+SAMPLE_SCHEMAS["breast_cancer"] = [
+    ((c.split("|")[1] + " error") if "|" in c else c, k) for c, k in SAMPLE_SCHEMAS["breast_cancer"]]
+
+
+class SampleParams(Params):
+    dataset: Literal["diabetes", "iris", "wine", "breast_cancer", "messy_housing"] = Field(
+        "diabetes", description="Which bundled data set")
+
+
+@register
+class SampleDataset(NodeType):
+    """A bundled sample data set: scikit-learn's diabetes, iris, wine and breast cancer, and a messy
+    housing-price CSV with missing values and text categories for practising cleaning."""
+
+    type_id = "data.sample"
+    title = "Sample Dataset"
+    category = "Data"
+    outputs = TABLE_OUT
+    Params = SampleParams
+
+    def schema(self, params: SampleParams, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
+        return {"data": TableSchema(columns=tuple(SAMPLE_SCHEMAS[params.dataset]))}
+
+    def run(self, params: SampleParams, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        frame = SAMPLES[params.dataset][1]()
+        source = DataSource(params.dataset, None, frame_sha256(frame), len(frame), frame.shape[1])
+        return {"data": Table.from_source(frame, source)}
+
+
+class ManualParams(_CsvParams):
+    text: str = Field("x,y\n1,2\n3,4\n", description="The table as CSV text, first line the header",
+                      json_schema_extra={"x-multiline": True})
+
+
+@register
+class EnterData(NodeType):
+    """Type a small table by hand as CSV text (first line the column names)."""
+
+    type_id = "data.manual"
+    title = "Enter Data Manually"
+    category = "Data"
+    outputs = TABLE_OUT
+    Params = ManualParams
+
+    def schema(self, params: ManualParams, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
+        return {"data": sniff_csv(io.StringIO(params.text), params.delimiter, params.header,
+                                  params.missing_values, {"param": "text"})}
+
+    def run(self, params: ManualParams, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        from designer.core.digest import bytes_sha256
+
+        frame = read_csv_frame(io.StringIO(params.text), params.delimiter, "utf-8", params.header,
+                               params.missing_values, {"param": "text"})
+        source = DataSource("manual", None, bytes_sha256(params.text.encode()), len(frame), frame.shape[1])
+        return {"data": Table.from_source(frame, source)}
+
+
+class SaveCsvParams(Params):
+    path: str = Field(..., min_length=1, description="Where to write, relative to the pipeline file",
+                      json_schema_extra={"x-file": "save", "x-filter": "CSV files (*.csv)"})
+    delimiter: str = Field(",", min_length=1, max_length=1, description="Field separator")
+
+
+@register
+class SaveCsv(NodeType):
+    """Write a table to a CSV file (atomically: a temporary file, then a rename)."""
+
+    type_id = "data.save_csv"
+    title = "Save CSV"
+    category = "Data"
+    inputs = (Port("data", PortType.TABLE, "Table to write"),)
+    Params = SaveCsvParams
+    writes_files = ("path",)
+
+    def schema(self, params: SaveCsvParams, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
+        table_input(inputs)
+        return {}
+
+    def run(self, params: SaveCsvParams, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        from designer.core.pipeline import atomic_write_text
+
+        table: Table = inputs["data"]
+        atomic_write_text(ctx.resolve_path(params.path), table.frame.to_csv(index=False, sep=params.delimiter))
+        return {}

@@ -1,0 +1,130 @@
+"""Evaluate Model: metrics and plot data for regression, classification and clustering."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from designer.core.errors import BadInput
+from designer.core.model import CLUSTER, DISTANCE, PREDICTION, probability_column
+from designer.core.values import PortType, Report, Table
+from nodes.base import NodeType, Port, RunContext, SchemaContext, register
+
+SILHOUETTE_SAMPLE = 5000
+
+
+def regression_metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    from sklearn import metrics as m
+
+    dev = y - y.mean()
+    return {
+        "mae": float(m.mean_absolute_error(y, pred)),
+        "rmse": float(np.sqrt(m.mean_squared_error(y, pred))),
+        "r2": float(m.r2_score(y, pred)),
+        "relative_absolute_error": float(np.abs(y - pred).sum() / np.abs(dev).sum()),
+        "relative_squared_error": float(((y - pred) ** 2).sum() / (dev ** 2).sum()),
+    }
+
+
+def classification_metrics(y: np.ndarray, pred: np.ndarray, proba: np.ndarray | None,
+                           classes: list[Any]) -> tuple[dict[str, float], dict[str, Any]]:
+    from sklearn import metrics as m
+
+    binary = len(classes) == 2
+    avg: dict[str, Any] = {"average": "binary", "pos_label": classes[1]} if binary else {"average": "macro"}
+    out = {
+        "accuracy": float(m.accuracy_score(y, pred)),
+        "precision": float(m.precision_score(y, pred, zero_division=0, **avg)),
+        "recall": float(m.recall_score(y, pred, zero_division=0, **avg)),
+        "f1": float(m.f1_score(y, pred, zero_division=0, **avg)),
+    }
+    plots: dict[str, Any] = {"classes": [str(c) for c in classes],
+                             "confusion": m.confusion_matrix(y, pred, labels=classes).tolist()}
+    present = set(np.unique(y).tolist())
+    if proba is not None and present == set(classes):
+        if binary:
+            out["roc_auc"] = float(m.roc_auc_score(y == classes[1], proba[:, 1]))
+        else:
+            out["roc_auc"] = float(m.roc_auc_score(y, proba, multi_class="ovr", labels=classes))
+        curves = []
+        for i, cls in enumerate(classes if not binary else classes[1:]):
+            fpr, tpr, _ = m.roc_curve(y == cls, proba[:, classes.index(cls)])
+            prec, rec, _ = m.precision_recall_curve(y == cls, proba[:, classes.index(cls)])
+            curves.append({"class": str(cls), "fpr": fpr.tolist(), "tpr": tpr.tolist(),
+                           "precision": prec.tolist(), "recall": rec.tolist()})
+        plots["curves"] = curves
+    return out, plots
+
+
+def clustering_metrics(frame: Any, features: list[str]) -> tuple[dict[str, float], dict[str, Any]]:
+    from sklearn.metrics import silhouette_score
+
+    labels = frame[CLUSTER].to_numpy()
+    sizes = {str(k): int(v) for k, v in sorted(frame[CLUSTER].value_counts().items())}
+    out = {"inertia": float((frame[DISTANCE].to_numpy() ** 2).sum()), "clusters": float(len(sizes))}
+    if 1 < len(sizes) < len(frame) and all(f in frame.columns for f in features):
+        n = min(len(frame), SILHOUETTE_SAMPLE)
+        out["silhouette"] = float(silhouette_score(frame[features].to_numpy(dtype=float), labels,
+                                                   sample_size=n if n < len(frame) else None, random_state=0))
+    return out, {"cluster_sizes": sizes}
+
+
+def evaluate_table(table: Table, name: str) -> dict[str, Any]:
+    """Metrics and plot data of one scored table."""
+    info = table.scored
+    if not info:
+        raise BadInput("this table is not scored; connect the output of Score Model", port=name)
+    frame = table.frame
+    task, label = info["task"], info.get("label")
+    if task == "clustering":
+        metrics, plots = clustering_metrics(frame, info.get("features", []))
+        return {"port": name, "task": task, "model": info["model"], "rows": len(frame), "metrics": metrics,
+                "plots": plots}
+    if not label or label not in frame.columns:
+        raise BadInput(f"the scored rows have no label column '{label}' holding the true values", port=name,
+                       column=label)
+    known = frame[label].notna()
+    if not known.all():
+        frame = frame[known]
+    y = frame[label].to_numpy()
+    pred = frame[PREDICTION].to_numpy()
+    if task == "regression":
+        metrics = regression_metrics(y.astype(float), pred.astype(float))
+        plots: dict[str, Any] = {"actual": y.astype(float).tolist(), "predicted": pred.astype(float).tolist()}
+    else:
+        classes = list(info.get("classes") or sorted(np.unique(np.concatenate([y, pred])).tolist()))
+        cols = [probability_column(c) for c in classes]
+        proba = frame[cols].to_numpy() if all(c in frame.columns for c in cols) else None
+        metrics, plots = classification_metrics(y, pred, proba, classes)
+    return {"port": name, "task": task, "model": info["model"], "label": label, "rows": len(frame),
+            "metrics": metrics, "plots": plots}
+
+
+@register
+class EvaluateModel(NodeType):
+    """Measure how good scored predictions are.
+
+    Regression: MAE, RMSE, R², relative absolute and squared error. Classification: accuracy,
+    precision, recall, F1 (positive class: the second in sorted order; macro average for more classes),
+    ROC AUC and the confusion matrix. Clustering: silhouette, inertia and cluster sizes. Connect a second
+    scored table to compare two models side by side.
+    """
+
+    type_id = "evaluate.model"
+    title = "Evaluate Model"
+    category = "Score and evaluate"
+    inputs = (Port("scored", PortType.TABLE, "Scored rows (from Score Model)"),
+              Port("scored2", PortType.TABLE, "Optional second scored rows to compare", optional=True))
+    outputs = (Port("report", PortType.REPORT, "Metrics and plot data"),)
+
+    def schema(self, params: Any, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
+        for port in ("scored", "scored2"):
+            schema = inputs.get(port)
+            if schema is not None and not schema.scored:
+                raise BadInput("this table is not scored; connect the output of Score Model", port=port)
+        return {"report": {"report": True}}
+
+    def run(self, params: Any, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        entries = [evaluate_table(inputs[p], p) for p in ("scored", "scored2") if inputs.get(p) is not None]
+        return {"report": Report(entries)}

@@ -1,0 +1,67 @@
+"""Split Data: a row step that sends a fraction of the rows to `train` and the rest to `test`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from designer.core.errors import BadInput
+from designer.core.schema import ColumnName
+from designer.core.values import PortType, Table
+from nodes.base import NodeType, Params, Port, RunContext, SchemaContext, register, table_input
+
+
+class SplitParams(Params):
+    fraction: float = Field(0.7, gt=0, lt=1, description="Fraction of rows in the first output (train)")
+    shuffle: bool = Field(True, description="Shuffle rows before splitting")
+    seed: int = Field(42, ge=0, description="Random seed for the shuffle")
+    stratify: ColumnName = Field("", description="Keep this column's class proportions in both outputs "
+                                                 "(empty: no stratification)")
+
+
+@register
+class SplitData(NodeType):
+    """Split rows into a training and a test table (scikit-learn's train_test_split).
+
+    Rows keep the recipe they arrived with: cleaning fitted before the split is shared by both outputs,
+    cleaning fitted after it on the training rows is replayed on the test rows when scoring.
+    """
+
+    type_id = "split.rows"
+    title = "Split Data"
+    category = "Split"
+    inputs = (Port("data", PortType.TABLE, "Rows to split"),)
+    outputs = (Port("train", PortType.TABLE, "First fraction of the rows"),
+               Port("test", PortType.TABLE, "The remaining rows"))
+    Params = SplitParams
+
+    def schema(self, params: SplitParams, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
+        schema = table_input(inputs)
+        if params.stratify:
+            if schema.exact and schema.kind(params.stratify) is None:
+                raise BadInput(f"unknown column '{params.stratify}'; the input has {', '.join(schema.names)}",
+                               param="stratify", column=params.stratify)
+            if not params.shuffle:
+                raise BadInput("stratified splitting needs shuffle on", param="shuffle")
+        for node in schema.stats_steps:
+            ctx.warn(f"'{node}' learns statistics from all rows before this split, so the test rows leak into "
+                     "the cleaning; move it after the split to fit it on the training rows only")
+        return {"train": schema, "test": schema}
+
+    def run(self, params: SplitParams, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        from sklearn.model_selection import train_test_split
+
+        table: Table = inputs["data"]
+        frame = table.frame
+        if len(frame) < 2:
+            raise BadInput(f"cannot split {len(frame)} row(s)", port="data")
+        strat = frame[params.stratify] if params.stratify else None
+        if strat is not None and strat.isna().any():
+            raise BadInput("the stratify column has missing values", param="stratify", column=params.stratify)
+        try:
+            train, test = train_test_split(frame, train_size=params.fraction, shuffle=params.shuffle,
+                                           random_state=params.seed if params.shuffle else None, stratify=strat)
+        except ValueError as e:
+            raise BadInput(str(e), param="stratify" if strat is not None else "fraction") from None
+        return {"train": table.with_frame(train), "test": table.with_frame(test)}
