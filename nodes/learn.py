@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from designer.core.errors import BadInput
-from designer.core.model import TrainedModel
+from designer.core.model import TrainedModel, feature_matrix
 from designer.core.schema import ColumnName, Columns, TableSchema
 from designer.core.values import Learner, PortType, Table
 from nodes.base import NodeType, Params, Port, RunContext, SchemaContext, register, table_input
@@ -177,6 +177,7 @@ def fit(estimator: Any, X: Any, y: Any, ctx: RunContext) -> Any:
 
     est = clone(estimator)
     ctx.progress(0.05, f"fitting {type(est).__name__} on {len(X):,} rows")
+    X = feature_matrix(X)
     est.fit(X, y) if y is not None else est.fit(X)
     return est
 
