@@ -80,14 +80,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     token = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: token.cancel())
     progress = Progress(len(pipeline.nodes), sys.stderr.isatty() and not args.json)
+    from designer.cli_store import start_recording  # run store: a problem there is a warning, never a stop
+
+    recorder = start_recording(args, pipeline, base, out)
     try:
-        run = run_to_dir(pipeline, base, out, on_event=progress, cancel=token, upto=args.upto)
+        run = run_to_dir(pipeline, base, out, on_event=progress, cancel=token, upto=args.upto,
+                         engine=recorder.engine)
+    except BaseException as e:
+        recorder.fail(e)
+        raise
     finally:
         signal.signal(signal.SIGINT, previous)
+    recorder.finish(pipeline, run.result, base, run.artifacts, out_dir=out)
     r = run.result
     if args.json:
         print(json.dumps({"ok": r.ok, "cancelled": r.cancelled, "status": r.status, "errors": r.errors,
-                          "warnings": r.warnings, "metrics": run.metrics,
+                          "warnings": r.warnings, "metrics": run.metrics, "run_id": recorder.run_id,
                           "artifacts": [str(a) for a in run.artifacts]}, indent=2, default=str))
     else:
         for node, warnings in r.warnings.items():
@@ -98,6 +106,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(text)
         for a in run.artifacts:
             print(f"wrote {a}")
+        if recorder.run_id:
+            print(f"recorded run {recorder.run_id} in {recorder.where}")
     for node, msg in r.errors.items():
         _err(f"node '{node}' failed: {msg}")
     if r.cancelled:
@@ -116,8 +126,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"ok": v.ok, "issues": [i.to_json() for i in v.issues]}, indent=2))
     else:
-        for issue in v.issues:
-            print(issue)
+        for issue in v.issues:  # diagnostics go to stderr, like every other command's
+            print(issue, file=sys.stderr)
         if v.ok:
             print(f"ok: {len(pipeline.nodes)} nodes, {len(pipeline.links)} links, "
                   f"{len(v.warnings)} warning{'s' * (len(v.warnings) != 1)}")
@@ -145,22 +155,52 @@ def cmd_score(args: argparse.Namespace) -> int:
     from designer.core.pipeline import atomic_write_text
     from designer.core.values import Table
 
-    model, manifest = load_bundle(args.bundle)
+    from dataclasses import replace
+
+    from designer.core.errors import BadInput
+
+    from designer.cli_store import resolve_bundle
+
+    bundle, registered = resolve_bundle(args.bundle, args.store)  # a bundle path or NAME[:VERSION]
+    model, manifest = load_bundle(bundle)
     frame = read_table(args.data)
-    scored = model.score(Table(frame=frame)).frame
+    try:
+        scored = model.score(Table(frame=frame)).frame
+    except BadInput as e:  # a column or value of the data file: name the file too
+        raise BadInput(e.message, replace(e.location, file=e.location.file or args.data)) from None
     atomic_write_text(args.output, scored.to_csv(index=False))
     if args.json:
-        print(json.dumps({"rows": len(scored), "output": args.output, "task": model.task}))
+        print(json.dumps({"rows": len(scored), "output": args.output, "task": model.task, "model": registered}))
     else:
-        print(f"scored {len(scored)} rows with {manifest['pipeline']['name']} / {model.node_id} "
-              f"({model.task}); wrote {args.output}")
+        print(f"scored {len(scored)} rows with {registered + ': ' if registered else ''}"
+              f"{manifest['pipeline']['name']} / {model.node_id} ({model.task}); wrote {args.output}")
     return EXIT_OK
+
+
+def _with_defaults(cat: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Fill in defaults made by a default factory (JSON Schema leaves them out) and mark required params."""
+    from pydantic_core import to_jsonable_python
+
+    from designer.core.registry import node_types
+
+    types = node_types()
+    for entry in cat:
+        fields = types[entry["type"]].Params.model_fields
+        for name, spec in entry["params"].items():
+            f = fields.get(name)
+            if f is None:
+                continue
+            if f.is_required():
+                spec["required"] = True
+            elif "default" not in spec:
+                spec["default"] = to_jsonable_python(f.get_default(call_default_factory=True))
+    return cat
 
 
 def cmd_nodes(args: argparse.Namespace) -> int:
     from designer.core.registry import catalogue
 
-    cat = catalogue()
+    cat = _with_defaults(catalogue())
     if args.json:
         print(json.dumps(cat, indent=2, default=str))
         return EXIT_OK
@@ -210,6 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="output folder (default: out/<pipeline name>)")
     p.add_argument("--upto", metavar="NODE", help="run only what NODE needs")
     p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    p.add_argument("--store", metavar="PATH", help="record the run in this run store (folder or .sqlite file; "
+                   "default: $PIPELINE_DESIGNER_STORE, else .pipeline-designer/ beside the pipeline)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check a pipeline without running it")
@@ -217,11 +259,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("score", help="score new raw data with a trained bundle")
-    p.add_argument("bundle", help="a .bundle.zip written by `run`")
+    p = sub.add_parser("score", help="score new raw data with a trained bundle or a registered model")
+    p.add_argument("bundle", metavar="BUNDLE|NAME[:VERSION]",
+                   help="a .bundle.zip written by `run`, or a registered model (latest version without :VERSION)")
     p.add_argument("data", help="CSV or Parquet file with raw rows")
     p.add_argument("-o", "--output", required=True, help="where to write the scored CSV")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--store", metavar="PATH", help="run store holding registered models (default: "
+                   "$PIPELINE_DESIGNER_STORE, else .pipeline-designer/ of this folder or its nearest parent)")
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("nodes", help="list the module catalogue with parameters and defaults")
@@ -230,6 +275,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="print the JSON Schema of pipeline files")
     p.set_defaults(func=cmd_schema)
+
+    from designer.cli_store import add_store_commands
+
+    add_store_commands(sub)  # `runs` and `models`
     return parser
 
 
@@ -240,6 +289,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return func(args)
     except KeyboardInterrupt:
         _err("interrupted")
+        return EXIT_FAILED
+    except BrokenPipeError:  # stdout was closed early (`pipeline-designer nodes | head`): leave quietly
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        except (OSError, ValueError):
+            pass
         return EXIT_FAILED
     except Exception as e:  # sorted below: the user's input (2) or a failure (1); never a bare traceback
         from designer.core.errors import BadInput

@@ -21,3 +21,9 @@ def samples() -> Path:
 
 def sample_paths() -> list[Path]:
     return sorted(SAMPLES.glob("*.pipeline.json"))
+
+
+@pytest.fixture(autouse=True)
+def _run_store(tmp_path_factory, monkeypatch):
+    """Runs made by tests are recorded in a temporary store, never beside the repository's pipelines."""
+    monkeypatch.setenv("PIPELINE_DESIGNER_STORE", str(tmp_path_factory.getbasetemp() / "run-store"))

@@ -46,6 +46,8 @@ class RunResult:
     fingerprints: dict[str, str] = field(default_factory=dict)
     bad_input: set[str] = field(default_factory=set)
     """Failed nodes whose failure was the user's input (wrong data, column, category), not a bug."""
+    sources: list[Any] = field(default_factory=list)
+    """Every input data set (DataSource) the run's tables came from, each once, even after release."""
     cancelled: bool = False
     validation: Validation | None = None
 
@@ -190,6 +192,7 @@ class Engine:
                         self._cache[node_id] = (fps[node_id], outputs)
                 emit(Event(FINISHED, node_id, seconds=elapsed))
             done.add(node_id)
+            self._note_sources(result, result.outputs[node_id])
             if not keep_outputs:
                 for u in upstream:
                     if consumers[u] <= done:
@@ -201,6 +204,13 @@ class Engine:
         result.status[node_id] = FAILED
         result.errors[node_id] = message
         emit(Event(FAILED, node_id, message=message))
+
+    @staticmethod
+    def _note_sources(result: RunResult, outputs: dict[str, Any]) -> None:
+        for value in outputs.values():
+            for source in getattr(value, "sources", None) or ():
+                if source not in result.sources:
+                    result.sources.append(source)
 
     @staticmethod
     def _release(result: RunResult, node_id: str, consumers: set[str]) -> None:
