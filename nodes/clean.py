@@ -179,8 +179,8 @@ class CleanMissing(ColumnStepNode):
         if params.mode != "constant":
             for c in cols:
                 if frame[c].isna().all():
-                    raise BadInput(f"column '{c}' has no values at all, so there is no {params.mode} to fill "
-                                   "it with; remove it (mode remove_column) or use a constant", column=c)
+                    raise BadInput(f"has no values at all, so there is no {params.mode} to fill it with; "
+                                   "remove it (mode remove_column) or use a constant", column=c)
         fill = params.constant if params.mode == "constant" else None
         imputer = SimpleImputer(strategy=params.mode, fill_value=fill, add_indicator=params.indicator,
                                 keep_empty_features=True)

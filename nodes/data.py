@@ -23,6 +23,42 @@ TABLE_OUT = (Port("data", PortType.TABLE, "The loaded table"),)
 
 
 # --------------------------------------------------------------------------------------- CSV helpers
+def _decode_error(e: UnicodeDecodeError, encoding: str, where: dict[str, Any]) -> BadInput:
+    """A located BadInput for undecodable bytes, naming the file line and offset of the first bad byte.
+
+    The offsets in `e` are relative to whatever chunk the reader was decoding, so the file is decoded
+    again, incrementally, to find the real position.
+    """
+    import codecs
+
+    where, detail = dict(where), e.reason
+    path = where.get("file")
+    if path:
+        try:
+            decoder = codecs.getincrementaldecoder(encoding)()
+            offset, line = 0, 1
+            with open(path, "rb") as f:
+                while True:
+                    chunk = f.read(1 << 20)
+                    try:
+                        decoder.decode(chunk, final=not chunk)
+                    except UnicodeDecodeError as bad:
+                        held = len(bad.object) - len(chunk)  # bytes the decoder kept from the last chunk
+                        where["line"] = line + bad.object[held:max(held, bad.start)].count(b"\n")
+                        detail = (f"{bad.reason}: byte 0x{bad.object[bad.start]:02x} at offset "
+                                  f"{offset - held + bad.start}")
+                        break
+                    if not chunk:
+                        break
+                    offset += len(chunk)
+                    line += chunk.count(b"\n")
+        except (OSError, LookupError):
+            pass
+    hint = ("set the 'encoding' parameter (for example latin-1)" if where.get("param")
+            else f"save the file as {encoding} text")
+    return BadInput(f"not valid {encoding} text ({detail}); {hint}", **where)
+
+
 def _guess_kind(values: list[str], missing: set[str]) -> Kind:
     present = [v for v in values if v not in missing]
     if not present:
@@ -48,8 +84,7 @@ def sniff_csv(text_lines: io.TextIOBase | list[str], delimiter: str, header: boo
             raise BadInput("the file is empty: no header and no rows", **where)
         rows = [r for _, r in zip(range(SNIFF_ROWS), reader)]
     except UnicodeDecodeError as e:
-        raise BadInput(f"not valid text in this encoding ({e.reason} at byte {e.start}); set the "
-                       "'encoding' parameter (for example latin-1)", **where) from None
+        raise _decode_error(e, getattr(text_lines, "encoding", None) or "utf-8", where) from None
     except csv.Error as e:
         raise BadInput(f"not readable as CSV: {e}", **where) from None
     names = first if header else [f"column_{i + 1}" for i in range(len(first))]
@@ -78,8 +113,7 @@ def read_csv_frame(source: str | io.StringIO, delimiter: str, encoding: str, hea
     except pd.errors.EmptyDataError:
         raise BadInput("the file is empty: no header and no rows", **where) from None
     except UnicodeDecodeError as e:
-        raise BadInput(f"not valid {encoding} text ({e.reason} at byte {e.start}); set the 'encoding' "
-                       "parameter (for example latin-1)", **where) from None
+        raise _decode_error(e, encoding, where) from None
     except pd.errors.ParserError as e:
         raise BadInput(f"not readable as CSV: {str(e).strip()}", **where) from None
     except LookupError:

@@ -39,17 +39,18 @@ TRUSTED_TYPES: frozenset[str] = frozenset({
 
 
 def library_versions() -> dict[str, str]:
-    import numpy
-    import pandas
-    import pydantic
-    import sklearn
-    import skops
+    """Versions of Python and the libraries a result depends on (read without importing them)."""
+    from importlib.metadata import PackageNotFoundError, version
 
     from designer import __version__
 
-    return {"pipeline-designer": __version__, "python": platform.python_version(), "numpy": numpy.__version__,
-            "pandas": pandas.__version__, "scikit-learn": sklearn.__version__, "skops": skops.__version__,
-            "pydantic": pydantic.__version__}
+    out = {"pipeline-designer": __version__, "python": platform.python_version()}
+    for dist in ("numpy", "pandas", "scikit-learn", "skops", "pydantic", "networkx"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
 
 
 def write_bundle(path: str | Path, model: TrainedModel, *, pipeline_json: str, params: dict[str, Any],
@@ -141,6 +142,20 @@ def _check_trees(estimator: Any, path: Path) -> None:
                 raise _refuse(path, f"tree {it} uses categorical splits, which bundles never contain")
 
 
+def _check_payload(obj: Any, path: Path) -> None:
+    """model.skops must hold {"estimator": a fitted estimator, "recipe": [recipe steps]} and nothing else."""
+    from sklearn.base import BaseEstimator
+
+    from designer.core.recipe import Step
+
+    if not isinstance(obj, dict) or set(obj) != {"estimator", "recipe"}:
+        raise _refuse(path, "model.skops does not hold an estimator and a recipe")
+    if not isinstance(obj["estimator"], BaseEstimator) or not hasattr(obj["estimator"], "predict"):
+        raise _refuse(path, f"model.skops holds {type(obj['estimator']).__name__}, not a fitted model")
+    if not isinstance(obj["recipe"], list) or not all(isinstance(s, Step) for s in obj["recipe"]):
+        raise _refuse(path, "model.skops holds a recipe that is not a list of recipe steps")
+
+
 def load_bundle(path: str | Path) -> tuple[TrainedModel, dict[str, Any]]:
     """Load a verified bundle: (model, manifest). Raises BadInput for anything unexpected."""
     import skops.io as sio
@@ -159,6 +174,7 @@ def load_bundle(path: str | Path) -> tuple[TrainedModel, dict[str, Any]]:
         obj = sio.loads(payload, trusted=sorted(untrusted))
     except Exception as e:
         raise _refuse(p, f"model.skops could not be loaded ({e})") from None
+    _check_payload(obj, p)
     _check_trees(obj["estimator"], p)
     schema = json.loads(members["schema.json"])
     model = TrainedModel(node_id=schema["node"], task=schema["task"], estimator=obj["estimator"],

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from designer.core.errors import BadInput
-from designer.core.recipe import Recipe, apply_steps, pending_steps
-from designer.core.schema import TableSchema, kind_of_dtype
+from designer.core.recipe import Recipe, apply_steps, check_numeric, pending_steps
+from designer.core.schema import TableSchema
 from designer.core.values import DataSource, Table
 
 if TYPE_CHECKING:
@@ -55,11 +55,8 @@ class TrainedModel:
             if name not in frame.columns:
                 raise BadInput(f"missing from the data; the model was trained with columns "
                                f"{', '.join(self.input_schema.names)}", node=node, column=name)
-            got = kind_of_dtype(frame[name].dtype)
-            if kind == "numeric" and got != "numeric" and frame[name].notna().any():
-                bad = frame[name][frame[name].notna()].iloc[0]
-                raise BadInput(f"expected numbers but found {got} values such as {bad!r}", node=node,
-                               column=name)
+            if kind == "numeric":
+                check_numeric(frame[name], node=node, column=name)
 
     def prepare(self, table: Table, node: str | None = None) -> "pd.DataFrame":
         """Apply the recipe steps `table` has not been through yet; returns the cleaned frame."""

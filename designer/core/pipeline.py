@@ -178,14 +178,12 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
     """Bring an older file's data up to the current version, one step at a time."""
     version = data.get("version")
     if not isinstance(version, int):
-        raise BadInput(f"'version' must be a whole number, got {version!r}", param="version")
+        raise BadInput(f"'version' must be a whole number, got {version!r}")
     if version > VERSION:
-        raise BadInput(f"file format version {version} is newer than this program understands ({VERSION})",
-                       param="version")
+        raise BadInput(f"file format version {version} is newer than this program understands ({VERSION})")
     while version < VERSION:
         if version not in MIGRATIONS:
-            raise BadInput(f"file format version {version} is not supported (oldest is {min(MIGRATIONS)})",
-                           param="version")
+            raise BadInput(f"file format version {version} is not supported (oldest is {min(MIGRATIONS)})")
         data = MIGRATIONS[version](data)
         version = data["version"]
     return data
@@ -237,7 +235,7 @@ def parse_pipeline(text: str, file: str = "<pipeline>") -> Pipeline:
     try:
         data = migrate({**data, "version": data.get("version", VERSION)})
     except BadInput as e:
-        raise BadInput(e.message, file=file, line=_line_of(text, '"version"'), param=e.location.param) from None
+        raise BadInput(e.message, file=file, line=_line_of(text, '"version"')) from None
     try:
         return Pipeline.model_validate(data)
     except ValidationError as e:

@@ -53,12 +53,8 @@ class Step:
         return out
 
     def _check_kind(self, frame: "pd.DataFrame", col: str) -> None:
-        expected = self.kinds.get(col)
-        got = kind_of_dtype(frame[col].dtype)
-        if expected == "numeric" and got != "numeric" and frame[col].notna().any():
-            bad = frame[col][frame[col].notna()].iloc[0]
-            raise BadInput(f"expected numbers but found {got} values such as {bad!r}", node=self.node_id,
-                           column=col)
+        if self.kinds.get(col) == "numeric":
+            check_numeric(frame[col], node=self.node_id, column=col)
 
     def _apply(self, frame: "pd.DataFrame") -> "pd.DataFrame":
         raise NotImplementedError
@@ -264,6 +260,19 @@ class EditStep(Step):
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "learned": {"casts": self.casts, "renames": self.renames}}
+
+
+def check_numeric(series: "pd.Series", node: str | None = None, column: str | None = None) -> None:
+    """Refuse a column that should hold numbers but holds text, quoting the first value that is not a number."""
+    import pandas as pd
+
+    if kind_of_dtype(series.dtype) == "numeric":
+        return
+    as_numbers = pd.to_numeric(series, errors="coerce")
+    bad = as_numbers.isna() & series.notna()
+    if bad.any():
+        row = bad.to_numpy().nonzero()[0][0]
+        raise BadInput(f"expected numbers but found {series.iloc[row]!r} (row {row + 1})", node=node, column=column)
 
 
 def cast_series(series: "pd.Series", kind: str, node: str | None = None, column: str | None = None) -> "pd.Series":

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,8 +50,11 @@ class InvalidPipeline(BadInput):
     def __init__(self, issues: list[Issue]) -> None:
         self.issues = issues
         errors = [i for i in issues if i.severity == "error"]
+        if len(errors) == 1:  # one problem: one line, located like any other BadInput
+            super().__init__(errors[0].message, errors[0].location)
+            return
         text = "\n".join(f"  {i}" for i in errors)
-        super().__init__(f"the pipeline has {len(errors)} problem{'s' * (len(errors) != 1)}:\n{text}")
+        super().__init__(f"the pipeline has {len(errors)} problems:\n{text}")
 
 
 def _err(issues: list[Issue], message: str, **where: Any) -> None:
@@ -72,6 +76,9 @@ def param_errors(node_id: str, cls: Any, raw: dict[str, Any]) -> tuple[Any, list
                 msg = f"unknown parameter (this module's parameters: {known})"
             elif err["type"] == "missing":
                 msg = "required parameter is missing"
+            elif isinstance(err.get("input"), (str, int, float, bool)) or err.get("input", ...) is None:
+                got = json.dumps(err["input"], ensure_ascii=False)  # say which value was refused
+                msg = f"{msg} (got {got if len(got) <= 60 else got[:57] + '…'})"
             sub = ".".join(loc[1:])
             issues.append(Issue("error", f"{sub + ': ' if sub else ''}{msg}", Location(node=node_id, param=name)))
         return None, issues
@@ -156,7 +163,10 @@ def validate(pipeline: Pipeline, base_dir: str | Path = ".") -> Validation:
             linked.append(link)
 
     cycles = list(nx.simple_cycles(nx.DiGraph(g)))
-    for cycle in cycles:
+    index = {n.id: i for i, n in enumerate(pipeline.nodes)}
+    for cycle in sorted(cycles, key=lambda c: sorted(index[n] for n in c)):
+        first = min(range(len(cycle)), key=lambda i: index[cycle[i]])  # start at the node first in the file
+        cycle = cycle[first:] + cycle[:first]
         _err(issues, f"cycle: {' → '.join(cycle + cycle[:1])}; a pipeline must not loop", node=cycle[0])
 
     for n in pipeline.nodes:
