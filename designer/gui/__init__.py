@@ -1,0 +1,1 @@
+"""The desktop designer (PySide6). The only package that imports Qt."""

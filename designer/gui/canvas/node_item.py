@@ -1,0 +1,300 @@
+"""A node on the canvas: category-coloured header, typed ports (inputs left, outputs right), run badge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+
+from designer.gui.theme import RUN_STATES, category_colour, port_colour, theme, ui_font
+
+if TYPE_CHECKING:
+    from designer.gui.canvas.scene import PipelineScene
+
+WIDTH = 184.0
+HEADER = 28.0
+SUBTITLE = 20.0
+ROW = 20.0
+PAD = 6.0
+BADGE_R = 9.0
+GRID = 20.0
+
+
+@dataclass(frozen=True)
+class RunState:
+    """What the canvas shows of a node's last run."""
+
+    state: str  # a key of theme.RUN_STATES
+    progress: float | None = None
+    message: str = ""
+    seconds: float | None = None
+
+
+class PortItem(QGraphicsItem):
+    """One port: a coloured circle on the node's edge; the grab target for links."""
+
+    RADIUS = 5.5
+    HIT = 10.0
+
+    def __init__(self, node: "NodeItem", name: str, port_type: str, is_output: bool, description: str = "",
+                 optional: bool = False) -> None:
+        super().__init__(node)
+        self.node_item, self.name, self.port_type, self.is_output = node, name, port_type, is_output
+        self.optional = optional
+        self.connected = False
+        self.highlight: str | None = None  # "ok" | "bad" | None
+        self.setAcceptHoverEvents(True)
+        self.setCursor(Qt.CrossCursor)
+        kind = "output" if is_output else ("optional input" if optional else "input")
+        tip = f"<b>{name}</b>: {port_type} {kind}"
+        self.setToolTip(tip + (f"<br>{description}" if description else ""))
+        self._hover = False
+
+    @property
+    def node_id(self) -> str:
+        return self.node_item.node_id
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(-self.HIT, -self.HIT, 2 * self.HIT, 2 * self.HIT)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addEllipse(QPointF(0, 0), self.HIT, self.HIT)
+        return path
+
+    def set_highlight(self, value: str | None) -> None:
+        if value != self.highlight:
+            self.highlight = value
+            self.update()
+
+    def set_connected(self, value: bool) -> None:
+        if value != self.connected:
+            self.connected = value
+            self.update()
+
+    def hoverEnterEvent(self, event: Any) -> None:
+        self._hover = True
+        self.update()
+
+    def hoverLeaveEvent(self, event: Any) -> None:
+        self._hover = False
+        self.update()
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        colour = port_colour(self.port_type)
+        r = self.RADIUS + (1.5 if self._hover or self.highlight == "ok" else 0.0)
+        if self.highlight == "ok":
+            glow = QColor(colour)
+            glow.setAlpha(70)
+            painter.setPen(Qt.NoPen)
+            painter.setBrush(glow)
+            painter.drawEllipse(QPointF(0, 0), r + 5, r + 5)
+        if self.highlight == "bad":
+            colour.setAlpha(70)
+        painter.setPen(QPen(colour, 2.0))
+        painter.setBrush(colour if (self.connected or self.is_output) else theme().c("node_body"))
+        painter.drawEllipse(QPointF(0, 0), r, r)
+
+
+class NodeItem(QGraphicsItem):
+    """A module instance. Moves are previews: the scene turns a finished drag into one undo command."""
+
+    def __init__(self, node_id: str, title: str, type_title: str, category: str,
+                 inputs: list[tuple[str, str, str, bool]], outputs: list[tuple[str, str, str, bool]]) -> None:
+        super().__init__()
+        self.node_id = node_id
+        self.title = title
+        self.type_title = type_title
+        self.category = category
+        self.run_state: RunState | None = None
+        self.issue_level: str | None = None
+        self.issue_text = ""
+        self.setFlags(QGraphicsItem.ItemIsMovable | QGraphicsItem.ItemIsSelectable
+                      | QGraphicsItem.ItemSendsGeometryChanges)
+        self.setAcceptHoverEvents(True)
+        self.setZValue(1)
+        rows = max(len(inputs), len(outputs), 1)
+        self.height = HEADER + SUBTITLE + rows * ROW + PAD
+        self.inputs: dict[str, PortItem] = {}
+        self.outputs: dict[str, PortItem] = {}
+        top = HEADER + SUBTITLE + ROW / 2
+        for i, (name, ptype, desc, optional) in enumerate(inputs):
+            port = PortItem(self, name, ptype, False, desc, optional)
+            port.setPos(0, top + i * ROW)
+            self.inputs[name] = port
+        for i, (name, ptype, desc, optional) in enumerate(outputs):
+            port = PortItem(self, name, ptype, True, desc, optional)
+            port.setPos(WIDTH, top + i * ROW)
+            self.outputs[name] = port
+        self._update_tooltip()
+
+    # ------------------------------------------------------------------------------------ state
+    def set_title(self, title: str) -> None:
+        self.title = title
+        self._update_tooltip()
+        self.update()
+
+    def set_run_state(self, state: RunState | None) -> None:
+        self.run_state = state
+        self._update_tooltip()
+        self.update()
+
+    def set_issues(self, level: str | None, text: str) -> None:
+        if (level, text) != (self.issue_level, self.issue_text):
+            self.issue_level, self.issue_text = level, text
+            self._update_tooltip()
+            self.update()
+
+    def _update_tooltip(self) -> None:
+        parts = [f"<b>{_esc(self.title or self.type_title)}</b> — {_esc(self.type_title)}",
+                 f"<span style='color:gray'>id: {self.node_id}</span>"]
+        rs = self.run_state
+        if rs is not None:
+            label = RUN_STATES[rs.state][2]
+            if rs.state == "failed":
+                parts.append(f"<span style='color:#dc2626'><b>Failed:</b> {_esc(rs.message)}</span>")
+            elif rs.seconds is not None:
+                parts.append(f"{label} in {rs.seconds:.2f} s")
+            else:
+                parts.append(label + (f": {_esc(rs.message)}" if rs.message else ""))
+        if self.issue_text:
+            colour = "#dc2626" if self.issue_level == "error" else "#b45309"
+            parts.append(f"<span style='color:{colour}'>{_esc(self.issue_text)}</span>".replace("\n", "<br>"))
+        self.setToolTip("<br>".join(parts))
+
+    # ------------------------------------------------------------------------------------ geometry
+    def boundingRect(self) -> QRectF:
+        return QRectF(-2, -BADGE_R - 2, WIDTH + BADGE_R + 4, self.height + BADGE_R + 4)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRoundedRect(QRectF(0, 0, WIDTH, self.height), 7, 7)
+        return path
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
+        scene: PipelineScene | None = self.scene()  # type: ignore[assignment]
+        if change == QGraphicsItem.ItemPositionChange and scene is not None and scene.snap_to_grid:
+            return QPointF(round(value.x() / GRID) * GRID, round(value.y() / GRID) * GRID)
+        if change == QGraphicsItem.ItemPositionHasChanged and scene is not None:
+            scene.node_item_moved(self)
+        return super().itemChange(change, value)
+
+    # ------------------------------------------------------------------------------------ painting
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        t = theme()
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        rect = QRectF(0, 0, WIDTH, self.height)
+        accent = category_colour(self.category)
+        selected = self.isSelected()
+        if lod < 0.35:  # zoomed far out or the minimap: a plain block
+            painter.setPen(QPen(t.c("selection"), 6) if selected else Qt.NoPen)
+            painter.setBrush(accent)
+            painter.drawRect(rect)
+            self._paint_badge(painter, simple=True)
+            return
+        border = t.c("node_border")
+        width = 1.0
+        if self.issue_level == "error" or (self.run_state and self.run_state.state == "failed"):
+            border, width = QColor(t.error), 2.0
+        elif self.issue_level == "warning":
+            border, width = QColor(t.warning), 1.6
+        if selected:
+            halo = t.c("selection")
+            painter.setPen(QPen(halo, 3.0))
+            painter.setBrush(Qt.NoBrush)
+            painter.drawRoundedRect(rect.adjusted(-3, -3, 3, 3), 9, 9)
+        painter.setPen(QPen(border, width))
+        painter.setBrush(t.c("node_body"))
+        painter.drawRoundedRect(rect, 7, 7)
+        # header
+        header = QPainterPath()
+        header.addRoundedRect(QRectF(0, 0, WIDTH, HEADER + 8), 7, 7)
+        clip = QPainterPath()
+        clip.addRect(QRectF(0, 0, WIDTH, HEADER))
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(accent)
+        painter.drawPath(header.intersected(clip))
+        title_font = ui_font(-0.5, bold=True)
+        if lod < 0.8:  # zoomed out: a larger title stays legible, details are left out
+            title_font = QFont(title_font)
+            title_font.setPointSizeF(title_font.pointSizeF() * min(0.8 / lod, 1.6))
+        painter.setFont(title_font)
+        painter.setPen(QColor("#ffffff"))
+        fm = QFontMetricsF(title_font)
+        room = WIDTH - 20 - (BADGE_R * 2 if self.run_state else 0)
+        painter.drawText(QRectF(10, 0, room, HEADER), Qt.AlignVCenter | Qt.AlignLeft,
+                         fm.elidedText(self.title or self.type_title, Qt.ElideRight, room))
+        if lod < 0.6:
+            self._paint_badge(painter)
+            return
+        small = ui_font(-2)
+        painter.setFont(small)
+        fm = QFontMetricsF(small)
+        painter.setPen(t.c("node_subtext"))
+        sub_rect = QRectF(10, HEADER, WIDTH - 20, SUBTITLE)
+        detail = self._state_detail()
+        if detail:
+            painter.drawText(sub_rect, Qt.AlignVCenter | Qt.AlignRight, detail)
+        sub_room = WIDTH - 20 - (fm.horizontalAdvance(detail) + 8 if detail else 0)
+        painter.drawText(QRectF(10, HEADER, sub_room, SUBTITLE), Qt.AlignVCenter | Qt.AlignLeft,
+                         fm.elidedText(self.type_title, Qt.ElideRight, sub_room))
+        painter.setPen(t.c("node_text"))
+        half = WIDTH / 2 - 14
+        for port in self.inputs.values():
+            y = port.pos().y()
+            painter.drawText(QRectF(12, y - ROW / 2, half, ROW), Qt.AlignVCenter | Qt.AlignLeft,
+                             fm.elidedText(port.name, Qt.ElideRight, half))
+        for port in self.outputs.values():
+            y = port.pos().y()
+            painter.drawText(QRectF(WIDTH - 12 - half, y - ROW / 2, half, ROW), Qt.AlignVCenter | Qt.AlignRight,
+                             fm.elidedText(port.name, Qt.ElideRight, half))
+        self._paint_badge(painter)
+
+    def _state_detail(self) -> str:
+        rs = self.run_state
+        if rs is None:
+            return ""
+        if rs.state == "running":
+            return f"{int((rs.progress or 0) * 100)} %"
+        if rs.state == "done" and rs.seconds is not None:
+            return f"{rs.seconds:.2f} s" if rs.seconds < 100 else f"{rs.seconds:.0f} s"
+        if rs.state in ("cached", "failed", "skipped", "stale", "queued"):
+            return RUN_STATES[rs.state][2].lower()
+        return ""
+
+    def _paint_badge(self, painter: QPainter, simple: bool = False) -> None:
+        rs = self.run_state
+        if rs is None:
+            return
+        colour_name, symbol, _ = RUN_STATES[rs.state]
+        colour = QColor(colour_name)
+        centre = QPointF(WIDTH - 2, 0)
+        r = BADGE_R * (2.2 if simple else 1.0)
+        painter.setPen(QPen(QColor("#ffffff"), 1.6))
+        if rs.state == "stale":
+            painter.setBrush(theme().c("node_body"))
+            painter.setPen(QPen(colour, 2.2))
+            painter.drawEllipse(centre, r - 1, r - 1)
+            return
+        if rs.state == "running":
+            painter.setBrush(QColor("#ffffff"))
+            painter.setPen(QPen(colour.lighter(170), 2.0))
+            painter.drawEllipse(centre, r, r)
+            span = int(-360 * 16 * max(0.04, rs.progress or 0.0))
+            painter.setPen(QPen(colour, 3.0, Qt.SolidLine, Qt.RoundCap))
+            painter.drawArc(QRectF(centre.x() - r + 2, centre.y() - r + 2, 2 * r - 4, 2 * r - 4), 90 * 16, span)
+            return
+        painter.setBrush(QBrush(colour))
+        painter.drawEllipse(centre, r, r)
+        if simple or not symbol:
+            return
+        painter.setFont(ui_font(-1, bold=True))
+        painter.setPen(QColor("#ffffff"))
+        painter.drawText(QRectF(centre.x() - r, centre.y() - r, 2 * r, 2 * r), Qt.AlignCenter, symbol)
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

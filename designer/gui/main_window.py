@@ -1,0 +1,616 @@
+"""The main window: canvas, module palette, property panel, menus, toolbar, status bar, files and runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import shiboken6
+from PySide6.QtCore import QPoint, QPointF, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QUndoStack
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
+                               QProgressBar, QToolButton, QWidget)
+
+from designer.core.errors import BadInput
+from designer.core.pipeline import SUFFIX, Pipeline, load_pipeline, save_pipeline
+from designer.core.validate import Validation
+from designer.gui import document as d
+from designer.gui.add_menu import AddMenu
+from designer.gui.canvas.node_item import HEADER, ROW, SUBTITLE, WIDTH, RunState
+from designer.gui.canvas.scene import PipelineScene
+from designer.gui.canvas.view import PipelineView
+from designer.gui.editor import Editor
+from designer.gui.outputs import OutputsPanel
+from designer.gui.palette import Palette
+from designer.gui.properties.panel import PropertyPanel
+from designer.gui.recovery import Autosaver
+from designer.gui.runner import RunController
+from designer.gui.theme import apply_theme, icon
+from designer.gui.validation import BackgroundValidator
+
+APP = "Pipeline Designer"
+FILE_FILTER = f"Pipelines (*{SUFFIX});;JSON files (*.json);;All files (*)"
+MAX_RECENT = 8
+AUTOSAVE_MS = 30_000
+
+
+class MainWindow(QMainWindow):
+    """One pipeline document with its undo stack, scene, panels and one Engine (so runs reuse outputs)."""
+
+    def __init__(self, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or QSettings()
+        self.doc = d.Document()
+        self.stack = QUndoStack(self)
+        self.editor = Editor(self.doc, self.stack)
+        self.runner = RunController(self)
+        self.scene = PipelineScene(self.editor)
+        self.view = PipelineView(self.scene)
+        self.setCentralWidget(self.view)
+        self.palette = Palette()
+        self.panel = PropertyPanel(self.editor, self.runner)
+        self.palette_dock = self._dock("Modules", self.palette, Qt.LeftDockWidgetArea)
+        self.panel_dock = self._dock("Properties", self.panel, Qt.RightDockWidgetArea)
+        self.outputs = OutputsPanel()
+        self.outputs_dock = self._dock("Outputs", self.outputs, Qt.BottomDockWidgetArea)
+        self.outputs_dock.hide()
+        self.outputs_dock.visibilityChanged.connect(lambda visible: visible and self._refresh_outputs())
+        self.autosaver = Autosaver()
+        self.add_menu: AddMenu | None = None
+        self._run_nodes: set[str] = set()
+        self._icons: dict[QAction, str] = {}
+
+        self.validator = BackgroundValidator(self.doc, parent=self)
+        self.validator.validated.connect(self._apply_validation)
+        self._autosave_timer = QTimer(self, interval=AUTOSAVE_MS)
+        self._autosave_timer.timeout.connect(self.autosave)
+        self._autosave_timer.start()
+
+        self._make_actions()
+        self._make_menus()
+        self._make_toolbar()
+        self._make_status_bar()
+
+        self.doc.subscribe(self._on_doc_change)
+        self.stack.cleanChanged.connect(self._update_title)
+        self.editor.status.connect(self.show_status)
+        self.scene.status_message.connect(self.show_status)
+        self.scene.selectionChanged.connect(self._selection_changed)
+        self.scene.link_dropped.connect(self._quick_add)
+        self.scene.node_activated.connect(self.show_outputs)
+        self.view.add_menu_requested.connect(self._tab_menu)
+        self.view.module_dropped.connect(lambda type_id, pos: self.add_module(type_id, pos))
+        self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
+        self.palette.add_requested.connect(lambda type_id: self.add_module(type_id, self.view.centre_scene_pos()))
+        self.runner.state_changed.connect(self._on_run_state)
+        self.runner.running_changed.connect(self._running_changed)
+        self.runner.finished.connect(self._run_finished)
+        self.runner.failed_to_start.connect(lambda msg: self.show_status(f"Cannot run: {msg.splitlines()[0]}"))
+
+        self.resize(1440, 900)
+        geometry = self.settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        self._running_changed(False)
+        self._update_title()
+        self.validate_now()
+
+    # ------------------------------------------------------------------------------------ construction
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"{title}Dock")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, text: str, slot: Callable[[], Any], shortcut: Any = None, icon_name: str = "",
+                tip: str = "", canvas: bool = False, checkable: bool = False) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            keys = shortcut if isinstance(shortcut, list) else [shortcut]
+            action.setShortcuts([QKeySequence(k) for k in keys])
+        if icon_name:
+            action.setIcon(icon(icon_name))
+            self._icons[action] = icon_name
+        action.setCheckable(checkable)
+        if tip or shortcut:
+            first = action.shortcut().toString(QKeySequence.NativeText)
+            action.setToolTip(f"{tip or text.replace('&', '').rstrip('…')}" + (f" ({first})" if first else ""))
+        action.triggered.connect(lambda checked=False: slot())
+        if canvas:  # single keys and editing keys only act while the canvas has focus
+            action.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+            self.view.addAction(action)
+        else:
+            self.addAction(action)
+        return action
+
+    def _make_actions(self) -> None:
+        K = QKeySequence
+        self.act_new = self._action("&New", self.new_document, K.New, "new", "New pipeline")
+        self.act_open = self._action("&Open…", self.open_dialog, K.Open, "open", "Open a pipeline file")
+        self.act_save = self._action("&Save", self.save, K.Save, "save", "Save the pipeline")
+        self.act_save_as = self._action("Save &As…", self.save_as, K.SaveAs)
+        self.act_quit = self._action("&Quit", self.close, K.Quit)
+        self.act_undo = self.stack.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcuts(K.Undo)
+        self.act_undo.setIcon(icon("undo"))
+        self._icons[self.act_undo] = "undo"
+        self.act_redo = self.stack.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcuts([K("Ctrl+Shift+Z"), K("Ctrl+Y")])
+        self.act_redo.setIcon(icon("redo"))
+        self._icons[self.act_redo] = "redo"
+        self.addActions([self.act_undo, self.act_redo])
+        self.act_cut = self._action("Cu&t", self.cut, K.Cut, canvas=True)
+        self.act_copy = self._action("&Copy", self.copy, K.Copy, canvas=True)
+        self.act_paste = self._action("&Paste", self.paste, K.Paste, canvas=True)
+        self.act_duplicate = self._action("&Duplicate", self.duplicate, "Ctrl+D", canvas=True)
+        self.act_delete = self._action("De&lete", self.delete_selection, [K(Qt.Key_Delete), K(Qt.Key_Backspace)],
+                                       canvas=True)
+        self.act_select_all = self._action("Select &All", self.select_all, K.SelectAll, canvas=True)
+        self.act_add = self._action("Add &Module…", lambda: self._tab_menu(*self.view.cursor_scene_pos()), "Tab",
+                                    "add", "Add a module at the cursor")
+        self.act_add.setShortcutContext(Qt.WidgetShortcut)  # Tab itself is handled by the view
+        self.act_note = self._action("Add &Note", self.add_note, "N", "note", "Add a text note", canvas=True)
+        self.act_arrange = self._action("&Arrange Left to Right", self.editor.arrange, "Ctrl+L", "arrange",
+                                        "Lay the pipeline out left to right")
+        self.act_fit = self._action("&Fit View", self.view.fit, "F", "fit", "Show the whole pipeline", canvas=True)
+        self.act_zoom_in = self._action("Zoom &In", lambda: self.view.set_zoom(self.view.zoom * 1.25), K.ZoomIn)
+        self.act_zoom_out = self._action("Zoom &Out", lambda: self.view.set_zoom(self.view.zoom / 1.25), K.ZoomOut)
+        self.act_zoom_reset = self._action("&Actual Size", lambda: self.view.set_zoom(1.0), "Ctrl+0")
+        self.act_snap = self._action("&Snap to Grid", self._toggle_snap, "G", "grid", "Snap nodes to the grid",
+                                     canvas=True, checkable=True)
+        self.act_minimap = self._action("Show &Minimap", self._toggle_minimap, "M", canvas=True, checkable=True)
+        self.act_minimap.setChecked(True)
+        self.act_run = self._action("&Run", self.run, "F5", "run", "Run the pipeline")
+        self.act_run_upto = self._action("Run &Up to Selected", self.run_to_selected, "F6", "run-upto",
+                                         "Run only what the selected node needs")
+        self.act_stop = self._action("S&top", self.runner.stop, "Shift+F5", "stop", "Stop the run")
+        self.act_shortcuts = self._action("&Keyboard Shortcuts", self.show_shortcuts, "F1")
+        self.act_about = self._action("&About", self.show_about)
+
+    def _make_menus(self) -> None:
+        bar = self.menuBar()
+        m = bar.addMenu("&File")
+        m.addActions([self.act_new, self.act_open])
+        self.recent_menu = m.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        m.addSeparator()
+        m.addActions([self.act_save, self.act_save_as])
+        m.addSeparator()
+        m.addAction(self.act_quit)
+        m = bar.addMenu("&Edit")
+        m.addActions([self.act_undo, self.act_redo])
+        m.addSeparator()
+        m.addActions([self.act_cut, self.act_copy, self.act_paste, self.act_duplicate, self.act_delete])
+        m.addSeparator()
+        m.addActions([self.act_select_all, self.act_add, self.act_note, self.act_arrange])
+        m = bar.addMenu("&View")
+        m.addActions([self.act_fit, self.act_zoom_in, self.act_zoom_out, self.act_zoom_reset])
+        m.addSeparator()
+        m.addActions([self.act_snap, self.act_minimap])
+        m.addSeparator()
+        m.addAction(self.palette_dock.toggleViewAction())
+        m.addAction(self.panel_dock.toggleViewAction())
+        outputs = self.outputs_dock.toggleViewAction()
+        outputs.setShortcut(QKeySequence("Ctrl+Shift+O"))
+        m.addAction(outputs)
+        theme_menu = m.addMenu("&Theme")
+        for mode in ("system", "light", "dark"):
+            theme_menu.addAction(mode.title(), lambda mode=mode: self.set_theme(mode))
+        m = bar.addMenu("&Run")
+        m.addActions([self.act_run, self.act_run_upto, self.act_stop])
+        m = bar.addMenu("&Help")
+        m.addActions([self.act_shortcuts, self.act_about])
+
+    def _make_toolbar(self) -> None:
+        tb = self.addToolBar("Main")
+        tb.setObjectName("MainToolbar")
+        tb.setMovable(False)
+        tb.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        for action in (self.act_new, self.act_open, self.act_save, None, self.act_undo, self.act_redo, None,
+                       self.act_run, self.act_run_upto, self.act_stop, None, self.act_add, self.act_note,
+                       self.act_arrange, self.act_fit, self.act_snap):
+            if action is None:
+                tb.addSeparator()
+            else:
+                tb.addAction(action)
+        for action in (self.act_new, self.act_open, self.act_save, self.act_undo, self.act_redo, self.act_add,
+                       self.act_note, self.act_arrange, self.act_fit, self.act_snap):
+            button = tb.widgetForAction(action)
+            if isinstance(button, QToolButton):
+                button.setToolButtonStyle(Qt.ToolButtonIconOnly)
+
+    def _make_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(160)
+        self.progress.setTextVisible(False)
+        self.progress.setFixedHeight(10)
+        self.progress.hide()
+        self.problems = QToolButton()
+        self.problems.setAutoRaise(True)
+        self.problems.setToolTip("Click to show the next node with a problem")
+        self.problems.clicked.connect(self.next_problem)
+        self.zoom_label = QLabel("100 %")
+        self.zoom_label.setMinimumWidth(50)
+        for w in (self.progress, self.problems, self.zoom_label):
+            bar.addPermanentWidget(w)
+
+    # ------------------------------------------------------------------------------------ status, title
+    def show_status(self, text: str, ms: int = 8000) -> None:
+        self.statusBar().showMessage(text, ms)
+
+    def _update_title(self, *_: Any) -> None:
+        self.setWindowTitle(f"{self.doc.name}[*] — {APP}")
+        self.setWindowModified(not self.stack.isClean())
+        self.setWindowFilePath(str(self.doc.path) if self.doc.path else "")
+
+    def validate_now(self) -> Validation:
+        """Validate in the GUI thread now (edits otherwise validate in the background, debounced)."""
+        return self.validator.now()
+
+    def _apply_validation(self, v: Validation) -> None:
+        self.scene.apply_validation(v)
+        self.panel.refresh_validation(v)
+        errors, warnings = len(v.errors), len(v.warnings)
+        if errors:
+            self.problems.setText(f"✕ {errors} problem{'s' * (errors != 1)}")
+            self.problems.setStyleSheet("color: #dc2626; font-weight: bold;")
+        elif warnings:
+            self.problems.setText(f"⚠ {warnings} warning{'s' * (warnings != 1)}")
+            self.problems.setStyleSheet("color: #b45309;")
+        else:
+            empty = not self.doc.pipeline.nodes
+            self.problems.setText("Empty pipeline" if empty else "✓ Ready to run")
+            self.problems.setStyleSheet("color: #8c959f;" if empty else "color: #16a34a;")
+
+    def next_problem(self) -> None:
+        """Select and show the next node that has an issue."""
+        nodes = [i.location.node for i in self.doc.validation.issues if i.location.node in self.scene.nodes]
+        if not nodes:
+            return
+        current = next(iter(self.scene.selected_node_ids()), None)
+        order = list(dict.fromkeys(nodes))
+        target = order[(order.index(current) + 1) % len(order)] if current in order else order[0]
+        self.scene.select_only({target})
+        self.view.centerOn(self.scene.nodes[target])
+
+    # ------------------------------------------------------------------------------------ document changes
+    def _on_doc_change(self, c: d.Change) -> None:
+        self.validator.request()
+        if c.kind == d.RESET:
+            self.runner.forget()
+            self._update_title()
+        elif c.kind == d.META_CHANGED:
+            self._update_title()
+        elif c.kind == d.NODE_CHANGED and c.param is not None:
+            self.runner.mark_stale(self.doc.descendants({c.node}))  # type: ignore[arg-type]
+        elif c.kind in (d.LINK_ADDED, d.LINK_REMOVED) and self.doc.has_node(c.link.target_node):  # type: ignore
+            self.runner.mark_stale(self.doc.descendants({c.link.target_node}))  # type: ignore[union-attr]
+        elif c.kind == d.NODE_REMOVED:
+            self.runner.forget({c.node})  # type: ignore[arg-type]
+
+    def _selection_changed(self) -> None:
+        if not shiboken6.isValid(self.scene) or not shiboken6.isValid(self.panel):
+            return  # the scene is being torn down
+        ids = self.scene.selected_node_ids()
+        node_id = next(iter(ids)) if len(ids) == 1 else None
+        if node_id != self.panel.node_id:
+            self.panel.show_node(node_id)
+        self._refresh_outputs()
+
+    def show_outputs(self, node_id: str) -> None:
+        """Double-click on a node: open the Outputs dock on its last-run outputs."""
+        self.scene.select_only({node_id})
+        self.outputs_dock.show()
+        self.outputs_dock.raise_()
+        self._refresh_outputs()
+
+    def _refresh_outputs(self) -> None:
+        if not self.outputs_dock.isVisible():
+            return
+        node_id = self.panel.node_id
+        state = self.runner.states.get(node_id) if node_id else None
+        if node_id is None or state is None or state.state not in ("done", "cached", "stale"):
+            self.outputs.show_outputs(node_id, {}, {})
+            return
+        inputs = {l.target_port: self.runner.outputs(l.source_node).get(l.source_port)
+                  for l in self.doc.pipeline.links_into(node_id)}
+        self.outputs.show_outputs(node_id, self.runner.outputs(node_id), inputs)
+
+    # ------------------------------------------------------------------------------------ editing
+    def add_module(self, type_id: str, centre: QPointF, link_from: tuple[str, str] | None = None) -> str | None:
+        """Add a module centred on `centre` (or, with `link_from`, with its input at `centre`) and select it."""
+        if link_from is not None:
+            pos = (centre.x() + 16, centre.y() - HEADER - SUBTITLE - ROW / 2)
+        else:
+            pos = (centre.x() - WIDTH / 2, centre.y() - HEADER)
+        if self.scene.snap_to_grid:
+            pos = (round(pos[0] / 20) * 20, round(pos[1] / 20) * 20)
+        node_id = self.editor.add_node(type_id, pos, link_from)
+        if node_id is not None:
+            self.scene.select_only({node_id})
+        return node_id
+
+    def _tab_menu(self, scene_pos: QPointF, global_pos: QPoint) -> None:
+        self._popup(AddMenu("Add a module", parent=self), scene_pos, global_pos, None)
+
+    def _quick_add(self, node: str, port: str, port_type: str, scene_pos: QPointF, global_pos: QPoint) -> None:
+        menu = AddMenu(f"Add a module that takes this {port_type}", parent=self,
+                       accept=lambda cls: any(p.type.value == port_type for p in cls.inputs))
+        self._popup(menu, scene_pos, global_pos, (node, port))
+
+    def _popup(self, menu: AddMenu, scene_pos: QPointF, global_pos: QPoint, link: tuple[str, str] | None) -> None:
+        if self.add_menu is not None:
+            self.add_menu.close()
+        self.add_menu = menu
+        menu.chosen.connect(lambda type_id: self.add_module(type_id, scene_pos, link))
+        menu.popup(global_pos)
+
+    def delete_selection(self) -> None:
+        self.editor.remove(self.scene.selected_node_ids(), self.scene.selected_links(), self.scene.selected_notes())
+
+    def copy(self) -> bool:
+        text = self.editor.copy_text(self.scene.selected_node_ids(), self.scene.selected_notes())
+        if text:
+            QGuiApplication.clipboard().setText(text)
+        return bool(text)
+
+    def cut(self) -> None:
+        if self.copy():
+            self.delete_selection()
+
+    def paste(self) -> None:
+        self._insert_text(QGuiApplication.clipboard().text(), "Paste")
+
+    def duplicate(self) -> None:
+        text = self.editor.copy_text(self.scene.selected_node_ids(), self.scene.selected_notes())
+        if text:
+            self._insert_text(text, "Duplicate")
+
+    def _insert_text(self, text: str, what: str) -> None:
+        fragment = self.editor.paste_text(text, (40.0, 40.0), what)
+        if fragment is not None:
+            self.scene.select_only({n.id for n in fragment.nodes}, fragment.notes)
+
+    def select_all(self) -> None:
+        for item in (*self.scene.nodes.values(), *self.scene.notes.values()):
+            item.setSelected(True)
+
+    def add_note(self) -> None:
+        c = self.view.centre_scene_pos()
+        note = self.editor.add_note("Double-click to edit this note", (c.x() - 110, c.y() - 20))
+        self.scene.select_only(set(), [note])
+
+    def _toggle_snap(self) -> None:
+        self.scene.snap_to_grid = self.act_snap.isChecked()
+
+    def _toggle_minimap(self) -> None:
+        self.view.minimap.set_wanted(self.act_minimap.isChecked())
+
+    def set_theme(self, mode: str) -> None:
+        apply_theme(QApplication.instance(), mode)  # type: ignore[arg-type]
+        self.settings.setValue("theme", mode)
+        for action, name in self._icons.items():
+            action.setIcon(icon(name))
+        self.view.minimap.refresh_colours()
+        self.scene.update()
+        self.panel.show_node(self.panel.node_id)
+
+    # ------------------------------------------------------------------------------------ files
+    def ask_save_changes(self) -> str:
+        """'save', 'discard' or 'cancel' (a method so tests can answer it)."""
+        box = QMessageBox(QMessageBox.Warning, APP, f"Save changes to “{self.doc.name}”?",
+                          QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, self)
+        box.setInformativeText("Your changes will be lost if you don't save them.")
+        answer = box.exec()
+        return {QMessageBox.Save: "save", QMessageBox.Discard: "discard"}.get(answer, "cancel")
+
+    def show_error(self, title: str, text: str) -> None:
+        QMessageBox.warning(self, title, text)
+
+    def ask_open_path(self) -> str:
+        start = str(self.doc.base_dir)
+        return QFileDialog.getOpenFileName(self, "Open pipeline", start, FILE_FILTER)[0]
+
+    def ask_save_path(self) -> str:
+        start = str(self.doc.path or (self.doc.base_dir / f"{self.doc.name.lower().replace(' ', '_')}{SUFFIX}"))
+        return QFileDialog.getSaveFileName(self, "Save pipeline as", start, FILE_FILTER)[0]
+
+    def confirm_discard(self) -> bool:
+        """True when it is fine to drop the current document (saved, or the user said so)."""
+        if self.stack.isClean():
+            return True
+        answer = self.ask_save_changes()
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    def new_document(self) -> None:
+        if not self.confirm_discard():
+            return
+        self.set_document(Pipeline(), None)
+
+    def set_document(self, pipeline: Pipeline, path: Path | None, clean: bool = True) -> None:
+        """Show another pipeline (from a file or a recovery copy); the undo history starts afresh."""
+        self.runner.forget()
+        self.doc.reset(pipeline, path)
+        self.stack.clear()
+        if not clean:
+            self.stack.resetClean()
+        self.autosaver.clear()
+        self._update_title()
+        self._restore_view(pipeline.layout.view)
+
+    def _restore_view(self, view: dict[str, Any]) -> None:
+        zoom, centre = view.get("zoom"), view.get("center")
+        if isinstance(zoom, (int, float)) and isinstance(centre, list) and len(centre) == 2:
+            self.view.set_zoom(float(zoom))
+            self.view.centerOn(float(centre[0]), float(centre[1]))
+        else:
+            QTimer.singleShot(0, self.view.fit)
+            self.view.fit()
+
+    def open_dialog(self) -> None:
+        if not self.confirm_discard():
+            return
+        path = self.ask_open_path()
+        if path:
+            self.open_file(path, confirm=False)
+
+    def open_file(self, path: str | Path, confirm: bool = True) -> bool:
+        """Open a pipeline file; a broken file shows the error and changes nothing."""
+        if confirm and not self.confirm_discard():
+            return False
+        try:
+            pipeline = load_pipeline(path)
+        except BadInput as e:
+            self.show_error("Cannot open pipeline", str(e))
+            return False
+        self.set_document(pipeline, Path(path))
+        self._add_recent(Path(path))
+        self.show_status(f"Opened {path}")
+        return True
+
+    def save(self) -> bool:
+        if self.doc.path is None:
+            return self.save_as()
+        return self._write(self.doc.path)
+
+    def save_as(self) -> bool:
+        chosen = self.ask_save_path()
+        if not chosen:
+            return False
+        path = Path(chosen)
+        if not path.name.endswith(SUFFIX):
+            path = path.with_name(path.name.removesuffix(".json") + SUFFIX)
+        path = path.resolve()
+        if path.parent != self.doc.base_dir:
+            self.editor.rebase_files(path.parent)
+        if not self._write(path):
+            return False
+        self.doc.set_path(path)
+        return True
+
+    def _write(self, path: Path) -> bool:
+        snapshot = self.doc.snapshot()
+        centre = self.view.centre_scene_pos()
+        snapshot.layout.view = {"zoom": round(self.view.zoom, 3), "center": [round(centre.x()), round(centre.y())]}
+        try:
+            save_pipeline(snapshot, path)
+        except OSError as e:
+            self.show_error("Cannot save pipeline", f"{path}: {e.strerror or e}")
+            return False
+        self.stack.setClean()
+        self.autosaver.clear()
+        self._add_recent(path)
+        self.show_status(f"Saved {path}")
+        return True
+
+    def autosave(self) -> None:
+        """Every 30 s: keep a recovery copy while there are unsaved changes."""
+        if self.stack.isClean():
+            self.autosaver.clear()
+        else:
+            try:
+                self.autosaver.save(self.doc.snapshot(), self.doc.path)
+            except OSError as e:
+                self.show_status(f"Autosave failed: {e}")
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _add_recent(self, path: Path) -> None:
+        files = [str(path)] + [f for f in self.recent_files() if f != str(path)]
+        self.settings.setValue("recent", files[:MAX_RECENT])
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent_files()
+        for f in files:
+            self.recent_menu.addAction(Path(f).name.removesuffix(SUFFIX), lambda f=f: self.open_file(f)) \
+                .setToolTip(f)
+        if not files:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    # ------------------------------------------------------------------------------------ running
+    def run(self, upto: str | None = None) -> None:
+        if self.runner.running:
+            return
+        v = self.validate_now()
+        if not v.ok:
+            first = v.errors[0]
+            self.show_status(f"Cannot run: {len(v.errors)} problem{'s' * (len(v.errors) != 1)} — "
+                             f"{first.location.describe()}: {first.message}")
+            self.next_problem()
+            return
+        if not self.doc.pipeline.nodes:
+            self.show_status("Nothing to run: add modules from the palette first")
+            return
+        self._run_nodes = set()
+        self.runner.start(self.doc.snapshot(), self.doc.base_dir, upto)
+        self.show_status("Running…" if upto is None else f"Running up to '{upto}'…", 0)
+
+    def run_to_selected(self) -> None:
+        ids = self.scene.selected_node_ids()
+        if len(ids) != 1:
+            self.show_status("Select one node to run up to")
+            return
+        self.run(upto=next(iter(ids)))
+
+    def _on_run_state(self, node_id: str, state: RunState | None) -> None:
+        self.scene.set_run_state(node_id, state)
+        if not self.runner.running or state is None:
+            return
+        if state.state == "queued":
+            self._run_nodes.add(node_id)
+        done = sum(1 for n in self._run_nodes
+                   if self.runner.states.get(n, RunState("queued")).state in ("done", "cached", "failed", "skipped"))
+        self.progress.setMaximum(max(1, len(self._run_nodes)))
+        self.progress.setValue(done)
+
+    def _running_changed(self, running: bool) -> None:
+        self.act_run.setEnabled(not running)
+        self.act_run_upto.setEnabled(not running)
+        self.act_stop.setEnabled(running)
+        self.progress.setVisible(running)
+        self.progress.setValue(0)
+
+    def _run_finished(self, result: Any) -> None:
+        ran = len(result.executed())
+        reused = sum(1 for s in result.status.values() if s == "cached")
+        total = sum(result.seconds.values())
+        if result.cancelled:
+            self.show_status("Run stopped", 0)
+        elif result.errors:
+            node, message = next(iter(result.errors.items()))
+            self.show_status(f"Run failed: '{node}': {message.splitlines()[0]}", 0)
+        else:
+            self.show_status(f"Run finished: {ran} ran, {reused} reused, {total:.2f} s", 0)
+        self.panel.show_node(self.panel.node_id)
+        self._refresh_outputs()
+
+    # ------------------------------------------------------------------------------------ help, close
+    def show_shortcuts(self) -> None:
+        QMessageBox.information(self, "Keyboard shortcuts", (
+            "Tab — add a module at the cursor\nDrag output → input — connect (drop on empty canvas to add a module)\n"
+            "Delete / Backspace — delete selection\nCtrl+C / Ctrl+X / Ctrl+V / Ctrl+D — copy, cut, paste, duplicate\n"
+            "Ctrl+Z / Ctrl+Shift+Z — undo, redo\nF — fit view · wheel — zoom · middle-drag or Space-drag — pan\n"
+            "G — snap to grid · M — minimap · N — add a note · Ctrl+L — arrange\n"
+            "F5 — run · F6 — run up to selected · Shift+F5 — stop"))
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, APP, f"<b>{APP}</b><br>Design, run and score machine-learning pipelines locally.")
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.confirm_discard():
+            event.ignore()
+            return
+        self.runner.stop()
+        self.runner.wait(10.0)
+        self.autosaver.clear()
+        self._autosave_timer.stop()
+        self.settings.setValue("geometry", self.saveGeometry())
+        event.accept()

@@ -1,0 +1,1 @@
+"""The property panel, generated from each module's pydantic parameter model."""

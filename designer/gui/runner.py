@@ -1,0 +1,141 @@
+"""Runs the pipeline with one long-lived Engine in a worker thread; events reach the GUI as queued signals."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+
+from designer.core.engine import CACHED, FAILED, FINISHED, PROGRESS, QUEUED, SKIPPED, STARTED, CancelToken, \
+    Engine, Event, RunResult
+from designer.core.errors import BadInput
+from designer.core.pipeline import Pipeline
+from designer.gui.canvas.node_item import RunState
+
+_STATE_OF_EVENT = {QUEUED: "queued", STARTED: "running", PROGRESS: "running", FINISHED: "done",
+                   CACHED: "cached", FAILED: "failed", SKIPPED: "skipped"}
+
+
+class _Bridge(QObject):
+    """Lives in the GUI thread; the worker emits on it, so slots run in the GUI thread (queued)."""
+
+    event = Signal(object)
+    done = Signal(object, object)  # RunResult | None, BadInput | Exception | None
+
+
+class RunController(QObject):
+    """Starts and stops runs, keeps each node's last RunState, and marks edited nodes stale."""
+
+    state_changed = Signal(str, object)  # node id, RunState | None
+    running_changed = Signal(bool)
+    finished = Signal(object)  # RunResult
+    failed_to_start = Signal(str)  # the reason (e.g. the pipeline has problems)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.engine = Engine()
+        self.states: dict[str, RunState] = {}
+        self.last_result: RunResult | None = None
+        self._thread: threading.Thread | None = None
+        self._cancel: CancelToken | None = None
+        self._changed_while_running: set[str] = set()
+        self._bridge = _Bridge()
+        self._bridge.event.connect(self._on_event, Qt.QueuedConnection)
+        self._bridge.done.connect(self._on_done, Qt.QueuedConnection)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    def start(self, pipeline: Pipeline, base_dir: Path, upto: str | None = None) -> bool:
+        """Run a snapshot of the pipeline (everything, or only what `upto` needs). False if already running."""
+        if self.running:
+            return False
+        self._cancel = CancelToken()
+        plan_nodes = {n.id for n in pipeline.nodes}
+        for node_id in list(self.states):
+            if node_id not in plan_nodes:
+                self._set(node_id, None)
+        self._thread = threading.Thread(target=self._work, args=(pipeline, base_dir, upto, self._cancel),
+                                        name="pipeline-run", daemon=True)
+        self.running_changed.emit(True)
+        self._thread.start()
+        return True
+
+    def stop(self) -> None:
+        if self._cancel is not None:
+            self._cancel.cancel()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the worker ends (used on close); True when it has."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+            return not thread.is_alive()
+        return True
+
+    def _work(self, pipeline: Pipeline, base_dir: Path, upto: str | None, cancel: CancelToken) -> None:
+        try:
+            result = self.engine.run(pipeline, base_dir, upto=upto, on_event=self._bridge.event.emit,
+                                     cancel=cancel)
+        except Exception as e:  # noqa: BLE001  (InvalidPipeline, BadInput or a bug: reported, never raised)
+            self._bridge.done.emit(None, e)
+            return
+        self._bridge.done.emit(result, None)
+
+    # ------------------------------------------------------------------------------------ GUI thread
+    def _on_event(self, event: Event) -> None:
+        state = _STATE_OF_EVENT.get(event.kind)
+        if state is None:
+            return
+        progress = event.progress if event.kind == PROGRESS else (0.0 if event.kind == STARTED else None)
+        self._set(event.node, RunState(state, progress, event.message, event.seconds))
+
+    def _on_done(self, result: RunResult | None, error: Exception | None) -> None:
+        self._thread = None
+        self._cancel = None
+        self.running_changed.emit(False)
+        if result is None:
+            for node_id, st in list(self.states.items()):
+                if st.state in ("queued", "running"):
+                    self._set(node_id, None)
+            message = error.message if isinstance(error, BadInput) else f"{type(error).__name__}: {error}"
+            self.failed_to_start.emit(message)
+            return
+        self.last_result = result
+        for node_id, st in list(self.states.items()):
+            if st.state in ("queued", "running"):
+                self._set(node_id, RunState("skipped", message="run cancelled"))
+        changed, self._changed_while_running = self._changed_while_running, set()
+        self.mark_stale(changed)  # edited during the run: the results shown are of the old settings
+        self.finished.emit(result)
+
+    def _set(self, node_id: str, state: RunState | None) -> None:
+        if state is None:
+            self.states.pop(node_id, None)
+        else:
+            self.states[node_id] = state
+        self.state_changed.emit(node_id, state)
+
+    def mark_stale(self, node_ids: set[str]) -> None:
+        """Nodes whose inputs or parameters changed since their last run."""
+        if self.running:
+            self._changed_while_running |= node_ids
+        for node_id in node_ids:
+            st = self.states.get(node_id)
+            if st is not None and st.state in ("done", "cached", "failed", "skipped"):
+                self._set(node_id, RunState("stale", message="changed since the last run"))
+
+    def forget(self, node_ids: set[str] | None = None) -> None:
+        """Drop shown states (all, or of removed nodes); the engine keeps its cache for reuse."""
+        for node_id in list(self.states) if node_ids is None else node_ids:
+            if node_id in self.states:
+                self._set(node_id, None)
+
+    def outputs(self, node_id: str) -> dict[str, Any]:
+        """The last run's outputs of a node (for summaries in the property panel)."""
+        if self.last_result is None:
+            return {}
+        return self.last_result.outputs.get(node_id, {})

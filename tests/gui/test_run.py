@@ -1,0 +1,130 @@
+"""Runs in a worker thread: badges, reuse, stale marks, failures, Stop, and a responsive event loop."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QTimer
+
+from nodes.data import SampleDataset
+from nodes.split import SplitData
+
+
+def _wait_run(qtbot, w, timeout=60_000):
+    qtbot.waitUntil(lambda: not w.runner.running, timeout=timeout)
+
+
+def _states(w):
+    return {n: (item.run_state.state if item.run_state else None) for n, item in w.scene.nodes.items()}
+
+
+def test_run_shows_badges_then_reuses_and_marks_stale(diabetes, qtbot):
+    w = diabetes
+    w.run()
+    assert w.runner.running and not w.act_run.isEnabled() and w.act_stop.isEnabled()
+    _wait_run(qtbot, w)
+    assert set(_states(w).values()) == {"done"}
+    assert "Run finished: 7 ran" in w.statusBar().currentMessage()
+    assert w.act_run.isEnabled() and not w.act_stop.isEnabled()
+    w.scene.select_only({"evaluate"})
+    assert "r2" in w.panel.outputs.text() and w.panel.run_box.isVisible()
+
+    w.editor.set_param("learner", "l2", 1.0)  # the learner and everything downstream is now stale
+    assert _states(w) == {"data": "done", "split": "done", "scale": "done", "learner": "stale", "train": "stale",
+                          "score": "stale", "evaluate": "stale"}
+    w.run()
+    _wait_run(qtbot, w)
+    assert _states(w) == {"data": "cached", "split": "cached", "scale": "cached", "learner": "done",
+                          "train": "done", "score": "done", "evaluate": "done"}
+    assert "reused" in w.scene.nodes["data"].toolTip().lower()
+
+
+def test_run_up_to_selected_runs_only_what_it_needs(diabetes, qtbot):
+    w = diabetes
+    w.scene.select_only({"scale"})
+    w.act_run_upto.trigger()
+    _wait_run(qtbot, w)
+    states = _states(w)
+    assert {n for n, s in states.items() if s} == {"data", "split", "scale"}
+
+
+def test_a_failing_node_shows_its_error(diabetes, qtbot, monkeypatch):
+    def fail(self, params, inputs, ctx):
+        raise ValueError("split exploded on purpose")
+
+    monkeypatch.setattr(SplitData, "run", fail)
+    w = diabetes
+    w.run()
+    _wait_run(qtbot, w)
+    states = _states(w)
+    assert states["data"] == "done" and states["split"] == "failed"
+    assert states["learner"] == "done"
+    assert {states[n] for n in ("scale", "train", "score", "evaluate")} == {"skipped"}
+    item = w.scene.nodes["split"]
+    assert "split exploded on purpose" in item.toolTip()
+    w.scene.select_only({"split"})
+    assert "split exploded on purpose" in w.panel.run_box.text() and "Failed" in w.panel.run_box.text()
+    assert "Run failed" in w.statusBar().currentMessage()
+
+
+def test_event_loop_turns_while_a_slow_node_runs_and_stop_cancels(diabetes, qtbot, monkeypatch):
+    original = SampleDataset.run
+
+    def slow(self, params, inputs, ctx):
+        for i in range(100):  # up to 5 s unless cancelled
+            time.sleep(0.05)
+            ctx.progress(i / 100, "warming up")  # raises Cancelled once Stop is pressed
+        return original(self, params, inputs, ctx)
+
+    monkeypatch.setattr(SampleDataset, "run", slow)
+    w = diabetes
+    ticks = []
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start()
+    w.run()
+    qtbot.waitUntil(lambda: (w.scene.nodes["data"].run_state or 0) and
+                    w.scene.nodes["data"].run_state.state == "running" and
+                    (w.scene.nodes["data"].run_state.progress or 0) > 0.05, timeout=10_000)
+    assert w.scene.nodes["split"].run_state.state == "queued"
+    n = len(ticks)
+    qtbot.wait(300)
+    assert len(ticks) - n >= 5  # the GUI thread keeps turning while the node sleeps
+    assert w.runner.running
+    w.editor.set_param("learner", "l2", 2.0)  # edited mid-run: shown as out of date once the run ends
+    w.act_stop.trigger()
+    _wait_run(qtbot, w, timeout=10_000)
+    timer.stop()
+    states = _states(w)
+    assert states["data"] == "skipped" and states["evaluate"] == "stale" and states["split"] == "skipped"
+    assert "stopped" in w.statusBar().currentMessage()
+    assert w.runner.last_result.cancelled
+
+
+def test_run_refuses_an_invalid_pipeline(window):
+    w = window
+    w.editor.add_node("learn.train", (0, 0))
+    w.run()
+    assert not w.runner.running
+    assert "Cannot run" in w.statusBar().currentMessage()
+
+
+def test_double_click_shows_a_nodes_outputs(diabetes, qtbot):
+    from tests.gui.conftest import node_pos
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    w = diabetes
+    w.run()
+    _wait_run(qtbot, w)
+    assert not w.outputs_dock.isVisible()
+    QTest.mouseDClick(w.view.viewport(), Qt.LeftButton, Qt.NoModifier, node_pos(w, "score"))
+    assert w.outputs_dock.isVisible()
+    tabs = w.outputs.tabs
+    titles = [tabs.tabText(i) for i in range(tabs.count())]
+    assert titles == ["scored · 89 rows", "scored · profile"]
+    w.scene.select_only({"evaluate"})
+    assert [tabs.tabText(i) for i in range(tabs.count())] == ["report · evaluation"]
+    w.scene.select_only({"learner"})
+    assert tabs.count() == 0 and w.outputs.message.isVisible()
