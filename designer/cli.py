@@ -93,6 +93,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, previous)
     recorder.finish(pipeline, run.result, base, run.artifacts, out_dir=out)
     r = run.result
+    if args.report:  # the run folder as one HTML page: evaluation plots and profiles
+        run.artifacts.append(_write_run_report(out, args.report))
     if args.json:
         print(json.dumps({"ok": r.ok, "cancelled": r.cancelled, "status": r.status, "errors": r.errors,
                           "warnings": r.warnings, "metrics": run.metrics, "run_id": recorder.run_id,
@@ -145,21 +147,25 @@ def read_table(path: str) -> Any:
         raise BadInput("no such data file", file=str(p))
     if p.suffix.lower() in (".parquet", ".pq"):
         import pandas as pd
+        import pyarrow as pa
 
-        return pd.read_parquet(p)
+        from designer.core.errors import BadInput
+
+        try:
+            return pd.read_parquet(p)
+        except (pa.ArrowInvalid, OSError) as e:
+            raise BadInput(f"not a readable Parquet file: {e}", file=str(p)) from None
     return read_csv_frame(str(p), ",", "utf-8", True, DEFAULT_MISSING, {"file": str(p)})
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from designer.core.bundle import load_bundle
-    from designer.core.pipeline import atomic_write_text
-    from designer.core.values import Table
-
     from dataclasses import replace
 
-    from designer.core.errors import BadInput
-
     from designer.cli_store import resolve_bundle
+    from designer.core.bundle import load_bundle
+    from designer.core.errors import BadInput
+    from designer.core.pipeline import atomic_write_text
+    from designer.core.values import Table
 
     bundle, registered = resolve_bundle(args.bundle, args.store)  # a bundle path or NAME[:VERSION]
     model, manifest = load_bundle(bundle)
@@ -195,6 +201,29 @@ def _with_defaults(cat: list[dict[str, Any]]) -> list[dict[str, Any]]:
             elif "default" not in spec:
                 spec["default"] = to_jsonable_python(f.get_default(call_default_factory=True))
     return cat
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from designer.core.pipeline import atomic_write_text
+    from designer.core.report_html import profile_report
+
+    frame = read_table(args.data)
+    atomic_write_text(args.output, profile_report(frame, Path(args.data).name))
+    print(f"profiled {len(frame):,} rows x {frame.shape[1]:,} columns of {args.data}; wrote {args.output}")
+    return EXIT_OK
+
+
+def _write_run_report(run_dir: Path, output: str) -> Path:
+    from designer.core.pipeline import atomic_write_text
+    from designer.core.report_html import RunFolder, run_report
+
+    atomic_write_text(output, run_report(RunFolder.load(run_dir)))
+    return Path(output)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    print(f"wrote {_write_run_report(Path(args.run_dir), args.output)}")
+    return EXIT_OK
 
 
 def cmd_nodes(args: argparse.Namespace) -> int:
@@ -252,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     p.add_argument("--store", metavar="PATH", help="record the run in this run store (folder or .sqlite file; "
                    "default: $PIPELINE_DESIGNER_STORE, else .pipeline-designer/ beside the pipeline)")
+    p.add_argument("--report", metavar="FILE", help="also write an HTML report (evaluation plots, profiles)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check a pipeline without running it")
@@ -268,6 +298,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", metavar="PATH", help="run store holding registered models (default: "
                    "$PIPELINE_DESIGNER_STORE, else .pipeline-designer/ of this folder or its nearest parent)")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("profile", help="profile a CSV or Parquet file as a self-contained HTML page")
+    p.add_argument("data", help="CSV or Parquet file")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write the HTML report")
+    p.set_defaults(func=cmd_profile)
+
+    p = sub.add_parser("report", help="write the HTML report of a run folder (evaluation plots, profiles)")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by `run --out`")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write the HTML report")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("nodes", help="list the module catalogue with parameters and defaults")
     p.add_argument("--json", action="store_true", help="machine-readable output")

@@ -12,7 +12,7 @@ import networkx as nx
 from designer.core.engine import Engine, Event, RunResult
 from designer.core.errors import BadInput
 from designer.core.pipeline import Pipeline, atomic_write_text
-from designer.core.values import Report, Table
+from designer.core.values import PortType, Report, Table
 
 
 def parse_value(text: str) -> Any:
@@ -56,6 +56,39 @@ def model_params(pipeline: Pipeline, result: RunResult, node_id: str) -> dict[st
     return {n: {"type": pipeline.node(n).type, **v.params[n].model_dump(mode="json")} for n in sorted(nodes)}
 
 
+REPORT_FILE = "report.json"
+REPORT_FORMAT = "pipeline-designer-report"
+
+
+def report_of(pipeline: Pipeline, result: RunResult, base_dir: Path) -> dict[str, Any]:
+    """What `pipeline-designer report` needs besides the scored CSVs: every Evaluate entry with its plot
+    data and the file of the scored table behind it, and how to reload each input data set."""
+    from designer.core.registry import node_types
+
+    types = node_types()
+    evaluations, scored, sources = [], [], {}
+    for node_id, outputs in result.outputs.items():
+        for port, value in outputs.items():
+            if isinstance(value, Report):
+                files = {link.target_port: f"{link.source_node}.{link.source_port}.csv"
+                         for link in pipeline.links_into(node_id)}
+                evaluations.append({"node": node_id, "title": pipeline.node(node_id).title,
+                                    "entries": value.entries, "files": files})
+            elif isinstance(value, Table) and value.scored is not None:
+                scored.append({"node": node_id, "port": port, "title": pipeline.node(node_id).title,
+                               "file": f"{node_id}.{port}.csv", "scored": value.scored})
+                sources.update({s.sha256: s.to_json() for s in value.sources})
+    v = result.validation
+    inputs = [{"node": n, "type": pipeline.node(n).type, "title": pipeline.node(n).title,
+               "params": v.params[n].model_dump(mode="json")}
+              for n in (v.order if v else []) if result.status.get(n) in ("finished", "cached")
+              and not types[pipeline.node(n).type].inputs
+              and any(p.type == PortType.TABLE for p in types[pipeline.node(n).type].outputs)]
+    return {"format": REPORT_FORMAT, "version": 1, "pipeline": pipeline.name,
+            "base_dir": str(Path(base_dir).resolve()), "evaluations": evaluations, "scored": scored,
+            "inputs": inputs, "sources": list(sources.values())}
+
+
 @dataclass
 class RunOutput:
     result: RunResult
@@ -66,7 +99,8 @@ class RunOutput:
 def run_to_dir(pipeline: Pipeline, base_dir: Path, out_dir: Path | None, *,
                on_event: Callable[[Event], None] | None = None, cancel: Callable[[], bool] | None = None,
                upto: str | None = None, engine: Engine | None = None) -> RunOutput:
-    """Run headless; write `<score node>.scored.csv`, `metrics.json` and `<train node>.bundle.zip` files."""
+    """Run headless; write `<score node>.scored.csv`, `<train node>.bundle.zip`, `report.json` (evaluations
+    with plot data, for `pipeline-designer report`) and `metrics.json` files."""
     from designer.core.bundle import SUFFIX, write_bundle
     from designer.core.model import TrainedModel
 
@@ -92,6 +126,9 @@ def run_to_dir(pipeline: Pipeline, base_dir: Path, out_dir: Path | None, *,
                 write_bundle(path, value, pipeline_json=pipeline_json,
                              params=model_params(pipeline, result, node_id), metrics=model_metrics)
                 out.artifacts.append(path)
+    path = out_dir / REPORT_FILE
+    atomic_write_text(path, json.dumps(report_of(pipeline, result, base_dir), default=str) + "\n")
+    out.artifacts.append(path)
     summary = {"pipeline": pipeline.name, "ok": result.ok, "cancelled": result.cancelled,
                "status": result.status, "errors": result.errors, "warnings": result.warnings,
                "seconds": {k: round(v, 4) for k, v in result.seconds.items()}, "metrics": metrics}

@@ -54,6 +54,17 @@ def test_atomic_save_leaves_old_file_when_writing_fails(tmp_path, monkeypatch):
     assert [f.name for f in tmp_path.iterdir()] == ["t.pipeline.json"]
 
 
+def test_atomic_save_gives_normal_permissions(tmp_path):
+    path = tmp_path / "t.pipeline.json"
+    save_pipeline(_pipeline(), path)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    path.chmod(0o640)
+    save_pipeline(_pipeline(), path)
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
 @pytest.mark.parametrize("text, expected", [
     ('{"nodes": [', "line 1"),
     ('{\n  "version": 2,\n  "nodes": [\n    {"id": "a", "type": "x", "colour": 1}\n  ]\n}', "line 4"),
