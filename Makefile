@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 SAMPLE ?= sample_pipelines/diabetes_linear_regression.pipeline.json
-export QT_QPA_PLATFORM ?= offscreen
+
 
 .PHONY: run test bench clean venv
 
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/pipeline-designer run $(SAMPLE)
+	$(VENV)/bin/pipeline-designer open $(SAMPLE)
 
 # pytest exits 5 when it collects no test: that is not a failure of the suite.
 test: $(STAMP)

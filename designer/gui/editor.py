@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import networkx as nx
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
 from designer.core.errors import BadInput
+from designer.core.layout import layered_layout
 from designer.core.pipeline import Link, Node, Note
 from designer.core.registry import node_type
-from designer.core.validate import build_graph, check_link
+from designer.core.validate import check_link
 from designer.gui.commands import (EditNoteCommand, InsertCommand, MoveCommand, RemoveCommand, SetMetaCommand,
                                    SetParamCommand, SetTitleCommand)
 from designer.gui.document import Document, Fragment, Position, fragment_from_text, fragment_to_text, rebase_paths
@@ -144,28 +144,9 @@ class Editor(QObject):
     # ------------------------------------------------------------------------------------ layout
     def arrange(self, spacing: Position = (250.0, 130.0)) -> None:
         """Lay the graph out left to right in layers (one undoable move)."""
-        g = build_graph(self.doc.pipeline)
-        if g.number_of_nodes() == 0 or not nx.is_directed_acyclic_graph(g):
+        after = layered_layout(self.doc.pipeline, spacing)
+        if after is None:
             self.status.emit("Arrange needs a pipeline without cycles")
             return
-        layer: dict[str, int] = {}
-        for n in nx.topological_sort(g):
-            layer[n] = max((layer[p] + 1 for p in g.predecessors(n)), default=0)
-        for n in reversed(list(nx.topological_sort(g))):  # pull sources next to their first consumer
-            succ = [layer[s] for s in g.successors(n)]
-            if not list(g.predecessors(n)) and succ:
-                layer[n] = min(succ) - 1
-        columns: dict[int, list[str]] = {}
-        for n in nx.topological_sort(g):
-            columns.setdefault(layer[n], []).append(n)
-        after: dict[str, Position] = {}
-        for col in sorted(columns):
-            nodes = columns[col]
-            rank = {n: sum(after[p][1] for p in g.predecessors(n) if p in after) /
-                    max(1, sum(1 for p in g.predecessors(n) if p in after)) for n in nodes}
-            nodes.sort(key=lambda n: rank[n])
-            top = -(len(nodes) - 1) * spacing[1] / 2
-            for i, n in enumerate(nodes):
-                after[n] = (col * spacing[0], top + i * spacing[1])
         before = {n: self.doc.position(n) for n in after}
         self.move(before, after, text="Arrange")
