@@ -182,6 +182,15 @@ def fit(estimator: Any, X: Any, y: Any, ctx: RunContext) -> Any:
     return est
 
 
+def trained_model(ctx: RunContext, learner: Learner, table: Table, estimator: Any, features: list[str],
+                  label: str | None) -> TrainedModel:
+    """The fitted estimator with the training table's recipe, input schema and provenance."""
+    return TrainedModel(node_id=ctx.node_id, task=learner.task, estimator=estimator, features=features,
+                        recipe=table.recipe, input_schema=required_inputs(table, features, label), label=label,
+                        learner={"type": learner.type_id, "title": learner.title, "params": learner.params},
+                        sources=table.sources, train_rows=len(table.frame))
+
+
 class TrainParams(Params):
     label: ColumnName = Field(..., min_length=1, description="The column to predict")
 
@@ -230,12 +239,7 @@ class TrainModel(NodeType):
         if learner.task == "classification" and y.nunique() < 2:
             raise BadInput("the label has a single class; a classifier needs at least two", param="label")
         est = fit(learner.estimator, frame[features], y.to_numpy(), ctx)
-        model = TrainedModel(node_id=ctx.node_id, task=learner.task, estimator=est, features=features,
-                             recipe=table.recipe, input_schema=required_inputs(table, features, params.label),
-                             label=params.label, learner={"type": learner.type_id, "title": learner.title,
-                                                          "params": learner.params},
-                             sources=table.sources, train_rows=len(frame))
-        return {"model": model}
+        return {"model": trained_model(ctx, learner, table, est, features, params.label)}
 
 
 class TrainClusteringParams(Params):
@@ -279,9 +283,5 @@ class TrainClusteringModel(NodeType):
         if len(X) < learner.estimator.n_clusters:
             raise BadInput(f"{len(X)} rows cannot form {learner.estimator.n_clusters} clusters", port="data")
         est = fit(learner.estimator, X, None, ctx)
-        model = TrainedModel(node_id=ctx.node_id, task="clustering", estimator=est, features=features,
-                             recipe=table.recipe, input_schema=required_inputs(table, features, None),
-                             learner={"type": learner.type_id, "title": learner.title, "params": learner.params},
-                             sources=table.sources, train_rows=len(X))
-        return {"model": model}
+        return {"model": trained_model(ctx, learner, table, est, features, None)}
 
