@@ -48,6 +48,11 @@ class _ModuleTree(QTreeWidget):
     def mimeTypes(self) -> list[str]:
         return [MODULE_MIME]
 
+    def supportedDropActions(self) -> Qt.DropAction:
+        """Also the actions a drag from here offers: copy only. A drop that ends as a Move (Shift held) would
+        make the tree delete the dragged module's row from the palette."""
+        return Qt.CopyAction
+
     def mimeData(self, items: list[QTreeWidgetItem]) -> QMimeData:
         data = QMimeData()
         type_id = items[0].data(0, Qt.UserRole) if items else None

@@ -8,9 +8,9 @@ import os
 import types
 import typing
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, TypeVar
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (QBoxLayout, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel,
                                QLineEdit, QListWidget, QListWidgetItem, QPlainTextEdit, QSpinBox, QToolButton,
                                QVBoxLayout, QWidget)
@@ -26,6 +26,27 @@ MISSING = object()
 def humanise(name: str) -> str:
     text = name.replace("_", " ").strip()
     return text[:1].upper() + text[1:]
+
+
+class _WheelGuard(QObject):
+    """Stops a wheel turn from changing a field that merely lies under the pointer; the event goes on to the
+    property panel, which scrolls. A field takes wheel steps once it has focus (clicked or tabbed into)."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Wheel and isinstance(watched, QWidget) and not watched.hasFocus():
+            event.ignore()  # not accepted: Qt offers it to the parents (the panel's scroll area)
+            return True
+        return False
+
+
+W = TypeVar("W", bound=QWidget)
+
+
+def guard_wheel(widget: W) -> W:
+    """Spin boxes and combo boxes in the panel: no focus and no value change from a passing wheel turn."""
+    widget.setFocusPolicy(Qt.StrongFocus)
+    widget.installEventFilter(_WheelGuard(widget))
+    return widget
 
 
 class ParamEditor(QWidget):
@@ -70,7 +91,7 @@ class ChoiceEditor(ParamEditor):
 
     def __init__(self, choices: tuple[Any, ...]) -> None:
         super().__init__()
-        self.combo = QComboBox()
+        self.combo = guard_wheel(QComboBox())
         for choice in choices:
             self.combo.addItem(humanise(str(choice)) if isinstance(choice, str) else str(choice), choice)
         self._layout.addWidget(self.combo, 1)
@@ -107,7 +128,7 @@ class IntEditor(ParamEditor):
     def __init__(self, field: FieldInfo) -> None:
         super().__init__()
         lo, hi, lo_open, hi_open = bounds(field)
-        self.spin = QSpinBox()
+        self.spin = guard_wheel(QSpinBox())
         self.spin.setRange(int(lo) + lo_open if lo is not None else -INT_MAX,
                            int(hi) - hi_open if hi is not None else INT_MAX)
         self.spin.setKeyboardTracking(False)
@@ -138,7 +159,7 @@ class FloatEditor(ParamEditor):
         super().__init__()
         lo, hi, lo_open, hi_open = bounds(field)
         eps = 10.0 ** -self.DECIMALS
-        self.spin = _FloatSpin()
+        self.spin = guard_wheel(_FloatSpin())
         self.spin.setDecimals(self.DECIMALS)
         low = (lo + eps if lo_open else lo) if lo is not None else -1e12
         high = (hi - eps if hi_open else hi) if hi is not None else 1e12
@@ -261,7 +282,7 @@ class ColumnEditor(ParamEditor):
     def __init__(self, optional: bool) -> None:
         super().__init__()
         self.optional = optional
-        self.combo = QComboBox()
+        self.combo = guard_wheel(QComboBox())
         self.combo.setEditable(True)
         self.combo.setInsertPolicy(QComboBox.NoInsert)
         self.combo.lineEdit().setPlaceholderText("(none)" if optional else "choose a column")
@@ -307,7 +328,7 @@ class ColumnsEditor(ParamEditor):
     def __init__(self) -> None:
         super().__init__()
         self._layout.setDirection(QBoxLayout.TopToBottom)
-        self.mode = QComboBox()
+        self.mode = guard_wheel(QComboBox())
         for key, label in self.MODES:
             self.mode.addItem(label, key)
         self.caption = QLabel()
@@ -447,12 +468,12 @@ class MappingEditor(ParamEditor):
         row = QWidget()
         lay = QHBoxLayout(row)
         lay.setContentsMargins(0, 0, 0, 0)
-        key_box = QComboBox()
+        key_box = guard_wheel(QComboBox())
         key_box.setEditable(True)
         key_box.addItems([name for name, _ in self._columns or []])
         key_box.setEditText(key)
         if self.choices:
-            val_box: QWidget = QComboBox()
+            val_box: QWidget = guard_wheel(QComboBox())
             for c in self.choices:
                 val_box.addItem(str(c), c)  # type: ignore[attr-defined]
             val_box.setCurrentIndex(max(0, val_box.findData(value)))  # type: ignore[attr-defined]
