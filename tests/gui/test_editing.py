@@ -229,3 +229,25 @@ def test_every_module_gets_a_generated_form(window):
         w.scene.select_only({node_id})
         assert w.panel.node_id == node_id
         assert set(w.panel.editors) == set(cls.Params.model_fields), type_id
+
+
+def test_clicking_a_column_name_or_its_box_toggles_it_once(diabetes, qtbot):
+    from PySide6.QtCore import QPoint
+    from PySide6.QtTest import QTest
+
+    w = diabetes
+    w.scene.select_only({"scale"})
+    columns = w.panel.editors["columns"]
+    columns.list.show()
+    row = next(i for i in range(columns.list.count()) if columns.list.item(i).data(Qt.UserRole) == "bmi")
+    rect = columns.list.visualItemRect(columns.list.item(row))
+    columns.list.scrollToItem(columns.list.item(row))
+    rect = columns.list.visualItemRect(columns.list.item(row))
+    on_name = QPoint(rect.right() - 10, rect.center().y())
+    QTest.mouseClick(columns.list.viewport(), Qt.LeftButton, Qt.NoModifier, on_name)
+    assert w.doc.node("scale").params["columns"]["exclude"] == ["bmi", "progression"]
+    QTest.mouseClick(columns.list.viewport(), Qt.LeftButton, Qt.NoModifier, on_name)
+    assert w.doc.node("scale").params["columns"]["exclude"] == ["progression"]
+    on_box = QPoint(rect.left() + 10, rect.center().y())
+    QTest.mouseClick(columns.list.viewport(), Qt.LeftButton, Qt.NoModifier, on_box)
+    assert w.doc.node("scale").params["columns"]["exclude"] == ["bmi", "progression"]

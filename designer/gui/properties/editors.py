@@ -348,7 +348,16 @@ class ColumnsEditor(ParamEditor):
         self._columns: ColumnList | None = None
         self.mode.activated.connect(self._mode_changed)
         self.list.itemChanged.connect(lambda item: self._commit())
+        self.list.itemPressed.connect(lambda item: setattr(self, "_pressed", (item, item.checkState())))
+        self.list.itemClicked.connect(self._toggle)
         self.other.returnPressed.connect(self._add_other)
+        self._pressed: tuple[QListWidgetItem, Qt.CheckState] | None = None
+
+    def _toggle(self, item: QListWidgetItem) -> None:
+        """A click on a column's name ticks or unticks it, like a click on its check box."""
+        pressed, self._pressed = self._pressed, None
+        if pressed is not None and pressed[0] is item and pressed[1] == item.checkState():
+            item.setCheckState(Qt.Unchecked if item.checkState() == Qt.Checked else Qt.Checked)
 
     def _checked(self) -> list[str]:
         return [self.list.item(i).data(Qt.UserRole) for i in range(self.list.count())
