@@ -89,6 +89,29 @@ def report_of(pipeline: Pipeline, result: RunResult, base_dir: Path) -> dict[str
             "inputs": inputs, "sources": list(sources.values())}
 
 
+def write_bundles(pipeline: Pipeline, result: RunResult, out_dir: Path,
+                  metrics: dict[str, list[dict[str, Any]]] | None = None) -> list[Path]:
+    """Write `<train node>.bundle.zip` into `out_dir` for every trained model of a run, with the parameters
+    of the node and everything upstream and the metrics its Evaluate nodes measured."""
+    from designer.core.bundle import SUFFIX, write_bundle
+    from designer.core.model import TrainedModel
+
+    metrics = metrics_of(result) if metrics is None else metrics
+    pipeline_json = pipeline.to_json_text()
+    written = []
+    for node_id, outputs in result.outputs.items():
+        for value in outputs.values():
+            if isinstance(value, TrainedModel):
+                out_dir.mkdir(parents=True, exist_ok=True)
+                model_metrics = {f"{ev}.{e['port']}": e["metrics"] for ev, entries in metrics.items()
+                                 for e in entries if e.get("model") == node_id}
+                path = out_dir / f"{node_id}{SUFFIX}"
+                write_bundle(path, value, pipeline_json=pipeline_json,
+                             params=model_params(pipeline, result, node_id), metrics=model_metrics)
+                written.append(path)
+    return written
+
+
 @dataclass
 class RunOutput:
     result: RunResult
@@ -101,9 +124,6 @@ def run_to_dir(pipeline: Pipeline, base_dir: Path, out_dir: Path | None, *,
                upto: str | None = None, engine: Engine | None = None) -> RunOutput:
     """Run headless; write `<score node>.scored.csv`, `<train node>.bundle.zip`, `report.json` (evaluations
     with plot data, for `pipeline-designer report`) and `metrics.json` files."""
-    from designer.core.bundle import SUFFIX, write_bundle
-    from designer.core.model import TrainedModel
-
     engine = engine or Engine()
     result = engine.run(pipeline, base_dir, upto=upto, on_event=on_event, cancel=cancel,
                         keep_outputs=False, reuse=False)
@@ -112,20 +132,13 @@ def run_to_dir(pipeline: Pipeline, base_dir: Path, out_dir: Path | None, *,
     if out_dir is None:
         return out
     out_dir.mkdir(parents=True, exist_ok=True)
-    pipeline_json = pipeline.to_json_text()
     for node_id, outputs in result.outputs.items():
         for port, value in outputs.items():
             if isinstance(value, Table) and value.scored is not None:
                 path = out_dir / f"{node_id}.{port}.csv"
                 atomic_write_text(path, value.frame.to_csv(index=False))
                 out.artifacts.append(path)
-            elif isinstance(value, TrainedModel):
-                model_metrics = {f"{ev}.{e['port']}": e["metrics"] for ev, entries in metrics.items()
-                                 for e in entries if e.get("model") == node_id}
-                path = out_dir / f"{node_id}{SUFFIX}"
-                write_bundle(path, value, pipeline_json=pipeline_json,
-                             params=model_params(pipeline, result, node_id), metrics=model_metrics)
-                out.artifacts.append(path)
+    out.artifacts += write_bundles(pipeline, result, out_dir, metrics)
     path = out_dir / REPORT_FILE
     atomic_write_text(path, json.dumps(report_of(pipeline, result, base_dir), default=str) + "\n")
     out.artifacts.append(path)

@@ -6,25 +6,29 @@ from pathlib import Path
 from typing import Any, Callable
 
 import shiboken6
-from PySide6.QtCore import QPoint, QPointF, QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QUndoStack
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox,
                                QProgressBar, QToolButton, QWidget)
 
 from designer.core.errors import BadInput
 from designer.core.pipeline import SUFFIX, Pipeline, load_pipeline, save_pipeline
+from designer.core.registry import node_types
+from designer.core.runstore import store_for_pipeline
 from designer.core.validate import Validation
 from designer.gui import document as d
 from designer.gui.add_menu import AddMenu
-from designer.gui.canvas.node_item import HEADER, ROW, SUBTITLE, WIDTH, RunState
+from designer.gui.canvas.node_item import HEADER, ROW, SUBTITLE, WIDTH, NodeItem, PortItem, RunState
 from designer.gui.canvas.scene import PipelineScene
 from designer.gui.canvas.view import PipelineView
 from designer.gui.editor import Editor
-from designer.gui.outputs import OutputsPanel
+from designer.gui.outputs import OutputsPanel, add_open_actions, kinds_for, output_of
 from designer.gui.palette import Palette
 from designer.gui.properties.panel import PropertyPanel
 from designer.gui.recovery import Autosaver
 from designer.gui.runner import RunController
+from designer.gui.runs.panel import RunsPanel
+from designer.gui.runs.record import RecordTarget, Recorded
 from designer.gui.theme import apply_theme, icon
 from designer.gui.validation import BackgroundValidator
 
@@ -51,10 +55,15 @@ class MainWindow(QMainWindow):
         self.panel = PropertyPanel(self.editor, self.runner)
         self.palette_dock = self._dock("Modules", self.palette, Qt.LeftDockWidgetArea)
         self.panel_dock = self._dock("Properties", self.panel, Qt.RightDockWidgetArea)
-        self.outputs = OutputsPanel()
+        self.outputs = OutputsPanel(lambda node, port: output_of(self.runner, self.doc.pipeline, node, port))
         self.outputs_dock = self._dock("Outputs", self.outputs, Qt.BottomDockWidgetArea)
         self.outputs_dock.hide()
         self.outputs_dock.visibilityChanged.connect(lambda visible: visible and self._refresh_outputs())
+        self.runs = RunsPanel()
+        self.runs_dock = self._dock("Runs", self.runs, Qt.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.outputs_dock, self.runs_dock)
+        self.runs_dock.hide()
+        self._menu: QMenu | None = None
         self.autosaver = Autosaver()
         self.add_menu: AddMenu | None = None
         self._run_nodes: set[str] = set()
@@ -78,13 +87,17 @@ class MainWindow(QMainWindow):
         self.scene.selectionChanged.connect(self._selection_changed)
         self.scene.link_dropped.connect(self._quick_add)
         self.scene.node_activated.connect(self.show_outputs)
+        self.scene.installEventFilter(self)  # right-click menus of ports and nodes
         self.view.add_menu_requested.connect(self._tab_menu)
         self.view.module_dropped.connect(lambda type_id, pos: self.add_module(type_id, pos))
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
         self.palette.add_requested.connect(lambda type_id: self.add_module(type_id, self.view.centre_scene_pos()))
         self.runner.state_changed.connect(self._on_run_state)
         self.runner.running_changed.connect(self._running_changed)
+        self.runner.recorded.connect(self.runs.note_recorded)
         self.runner.finished.connect(self._run_finished)
+        self.runs.open_pipeline.connect(self.open_run_pipeline)
+        self.runs.status.connect(self.show_status)
         self.runner.failed_to_start.connect(lambda msg: self.show_status(f"Cannot run: {msg.splitlines()[0]}"))
 
         self.resize(1440, 900)
@@ -93,6 +106,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         self._running_changed(False)
         self._update_title()
+        self._update_runs_target()
         self.validate_now()
 
     # ------------------------------------------------------------------------------------ construction
@@ -195,6 +209,10 @@ class MainWindow(QMainWindow):
         outputs = self.outputs_dock.toggleViewAction()
         outputs.setShortcut(QKeySequence("Ctrl+Shift+O"))
         m.addAction(outputs)
+        runs = self.runs_dock.toggleViewAction()
+        runs.setText("&Runs and Models")
+        runs.setShortcut(QKeySequence("Ctrl+Shift+R"))
+        m.addAction(runs)
         theme_menu = m.addMenu("&Theme")
         for mode in ("system", "light", "dark"):
             theme_menu.addAction(mode.title(), lambda mode=mode: self.set_theme(mode))
@@ -252,6 +270,7 @@ class MainWindow(QMainWindow):
 
     def _apply_validation(self, v: Validation) -> None:
         self.scene.apply_validation(v)
+        self._show_port_schemas(v)
         self.panel.refresh_validation(v)
         errors, warnings = len(v.errors), len(v.warnings)
         if errors:
@@ -264,6 +283,14 @@ class MainWindow(QMainWindow):
             empty = not self.doc.pipeline.nodes
             self.problems.setText("Empty pipeline" if empty else "✓ Ready to run")
             self.problems.setStyleSheet("color: #8c959f;" if empty else "color: #16a34a;")
+
+    def _show_port_schemas(self, v: Validation) -> None:
+        """Port tooltips list the propagated columns: an output's own, an input's from the output feeding it."""
+        for node_id, item in self.scene.nodes.items():
+            schemas = {(True, port): v.schemas.get((node_id, port)) for port in item.outputs}
+            for link in self.doc.pipeline.links_into(node_id):
+                schemas[(False, link.target_port)] = v.schemas.get((link.source_node, link.source_port))
+            item.set_port_schemas(schemas)
 
     def next_problem(self) -> None:
         """Select and show the next node that has an issue."""
@@ -281,15 +308,19 @@ class MainWindow(QMainWindow):
         self.validator.request()
         if c.kind == d.RESET:
             self.runner.forget()
+            self.outputs.close_all()
             self._update_title()
+            self._update_runs_target()
         elif c.kind == d.META_CHANGED:
             self._update_title()
+            self._update_runs_target()
         elif c.kind == d.NODE_CHANGED and c.param is not None:
             self.runner.mark_stale(self.doc.descendants({c.node}))  # type: ignore[arg-type]
         elif c.kind in (d.LINK_ADDED, d.LINK_REMOVED) and self.doc.has_node(c.link.target_node):  # type: ignore
             self.runner.mark_stale(self.doc.descendants({c.link.target_node}))  # type: ignore[union-attr]
         elif c.kind == d.NODE_REMOVED:
             self.runner.forget({c.node})  # type: ignore[arg-type]
+            self._refresh_outputs()
 
     def _selection_changed(self) -> None:
         if not shiboken6.isValid(self.scene) or not shiboken6.isValid(self.panel):
@@ -298,26 +329,68 @@ class MainWindow(QMainWindow):
         node_id = next(iter(ids)) if len(ids) == 1 else None
         if node_id != self.panel.node_id:
             self.panel.show_node(node_id)
-        self._refresh_outputs()
 
     def show_outputs(self, node_id: str) -> None:
-        """Double-click on a node: open the Outputs dock on its last-run outputs."""
+        """Double-click on a node: open a viewer tab for each of its outputs in the Outputs dock."""
         self.scene.select_only({node_id})
-        self.outputs_dock.show()
-        self.outputs_dock.raise_()
-        self._refresh_outputs()
+        item = self.scene.nodes.get(node_id)
+        ports = [(p.name, kind) for p in (item.outputs.values() if item else ()) for kind in kinds_for(p.port_type)]
+        if not ports:
+            self.show_status(f"'{node_id}' has no outputs to look at")
+            return
+        first = None
+        for port, kind in ports:
+            page = self.outputs.open(node_id, port, kind, focus=False)
+            first = first or page
+        self.outputs.tabs.setCurrentWidget(first)
+        self._raise_dock(self.outputs_dock)
+
+    def _raise_dock(self, dock: QDockWidget) -> None:
+        dock.show()
+        dock.raise_()
 
     def _refresh_outputs(self) -> None:
-        if not self.outputs_dock.isVisible():
-            return
-        node_id = self.panel.node_id
-        state = self.runner.states.get(node_id) if node_id else None
-        if node_id is None or state is None or state.state not in ("done", "cached", "stale"):
-            self.outputs.show_outputs(node_id, {}, {})
-            return
-        inputs = {l.target_port: self.runner.outputs(l.source_node).get(l.source_port)
-                  for l in self.doc.pipeline.links_into(node_id)}
-        self.outputs.show_outputs(node_id, self.runner.outputs(node_id), inputs)
+        if self.outputs_dock.isVisible():
+            self.outputs.refresh()
+
+    # ------------------------------------------------------------------------------------ context menus
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.scene and event.type() == QEvent.GraphicsSceneContextMenu:
+            return self._canvas_menu(event.scenePos(), event.screenPos())  # type: ignore[attr-defined]
+        return False
+
+    def _canvas_menu(self, scene_pos: QPointF, screen_pos: QPoint) -> bool:
+        """Right-click on a port or a node: what can be opened, run or registered there."""
+        item = next((i for i in self.scene.items(scene_pos) if isinstance(i, (PortItem, NodeItem))), None)
+        if item is None:
+            return False
+        menu = QMenu(self)
+        if isinstance(item, PortItem):
+            source = (item.node_id, item.name) if item.is_output else next(
+                ((l.source_node, l.source_port) for l in self.doc.pipeline.links_into(item.node_id)
+                 if l.target_port == item.name), None)
+            if source is None:
+                menu.addAction(f"'{item.name}' is not connected").setEnabled(False)
+            else:
+                add_open_actions(menu, self.outputs, *source, item.port_type,
+                                 lambda: self._raise_dock(self.outputs_dock))
+        else:
+            node_id = item.node_id
+            self.scene.select_only({node_id})
+            menu.addAction("Show &Outputs", lambda: self.show_outputs(node_id))
+            menu.addAction("Run &Up to Here", lambda: self.run(upto=node_id))
+            cls = node_types().get(self.doc.node(node_id).type)
+            if cls is not None and any(p.type.value == "Model" for p in cls.outputs):
+                menu.addSeparator()
+                menu.addAction("&Register Model…", lambda: self.register_model(node_id))
+        self._menu = menu  # keep it alive while it shows
+        menu.popup(screen_pos)
+        return True
+
+    def register_model(self, node_id: str) -> None:
+        """Register the model `node_id` trained in the newest recorded run that trained it."""
+        if self.runs.register_model(node=node_id) is not None:
+            self._raise_dock(self.runs_dock)
 
     # ------------------------------------------------------------------------------------ editing
     def add_module(self, type_id: str, centre: QPointF, link_from: tuple[str, str] | None = None) -> str | None:
@@ -550,7 +623,8 @@ class MainWindow(QMainWindow):
             self.show_status("Nothing to run: add modules from the palette first")
             return
         self._run_nodes = set()
-        self.runner.start(self.doc.snapshot(), self.doc.base_dir, upto)
+        record = RecordTarget(store_for_pipeline(self.doc.path), self.doc.path) if self.doc.path else None
+        self.runner.start(self.doc.snapshot(), self.doc.base_dir, upto, record)
         self.show_status("Running…" if upto is None else f"Running up to '{upto}'…", 0)
 
     def run_to_selected(self) -> None:
@@ -562,7 +636,10 @@ class MainWindow(QMainWindow):
 
     def _on_run_state(self, node_id: str, state: RunState | None) -> None:
         self.scene.set_run_state(node_id, state)
-        if not self.runner.running or state is None:
+        if not self.runner.running:
+            self._refresh_outputs()  # edited (out of date) or forgotten outputs
+            return
+        if state is None:
             return
         if state.state == "queued":
             self._run_nodes.add(node_id)
@@ -583,14 +660,37 @@ class MainWindow(QMainWindow):
         reused = sum(1 for s in result.status.values() if s == "cached")
         total = sum(result.seconds.values())
         if result.cancelled:
-            self.show_status("Run stopped", 0)
+            text = "Run stopped"
         elif result.errors:
             node, message = next(iter(result.errors.items()))
-            self.show_status(f"Run failed: '{node}': {message.splitlines()[0]}", 0)
+            text = f"Run failed: '{node}': {message.splitlines()[0]}"
         else:
-            self.show_status(f"Run finished: {ran} ran, {reused} reused, {total:.2f} s", 0)
+            text = f"Run finished: {ran} ran, {reused} reused, {total:.2f} s"
+        self.show_status(text + self._record_note(self.runner.last_recorded), 0)
         self.panel.show_node(self.panel.node_id)
         self._refresh_outputs()
+
+    @staticmethod
+    def _record_note(recorded: Recorded | None) -> str:
+        if recorded is None or recorded.store is None:
+            return " · not recorded (save the pipeline to keep a run history)"
+        if recorded.warnings:
+            return " · not recorded: run store problem (see Runs)" if not recorded.run_id else \
+                " · recorded with warnings (see Runs)"
+        return f" · recorded as run {recorded.run_id}"
+
+    def _update_runs_target(self) -> None:
+        self.runs.set_pipeline(store_for_pipeline(self.doc.path) if self.doc.path else None,
+                               self.doc.pipeline.name)
+
+    def open_run_pipeline(self, pipeline: Pipeline, path: Path | None, run_id: str) -> None:
+        """Open the copy of the pipeline stored with a run, after the save-changes prompt (unsaved: it differs
+        from the file, which it belongs to when the file still exists)."""
+        if not self.confirm_discard():
+            return
+        self.set_document(pipeline, path, clean=False)
+        self.show_status(f"Opened the pipeline as it was in run {run_id}"
+                         + (f" (belongs to {path}; not saved)" if path else " (not saved)"))
 
     # ------------------------------------------------------------------------------------ help, close
     def show_shortcuts(self) -> None:
@@ -599,7 +699,9 @@ class MainWindow(QMainWindow):
             "Delete / Backspace — delete selection\nCtrl+C / Ctrl+X / Ctrl+V / Ctrl+D — copy, cut, paste, duplicate\n"
             "Ctrl+Z / Ctrl+Shift+Z — undo, redo\nF — fit view · wheel — zoom · middle-drag or Space-drag — pan\n"
             "G — snap to grid · M — minimap · N — add a note · Ctrl+L — arrange\n"
-            "F5 — run · F6 — run up to selected · Shift+F5 — stop"))
+            "F5 — run · F6 — run up to selected · Shift+F5 — stop\n"
+            "Right-click an output port — open it as a table, profile, model or evaluation\n"
+            "Ctrl+Shift+O — Outputs · Ctrl+Shift+R — Runs and Models"))
 
     def show_about(self) -> None:
         QMessageBox.about(self, APP, f"<b>{APP}</b><br>Design, run and score machine-learning pipelines locally.")

@@ -1,76 +1,207 @@
-"""The Outputs dock: the selected node's last-run outputs, shown with the viewers of `designer.gui.viewers`."""
+"""The Outputs dock: closable tabs, each one viewer ("table", "profile", "model", "evaluation") of one output
+port, titled "node.port · kind". Tabs stay open across runs and refresh when their output changes; an output
+that is gone (failed, skipped, removed, not run yet) shows why instead of stale data."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QMenu, QScrollArea, QTabWidget, QVBoxLayout, QWidget
+
+from designer.core.pipeline import Pipeline
+
+if TYPE_CHECKING:
+    from designer.gui.runner import RunController
+
+KINDS: dict[str, tuple[str, ...]] = {"Table": ("table", "profile"), "Model": ("model",), "Report": ("evaluation",)}
+"""The viewers that fit each port type."""
+_CLASSES = {"table": "TableViewer", "profile": "ProfileViewer", "model": "ModelViewer",
+            "evaluation": "EvaluationViewer"}
+_FITS = {"table": "frame", "profile": "frame", "model": "estimator", "evaluation": "entries"}
+HINT = "Double-click a node, or right-click an output port, to open its outputs here."
 
 
-def _viewer(kind: str) -> Any:
-    from designer.gui import viewers  # lazy: matplotlib and pandas are heavy
-
-    return getattr(viewers, kind)
+def kinds_for(port_type: str) -> tuple[str, ...]:
+    return KINDS.get(port_type, ())
 
 
-def viewers_for(port: str, value: Any, inputs: dict[str, Any]) -> list[tuple[str, Callable[[], QWidget]]]:
-    """(tab title, factory) pairs for one output value; the factories build the widgets when called."""
-    if hasattr(value, "frame"):
-        rows = f"{len(value.frame):,} rows"
-        return [(f"{port} · {rows}", lambda: _viewer("TableViewer")(value, name=port)),
-                (f"{port} · profile", lambda: _viewer("ProfileViewer")(value, name=port))]
-    if hasattr(value, "entries"):
-        scored = {p: v for p, v in inputs.items() if hasattr(v, "frame")} or None
-        return [(f"{port} · evaluation", lambda: _viewer("EvaluationViewer")(value, scored))]
-    if hasattr(value, "estimator") and hasattr(value, "recipe"):
-        return [(f"{port} · model", lambda: _viewer("ModelViewer")(value))]
-    return []
+@dataclass(frozen=True)
+class OutputKey:
+    """One viewer of one output port."""
+
+    node: str
+    port: str
+    kind: str
+
+    @property
+    def title(self) -> str:
+        return f"{self.node}.{self.port} · {self.kind}"
+
+
+@dataclass
+class Output:
+    """A port's current value with the node's inputs (evaluation plots use the scored tables), or why there is
+    no value; `note` warns that a value may be out of date."""
+
+    value: Any = None
+    inputs: dict[str, Any] = field(default_factory=dict)
+    missing: str = ""
+    note: str = ""
+
+
+def output_of(runner: "RunController", pipeline: Pipeline, node: str, port: str) -> Output:
+    """What the Outputs dock shows for (node, port) after the runs so far."""
+    if not pipeline.has_node(node):
+        return Output(missing=f"node '{node}' is no longer in the pipeline")
+    state = runner.states.get(node)
+    value = runner.outputs(node).get(port)
+    if state is not None and state.state == "failed":
+        return Output(missing=f"'{node}' failed: {state.message}")
+    if state is not None and state.state == "skipped":
+        return Output(missing=f"'{node}' did not run ({state.message or 'skipped'})")
+    if value is None:
+        return Output(missing="not run yet: run the pipeline to see this output" if state is None or
+                      state.state in ("queued", "running") else f"'{node}' has no output '{port}'")
+    inputs = {l.target_port: runner.outputs(l.source_node).get(l.source_port) for l in pipeline.links_into(node)}
+    note = "Out of date: this node changed since it ran. Run again to refresh." if state.state == "stale" else ""
+    return Output(value, inputs, note=note)
+
+
+def _viewer_args(kind: str, out: Output) -> tuple[Any, ...]:
+    if kind == "evaluation":
+        return out.value, {p: v for p, v in out.inputs.items() if hasattr(v, "frame")} or None
+    return (out.value,)
+
+
+class OutputTab(QWidget):
+    """One open viewer; `show_output` builds it, refreshes it, or replaces it with the reason it is empty."""
+
+    def __init__(self, key: OutputKey) -> None:
+        super().__init__()
+        self.key = key
+        self.viewer: QWidget | None = None
+        self.value: Any = None
+        self.note = QLabel(objectName="staleNote", wordWrap=True)
+        self.note.setStyleSheet("background: #fef3c7; color: #92400e; padding: 4px 8px;")
+        self.message = QLabel(alignment=Qt.AlignCenter, wordWrap=True, objectName="hint")
+        self.scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.NoFrame)  # the dock may be short
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.note)
+        layout.addWidget(self.message, 1)
+        layout.addWidget(self.scroll, 1)
+
+    @property
+    def missing(self) -> bool:
+        return self.message.isVisibleTo(self)
+
+    def show_output(self, out: Output) -> None:
+        self.note.setText(out.note)
+        self.note.setVisible(bool(out.note) and out.value is not None)
+        if out.value is None:
+            self._show_message(f"No output: {out.missing}")
+            return
+        if not hasattr(out.value, _FITS[self.key.kind]):
+            self._show_message(f"No output: '{self.key.port}' is not something a {self.key.kind} viewer shows")
+            return
+        if out.value is not self.value:
+            try:
+                if self.viewer is None:
+                    self._make_viewer(out)
+                else:
+                    self.viewer.refresh(*_viewer_args(self.key.kind, out))  # type: ignore[attr-defined]
+            except Exception as e:  # noqa: BLE001  (a viewer problem must not break the editor)
+                self.value = None
+                self._show_message(f"Cannot show this output: {type(e).__name__}: {e}")
+                return
+            self.value = out.value
+        self.message.hide()
+        self.scroll.show()
+
+    def _make_viewer(self, out: Output) -> None:
+        from designer.gui import viewers  # lazy: matplotlib and pandas are heavy
+
+        cls = getattr(viewers, _CLASSES[self.key.kind])
+        named = {"name": f"{self.key.node}.{self.key.port}"} if self.key.kind in ("table", "profile") else {}
+        self.viewer = cls(*_viewer_args(self.key.kind, out), **named)
+        self.scroll.setWidget(self.viewer)
+
+    def _show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.show()
+        self.scroll.hide()
 
 
 class OutputsPanel(QWidget):
-    """Tabs with one viewer per output of one node; a viewer that fails shows its error instead."""
+    """Open output viewers as closable tabs; `lookup(node, port)` says what each one should show now."""
 
-    def __init__(self) -> None:
+    def __init__(self, lookup: Callable[[str, str], Output]) -> None:
         super().__init__()
-        self.tabs = QTabWidget()
-        self.tabs.setDocumentMode(True)
-        self.message = QLabel("Run the pipeline, then select a node to see its outputs here.")
-        self.message.setAlignment(Qt.AlignCenter)
-        self.message.setObjectName("hint")
+        self.lookup = lookup
+        self.tabs = QTabWidget(documentMode=True, tabsClosable=True, movable=True)
+        self.tabs.tabCloseRequested.connect(self.close_tab)
+        self.message = QLabel(HINT, alignment=Qt.AlignCenter, wordWrap=True, objectName="hint")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.message)
         layout.addWidget(self.tabs, 1)
-        self.tabs.hide()
-        self.shown: tuple[str | None, int] = (None, 0)
+        self._update_hint()
 
-    def show_outputs(self, node_id: str | None, outputs: dict[str, Any], inputs: dict[str, Any]) -> None:
-        key = (node_id, id(outputs))
-        if key == self.shown:
-            return
-        self.shown = key
-        current = self.tabs.tabText(self.tabs.currentIndex())
+    def pages(self) -> list[OutputTab]:
+        return [self.tabs.widget(i) for i in range(self.tabs.count())]  # type: ignore[misc]
+
+    def titles(self) -> list[str]:
+        return [self.tabs.tabText(i) for i in range(self.tabs.count())]
+
+    def tab(self, key: OutputKey) -> OutputTab | None:
+        return next((t for t in self.pages() if t.key == key), None)
+
+    def open(self, node: str, port: str, kind: str, focus: bool = True) -> OutputTab:
+        """Open (or bring forward) the `kind` viewer of node.port, showing its current output."""
+        key = OutputKey(node, port, kind)
+        page = self.tab(key)
+        if page is None:
+            page = OutputTab(key)
+            self.tabs.addTab(page, key.title)
+            self.tabs.setTabToolTip(self.tabs.count() - 1, f"{kind} of output '{port}' of node '{node}'")
+        page.show_output(self.lookup(node, port))
+        if focus:
+            self.tabs.setCurrentWidget(page)
+        self._update_hint()
+        return page
+
+    def refresh(self) -> None:
+        """Show every open tab's current output (after a run, or when a node is removed)."""
+        for page in self.pages():
+            page.show_output(self.lookup(page.key.node, page.key.port))
+
+    def close_tab(self, index: int) -> None:
+        page = self.tabs.widget(index)
+        self.tabs.removeTab(index)
+        page.deleteLater()
+        self._update_hint()
+
+    def close_all(self) -> None:
         while self.tabs.count():
-            w = self.tabs.widget(0)
-            self.tabs.removeTab(0)
-            w.deleteLater()
-        pages = [p for port, value in outputs.items() for p in viewers_for(port, value, inputs)]
-        for title, make in pages:
-            try:
-                widget = make()
-            except Exception as e:  # noqa: BLE001  (a viewer problem must not break the editor)
-                widget = QLabel(f"Cannot show this output: {type(e).__name__}: {e}")
-                widget.setWordWrap(True)
-            scroll = QScrollArea()  # lets the dock be shorter than a viewer likes to be
-            scroll.setWidgetResizable(True)
-            scroll.setFrameShape(QFrame.NoFrame)
-            scroll.setWidget(widget)
-            self.tabs.addTab(scroll, title)
-            if title == current:
-                self.tabs.setCurrentIndex(self.tabs.count() - 1)
-        self.tabs.setVisible(bool(pages))
-        self.message.setVisible(not pages)
-        if not pages:
-            self.message.setText("Run the pipeline, then select a node to see its outputs here." if node_id is None
-                                 or not outputs else "This node's outputs have no viewer.")
+            self.close_tab(0)
+
+    def _update_hint(self) -> None:
+        self.tabs.setVisible(self.tabs.count() > 0)
+        self.message.setVisible(self.tabs.count() == 0)
+
+
+def add_open_actions(menu: QMenu, panel: OutputsPanel, node: str, port: str, port_type: str,
+                     on_open: Callable[[], None] = lambda: None) -> None:
+    """Add "Open <port> as <kind>" items for one output to a context menu (`on_open` runs after opening)."""
+    kinds = kinds_for(port_type)
+    for kind in kinds:
+        def open_it(checked: bool = False, kind: str = kind) -> None:
+            panel.open(node, port, kind)
+            on_open()
+
+        menu.addAction(f"Open {port} as {kind}", open_it)
+    if not kinds:
+        menu.addAction(f"No viewer for {port_type} outputs").setEnabled(False)

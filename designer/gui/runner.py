@@ -1,4 +1,7 @@
-"""Runs the pipeline with one long-lived Engine in a worker thread; events reach the GUI as queued signals."""
+"""Runs the pipeline with one long-lived Engine in a worker thread; events reach the GUI as queued signals.
+
+Runs of a saved pipeline are recorded in its run store from the worker thread (see `designer.gui.runs.record`).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from designer.core.engine import CACHED, FAILED, FINISHED, PROGRESS, QUEUED, SKI
 from designer.core.errors import BadInput
 from designer.core.pipeline import Pipeline
 from designer.gui.canvas.node_item import RunState
+from designer.gui.runs.record import RecordTarget, Recorded, run_and_record
 
 _STATE_OF_EVENT = {QUEUED: "queued", STARTED: "running", PROGRESS: "running", FINISHED: "done",
                    CACHED: "cached", FAILED: "failed", SKIPPED: "skipped"}
@@ -22,14 +26,15 @@ class _Bridge(QObject):
     """Lives in the GUI thread; the worker emits on it, so slots run in the GUI thread (queued)."""
 
     event = Signal(object)
-    done = Signal(object, object)  # RunResult | None, BadInput | Exception | None
+    done = Signal(object, object, object)  # RunResult | None, BadInput | Exception | None, Recorded
 
 
 class RunController(QObject):
-    """Starts and stops runs, keeps each node's last RunState, and marks edited nodes stale."""
+    """Starts and stops runs, keeps each node's last RunState and outputs, and marks edited nodes stale."""
 
     state_changed = Signal(str, object)  # node id, RunState | None
     running_changed = Signal(bool)
+    recorded = Signal(object)  # Recorded: the run's id in the store (or why it is not there); before `finished`
     finished = Signal(object)  # RunResult
     failed_to_start = Signal(str)  # the reason (e.g. the pipeline has problems)
 
@@ -38,6 +43,8 @@ class RunController(QObject):
         self.engine = Engine()
         self.states: dict[str, RunState] = {}
         self.last_result: RunResult | None = None
+        self.last_recorded: Recorded | None = None
+        self._outputs: dict[str, dict[str, Any]] = {}
         self._thread: threading.Thread | None = None
         self._cancel: CancelToken | None = None
         self._changed_while_running: set[str] = set()
@@ -49,8 +56,10 @@ class RunController(QObject):
     def running(self) -> bool:
         return self._thread is not None
 
-    def start(self, pipeline: Pipeline, base_dir: Path, upto: str | None = None) -> bool:
-        """Run a snapshot of the pipeline (everything, or only what `upto` needs). False if already running."""
+    def start(self, pipeline: Pipeline, base_dir: Path, upto: str | None = None,
+              record: RecordTarget | None = None) -> bool:
+        """Run a snapshot of the pipeline (everything, or only what `upto` needs), recording it in
+        `record`'s store when given. False if already running."""
         if self.running:
             return False
         self._cancel = CancelToken()
@@ -58,7 +67,7 @@ class RunController(QObject):
         for node_id in list(self.states):
             if node_id not in plan_nodes:
                 self._set(node_id, None)
-        self._thread = threading.Thread(target=self._work, args=(pipeline, base_dir, upto, self._cancel),
+        self._thread = threading.Thread(target=self._work, args=(pipeline, base_dir, upto, self._cancel, record),
                                         name="pipeline-run", daemon=True)
         self.running_changed.emit(True)
         self._thread.start()
@@ -76,14 +85,16 @@ class RunController(QObject):
             return not thread.is_alive()
         return True
 
-    def _work(self, pipeline: Pipeline, base_dir: Path, upto: str | None, cancel: CancelToken) -> None:
+    def _work(self, pipeline: Pipeline, base_dir: Path, upto: str | None, cancel: CancelToken,
+              record: RecordTarget | None) -> None:
+        recorded = Recorded(store=record.store if record else None)
         try:
-            result = self.engine.run(pipeline, base_dir, upto=upto, on_event=self._bridge.event.emit,
-                                     cancel=cancel)
+            result, recorded = run_and_record(self.engine, pipeline, base_dir, record, upto=upto,
+                                              on_event=self._bridge.event.emit, cancel=cancel)
         except Exception as e:  # noqa: BLE001  (InvalidPipeline, BadInput or a bug: reported, never raised)
-            self._bridge.done.emit(None, e)
+            self._bridge.done.emit(None, e, recorded)
             return
-        self._bridge.done.emit(result, None)
+        self._bridge.done.emit(result, None, recorded)
 
     # ------------------------------------------------------------------------------------ GUI thread
     def _on_event(self, event: Event) -> None:
@@ -93,10 +104,12 @@ class RunController(QObject):
         progress = event.progress if event.kind == PROGRESS else (0.0 if event.kind == STARTED else None)
         self._set(event.node, RunState(state, progress, event.message, event.seconds))
 
-    def _on_done(self, result: RunResult | None, error: Exception | None) -> None:
+    def _on_done(self, result: RunResult | None, error: Exception | None, recorded: Recorded) -> None:
         self._thread = None
         self._cancel = None
         self.running_changed.emit(False)
+        self.last_recorded = recorded
+        self.recorded.emit(recorded)
         if result is None:
             for node_id, st in list(self.states.items()):
                 if st.state in ("queued", "running"):
@@ -105,6 +118,11 @@ class RunController(QObject):
             self.failed_to_start.emit(message)
             return
         self.last_result = result
+        for node_id in result.status:
+            if node_id in result.outputs:
+                self._outputs[node_id] = result.outputs[node_id]
+            else:
+                self._outputs.pop(node_id, None)
         for node_id, st in list(self.states.items()):
             if st.state in ("queued", "running"):
                 self._set(node_id, RunState("skipped", message="run cancelled"))
@@ -130,12 +148,13 @@ class RunController(QObject):
 
     def forget(self, node_ids: set[str] | None = None) -> None:
         """Drop shown states (all, or of removed nodes); the engine keeps its cache for reuse."""
+        if node_ids is None:
+            self._outputs.clear()
         for node_id in list(self.states) if node_ids is None else node_ids:
             if node_id in self.states:
                 self._set(node_id, None)
+            self._outputs.pop(node_id, None)
 
     def outputs(self, node_id: str) -> dict[str, Any]:
-        """The last run's outputs of a node (for summaries in the property panel)."""
-        if self.last_result is None:
-            return {}
-        return self.last_result.outputs.get(node_id, {})
+        """A node's outputs from the last run that ran it (a run up to another node keeps the others')."""
+        return self._outputs.get(node_id, {})

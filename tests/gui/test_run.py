@@ -123,8 +123,9 @@ def test_double_click_shows_a_nodes_outputs(diabetes, qtbot):
     assert w.outputs_dock.isVisible()
     tabs = w.outputs.tabs
     titles = [tabs.tabText(i) for i in range(tabs.count())]
-    assert titles == ["scored · 89 rows", "scored · profile"]
-    w.scene.select_only({"evaluate"})
-    assert [tabs.tabText(i) for i in range(tabs.count())] == ["report · evaluation"]
-    w.scene.select_only({"learner"})
-    assert tabs.count() == 0 and w.outputs.message.isVisible()
+    assert titles == ["score.scored · table", "score.scored · profile"]
+    assert tabs.currentIndex() == 0 and "89 rows" in tabs.currentWidget().viewer.count_label.text()
+    QTest.mouseDClick(w.view.viewport(), Qt.LeftButton, Qt.NoModifier, node_pos(w, "evaluate"))
+    assert w.outputs.titles() == titles + ["evaluate.report · evaluation"]  # tabs stay open side by side
+    QTest.mouseDClick(w.view.viewport(), Qt.LeftButton, Qt.NoModifier, node_pos(w, "learner"))
+    assert tabs.count() == 3 and "no outputs to look at" in w.statusBar().currentMessage()

@@ -21,6 +21,8 @@ ROW = 20.0
 PAD = 6.0
 BADGE_R = 9.0
 GRID = 20.0
+TIP_LINES = 15
+"""At most this many column lines in a port's tooltip."""
 
 
 @dataclass(frozen=True)
@@ -49,9 +51,15 @@ class PortItem(QGraphicsItem):
         self.setAcceptHoverEvents(True)
         self.setCursor(Qt.CrossCursor)
         kind = "output" if is_output else ("optional input" if optional else "input")
-        tip = f"<b>{name}</b>: {port_type} {kind}"
-        self.setToolTip(tip + (f"<br>{description}" if description else ""))
+        self._tip = f"<b>{_esc(name)}</b>: {port_type} {kind}" + (f"<br>{_esc(description)}" if description else "")
+        self.setToolTip(self._tip)
         self._hover = False
+
+    def set_schema(self, schema: Any, connected: bool = True) -> None:
+        """Show what flows through this port (before any run): the propagated schema from validation.
+        `connected=False`: an input with no link."""
+        detail = schema_tip(self.port_type, schema) if connected else "<i>not connected</i>"
+        self.setToolTip(f"{self._tip}<br><br>{detail}" if detail else self._tip)
 
     @property
     def node_id(self) -> str:
@@ -141,6 +149,12 @@ class NodeItem(QGraphicsItem):
         self.run_state = state
         self._update_tooltip()
         self.update()
+
+    def set_port_schemas(self, schemas: dict[tuple[bool, str], Any]) -> None:
+        """Port tooltips from validation: {(is_output, port): schema}; an input not in it is not connected."""
+        for port in (*self.inputs.values(), *self.outputs.values()):
+            key = (port.is_output, port.name)
+            port.set_schema(schemas.get(key), connected=port.is_output or key in schemas)
 
     def set_issues(self, level: str | None, text: str) -> None:
         if (level, text) != (self.issue_level, self.issue_text):
@@ -294,6 +308,31 @@ class NodeItem(QGraphicsItem):
         painter.setFont(ui_font(-1, bold=True))
         painter.setPen(QColor("#ffffff"))
         painter.drawText(QRectF(centre.x() - r, centre.y() - r, 2 * r, 2 * r), Qt.AlignCenter, symbol)
+
+
+def schema_tip(port_type: str, schema: Any) -> str:
+    """Rich text for a port tooltip: a table's columns and kinds (at most TIP_LINES lines), or what a model or
+    learner is; empty when there is nothing to say."""
+    columns = getattr(schema, "columns", None)
+    if columns is not None:
+        exact = getattr(schema, "exact", True)
+        count = f"{len(columns)} column{'s' * (len(columns) != 1)}" if exact else f"at least {len(columns)} columns"
+        shown = columns if len(columns) <= TIP_LINES else columns[:TIP_LINES - 1]
+        lines = [f"{_esc(str(name))} <span style='color:gray'>({kind})</span>" for name, kind in shown]
+        if len(shown) < len(columns):
+            lines.append(f"… and {len(columns) - len(shown)} more")
+        return f"<b>{port_type}</b> — {count}:<br>" + "<br>".join(lines)
+    if isinstance(schema, dict) and schema.get("task"):
+        what = f"<b>{port_type}</b> — {_esc(str(schema['task']))}"
+        if schema.get("label"):
+            what += f", predicting <b>{_esc(str(schema['label']))}</b>"
+        if schema.get("features") is not None:
+            n = len(schema["features"])
+            what += f" from {n} feature{'s' * (n != 1)}"
+        return what
+    if schema is None and port_type == "Table":
+        return "<i>columns unknown: fix the problems upstream</i>"
+    return ""
 
 
 def _esc(text: str) -> str:

@@ -1,0 +1,79 @@
+"""Qt-free helpers of the Runs dock: table cells of a run, the run that trained a node, a stored pipeline copy."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from designer.core.pipeline import Pipeline, parse_pipeline
+from designer.core.runstore import RunRecord, RunStore
+
+KEY_METRICS = 3
+
+
+def when(iso: str | None) -> str:
+    """A stored UTC time as local "YYYY-MM-DD HH:MM:SS"."""
+    if not iso:
+        return ""
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return iso
+
+
+def took(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 10:
+        return f"{seconds:.2f} s"
+    return f"{seconds:.1f} s" if seconds < 60 else f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
+
+
+def number(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def key_metrics(run: RunRecord, limit: int = KEY_METRICS) -> str:
+    """The first few metrics by their short names, e.g. "r2=0.4526  rmse=53.85"."""
+    items = list(run.flat_metrics.items())
+    text = "  ".join(f"{k.rsplit('.', 1)[-1]}={number(v)}" for k, v in items[:limit])
+    return text + ("  …" if len(items) > limit else "")
+
+
+def run_cells(run: RunRecord) -> list[str]:
+    """Run, status, started, took, metrics."""
+    return [run.id, run.status, when(run.started_at), took(run.seconds), key_metrics(run)]
+
+
+def latest_run_with_bundle(store: RunStore, pipeline_name: str, node: str) -> RunRecord | None:
+    """The newest run of the pipeline that saved a trained model for `node`."""
+    for summary in store.list_runs(pipeline_name):
+        run = store.get_run(summary.id)
+        if node in run.bundles():
+            return run
+    return None
+
+
+def default_model_name(pipeline_name: str, node: str) -> str:
+    """A valid model name suggested from the pipeline's name ("Diabetes regression" -> "diabetes_regression")."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", pipeline_name.strip().lower()).strip("_.-")
+    return (name or node or "model")[:64]
+
+
+def pipeline_of_run(run: RunRecord) -> tuple[Pipeline, Path | None]:
+    """The pipeline exactly as the run ran it, with the file it belongs to when that file still exists.
+
+    Without the file, relative data paths are rewritten against the current folder (where an unsaved
+    document resolves them), so the copy still finds the run's data.
+    """
+    from designer.gui.document import rebase_paths
+
+    pipeline = parse_pipeline(run.pipeline_text, f"run {run.id}")
+    path = Path(run.pipeline_path) if run.pipeline_path else None
+    if path is not None and path.is_file():
+        return pipeline, path
+    for (node, param), value in rebase_paths(pipeline, Path(run.base_dir), Path.cwd()).items():
+        pipeline.node(node).params[param] = value
+    return pipeline, None

@@ -1,0 +1,141 @@
+"""The Outputs dock: right-click an output port to open a viewer tab, tabs refresh on re-run, port tooltips."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QPoint, Qt
+from PySide6.QtGui import QHelpEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QMenu, QToolTip
+
+from designer.core.schema import TableSchema
+from designer.gui.canvas.node_item import TIP_LINES, schema_tip
+from nodes.split import SplitData
+from tests.conftest import SAMPLES
+from tests.gui.conftest import port_pos
+
+
+def wait_run(qtbot, w):
+    qtbot.waitUntil(lambda: not w.runner.running, timeout=60_000)
+
+
+def right_click(w, pos: QPoint) -> None:
+    """A right click through the window system, so Qt makes the context-menu event as for a real mouse."""
+    window = w.view.window()
+    QTest.mouseClick(window.windowHandle(), Qt.RightButton, Qt.NoModifier,
+                     w.view.viewport().mapTo(window, pos))
+    QApplication.processEvents()
+
+
+def choose(qtbot, text: str) -> None:
+    """Click the item of the open popup menu whose text starts with `text`."""
+    qtbot.waitUntil(lambda: isinstance(QApplication.activePopupWidget(), QMenu), timeout=5000)
+    menu = QApplication.activePopupWidget()
+    action = next((a for a in menu.actions() if a.text().replace("&", "").startswith(text)), None)
+    assert action is not None, [a.text() for a in menu.actions()]
+    QTest.mouseClick(menu, Qt.LeftButton, Qt.NoModifier, menu.actionGeometry(action).center())
+    QApplication.processEvents()
+
+
+def menu_texts(qtbot) -> list[str]:
+    qtbot.waitUntil(lambda: isinstance(QApplication.activePopupWidget(), QMenu), timeout=5000)
+    menu = QApplication.activePopupWidget()
+    texts = [a.text() for a in menu.actions() if a.isEnabled()]
+    menu.close()
+    return texts
+
+
+def test_right_click_output_port_opens_a_table_tab_that_refreshes_on_rerun(diabetes, qtbot):
+    w = diabetes
+    w.run()
+    wait_run(qtbot, w)
+    right_click(w, port_pos(w, "score", "scored", output=True))
+    choose(qtbot, "Open scored as table")
+    assert w.outputs_dock.isVisible()
+    assert w.outputs.titles() == ["score.scored · table"]
+    tab = w.outputs.tabs.currentWidget()
+    viewer = tab.viewer
+    assert viewer.model.rowCount() == 89 and "prediction" in list(viewer.model.frame.columns)
+    before = viewer.model.frame["prediction"].tolist()
+
+    right_click(w, port_pos(w, "score", "scored", output=True))  # a second viewer of the same output
+    choose(qtbot, "Open scored as profile")
+    assert w.outputs.titles() == ["score.scored · table", "score.scored · profile"]
+
+    w.editor.set_param("learner", "l2", 500.0)
+    assert "Out of date" in tab.note.text() and tab.note.isVisibleTo(tab) and not tab.missing
+    w.run()
+    wait_run(qtbot, w)
+    assert w.outputs.tabs.widget(0) is tab and tab.viewer is viewer  # refreshed in place
+    after = viewer.model.frame["prediction"].tolist()
+    assert len(after) == 89 and after != before
+    assert not tab.missing and not tab.note.isVisibleTo(tab)
+
+    w.outputs.tabs.tabCloseRequested.emit(1)  # tabs are closable
+    QApplication.processEvents()
+    assert w.outputs.titles() == ["score.scored · table"]
+
+
+def test_a_tab_says_why_there_is_no_output(diabetes, qtbot, monkeypatch):
+    w = diabetes
+    right_click(w, port_pos(w, "split", "train", output=True))
+    choose(qtbot, "Open train as table")
+    tab = w.outputs.tabs.currentWidget()
+    assert tab.missing and "No output: not run yet" in tab.message.text()
+    w.run()
+    wait_run(qtbot, w)
+    assert not tab.missing and tab.viewer.model.rowCount() > 0
+
+    def fail(self, params, inputs, ctx):
+        raise ValueError("split exploded on purpose")
+
+    monkeypatch.setattr(SplitData, "run", fail)
+    w.editor.set_param("split", "seed", 7)
+    w.run()
+    wait_run(qtbot, w)
+    assert tab.missing and "'split' failed" in tab.message.text() and "exploded" in tab.message.text()
+    assert not tab.scroll.isVisibleTo(tab)  # no stale rows on show
+
+    w.editor.remove({"split"})
+    assert tab.missing and "no longer in the pipeline" in tab.message.text()
+
+
+def test_input_port_menu_opens_the_upstream_output(diabetes, qtbot):
+    w = diabetes
+    right_click(w, port_pos(w, "evaluate", "scored", output=False))
+    assert menu_texts(qtbot) == ["Open scored as table", "Open scored as profile"]
+    right_click(w, port_pos(w, "train", "model", output=True))
+    assert menu_texts(qtbot) == ["Open model as model"]
+
+
+def test_port_tooltips_list_propagated_columns_before_any_run(diabetes, qtbot):
+    w = diabetes
+    assert not w.runner.states
+    out_tip = w.scene.nodes["split"].outputs["train"].toolTip()
+    assert "Table</b> — 11 columns" in out_tip and "age <span style='color:gray'>(numeric)</span>" in out_tip
+    in_tip = w.scene.nodes["scale"].inputs["data"].toolTip()  # an input shows what its link brings
+    assert "11 columns" in in_tip and "progression" in in_tip
+    assert "regression" in w.scene.nodes["train"].outputs["model"].toolTip()
+
+    viewport = w.view.viewport()  # hovering shows it (a tooltip event, as after the mouse rests)
+    pos = port_pos(w, "split", "train", output=True)
+    QTest.mouseMove(viewport, pos)
+    QApplication.sendEvent(viewport, QHelpEvent(QEvent.ToolTip, pos, viewport.mapToGlobal(pos)))
+    assert "11 columns" in QToolTip.text()
+    QToolTip.hideText()
+
+    w.editor.remove(set(), [next(l for l in w.doc.pipeline.links if l.target == "scale.data")])
+    w.validate_now()
+    assert "not connected" in w.scene.nodes["scale"].inputs["data"].toolTip()
+
+
+def test_long_column_lists_are_capped(window):
+    w = window
+    assert w.open_file(SAMPLES / "breast_cancer_classification.pipeline.json", confirm=False)
+    w.validate_now()
+    tip = w.scene.nodes["data"].outputs["data"].toolTip()
+    columns = tip.split("columns:<br>", 1)[1].split("<br>")
+    assert len(columns) == TIP_LINES and columns[-1].startswith("… and ") and columns[-1].endswith(" more")
+    wide = TableSchema(columns=tuple((f"c{i}", "numeric") for i in range(40)))
+    assert schema_tip("Table", wide).endswith("… and 26 more")
+    assert "at least 2 columns" in schema_tip("Table", TableSchema(columns=(("a", "numeric"), ("b", "boolean")),
+                                                                     exact=False))
