@@ -234,7 +234,7 @@ class NodeItem(QGraphicsItem):
         title_font = ui_font(-0.5, bold=True)
         if lod < 0.8:  # zoomed out: a larger title stays legible, details are left out
             title_font = QFont(title_font)
-            title_font.setPointSizeF(title_font.pointSizeF() * min(0.8 / lod, 1.6))
+            title_font.setPointSizeF(title_font.pointSizeF() * min(0.8 / lod, 1.25))
         painter.setFont(title_font)
         painter.setPen(QColor("#ffffff"))
         fm = QFontMetricsF(title_font)
