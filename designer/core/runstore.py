@@ -505,7 +505,7 @@ class RunStore:
         try:
             with store._errors():
                 conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                mode = _switch_to_wal(conn, timeout)
                 if str(mode).lower() != "wal":
                     raise StoreError(f"could not switch the run store to WAL mode (it stays '{mode}'); is another "
                                      "program holding it open?", file=str(p))
@@ -851,6 +851,25 @@ class RunStore:
             "metrics": manifest.get("metrics") or {},
             "libraries": manifest.get("libraries") or run.libraries,
         }
+
+
+def _switch_to_wal(conn: sqlite3.Connection, timeout: float) -> str:
+    """Ask for WAL mode, retrying while another process creating the same store holds its lock.
+
+    SQLite does not call the busy handler for a journal-mode change, so a second process opening a
+    brand-new store at the same moment gets the old mode back (or "database is locked") at once.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            mode = str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError:
+            if time.monotonic() >= deadline:
+                raise
+            mode = ""
+        if mode.lower() == "wal" or time.monotonic() >= deadline:
+            return mode
+        time.sleep(0.05)
 
 
 def _translate(e: sqlite3.Error, path: Path, timeout: float) -> StoreError:
