@@ -31,14 +31,9 @@ def _fmt(value: Any) -> str:
 
 
 def _when(iso: str | None) -> str:
-    from datetime import datetime
+    from designer.core.runstore import local_time
 
-    if not iso:
-        return "-"
-    try:
-        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        return iso
+    return local_time(iso, "-")
 
 
 def _took(seconds: float | None) -> str:

@@ -118,6 +118,16 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
+def local_time(iso: str | None, missing: str = "") -> str:
+    """A stored UTC time as local "YYYY-MM-DD HH:MM:SS" (for people)."""
+    if not iso:
+        return missing
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return iso
+
+
 def parse_iso(text: str | None) -> datetime | None:
     if not text:
         return None

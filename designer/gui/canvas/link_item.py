@@ -9,7 +9,7 @@ from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker, Q
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from designer.core.pipeline import Link
-from designer.gui.canvas.node_item import PortItem
+from designer.gui.canvas.node_item import HoverItem, PortItem
 from designer.gui.theme import port_colour, theme
 
 CLICK_WIDTH = 14.0
@@ -24,7 +24,7 @@ def curve(start: QPointF, end: QPointF) -> QPainterPath:
     return path
 
 
-class LinkItem(QGraphicsItem):
+class LinkItem(HoverItem):
     """A link between two port items. `path_updates` counts recomputations (moves must touch few links)."""
 
     path_updates = 0
@@ -62,14 +62,6 @@ class LinkItem(QGraphicsItem):
             stroker.setCapStyle(Qt.RoundCap)
             self._shape = stroker.createStroke(self._path)
         return self._shape
-
-    def hoverEnterEvent(self, event: Any) -> None:
-        self._hover = True
-        self.update()
-
-    def hoverLeaveEvent(self, event: Any) -> None:
-        self._hover = False
-        self.update()
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         colour = port_colour(self.source.port_type)

@@ -35,7 +35,21 @@ class RunState:
     seconds: float | None = None
 
 
-class PortItem(QGraphicsItem):
+class HoverItem(QGraphicsItem):
+    """A graphics item that repaints highlighted while the pointer is over it."""
+
+    _hover = False
+
+    def hoverEnterEvent(self, event: Any) -> None:
+        self._hover = True
+        self.update()
+
+    def hoverLeaveEvent(self, event: Any) -> None:
+        self._hover = False
+        self.update()
+
+
+class PortItem(HoverItem):
     """One port: a coloured circle on the node's edge; the grab target for links."""
 
     RADIUS = 5.5
@@ -82,14 +96,6 @@ class PortItem(QGraphicsItem):
         if value != self.connected:
             self.connected = value
             self.update()
-
-    def hoverEnterEvent(self, event: Any) -> None:
-        self._hover = True
-        self.update()
-
-    def hoverLeaveEvent(self, event: Any) -> None:
-        self._hover = False
-        self.update()
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         colour = port_colour(self.port_type)

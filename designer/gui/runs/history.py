@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from designer.core.pipeline import Pipeline, parse_pipeline
-from designer.core.runstore import RunRecord, RunStore
+from designer.core.runstore import RunRecord, RunStore, local_time
 
 KEY_METRICS = 3
 
 
-def when(iso: str | None) -> str:
-    """A stored UTC time as local "YYYY-MM-DD HH:MM:SS"."""
-    if not iso:
-        return ""
-    try:
-        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        return iso
+when = local_time
 
 
 def took(seconds: float | None) -> str:
