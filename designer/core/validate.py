@@ -87,8 +87,21 @@ def param_errors(node_id: str, cls: Any, raw: dict[str, Any]) -> tuple[Any, list
 def check_link(pipeline: Pipeline, link: Link, types: dict[str, Any] | None = None,
                existing: list[Link] | None = None) -> str | None:
     """Why `link` is illegal in `pipeline` (given its other links), or None if it is fine."""
-    types = types or node_types()
-    by_id = {n.id: n for n in pipeline.nodes}
+    others = [l for l in (existing if existing is not None else pipeline.links) if l is not link]
+    reason = _port_problem(link, {n.id: n for n in pipeline.nodes}, types or node_types(),
+                           {l.target for l in others})
+    if reason is not None:
+        return reason
+    g = nx.DiGraph()
+    g.add_edges_from((l.source_node, l.target_node) for l in others)
+    if g.has_node(link.target_node) and g.has_node(link.source_node) and nx.has_path(g, link.target_node,
+                                                                                     link.source_node):
+        return f"link {link.source} → {link.target} would close a cycle"
+    return None
+
+
+def _port_problem(link: Link, by_id: dict[str, Any], types: dict[str, Any], taken: set[str]) -> str | None:
+    """Everything wrong with a link except cycles: missing nodes or ports, types, a taken input."""
     for end, node_id in (("from", link.source_node), ("to", link.target_node)):
         if node_id not in by_id:
             return f"link {link.source} → {link.target}: '{end}' names no node '{node_id}'"
@@ -107,16 +120,10 @@ def check_link(pipeline: Pipeline, link: Link, types: dict[str, Any] | None = No
     if out.type != inp.type:
         return (f"cannot connect {out.type.value} output '{link.source}' to {inp.type.value} input "
                 f"'{link.target}'")
-    others = [l for l in (existing if existing is not None else pipeline.links) if l is not link]
-    if any(l.target == link.target for l in others):
+    if link.target in taken:
         return f"input '{link.target}' already has a link; an input takes one link"
     if link.source_node == link.target_node:
         return f"link {link.source} → {link.target} connects a node to itself"
-    g = nx.DiGraph()
-    g.add_edges_from((l.source_node, l.target_node) for l in others)
-    if g.has_node(link.target_node) and g.has_node(link.source_node) and nx.has_path(g, link.target_node,
-                                                                                     link.source_node):
-        return f"link {link.source} → {link.target} would close a cycle"
     return None
 
 
@@ -152,15 +159,16 @@ def validate(pipeline: Pipeline, base_dir: str | Path = ".") -> Validation:
         if parsed is not None:
             params[n.id] = parsed
 
-    linked: list[Link] = []
-    for link in pipeline.links:
-        reason = check_link(pipeline, link, types, existing=linked)
-        if reason is not None and "cycle" not in reason:
-            where = link.target_node if pipeline.has_node(link.target_node) else link.source_node
-            port = link.target_port if pipeline.has_node(link.target_node) else link.source_port
+    by_id = {n.id: n for n in pipeline.nodes}
+    taken: set[str] = set()
+    for link in pipeline.links:  # cycles are reported once each, below
+        reason = _port_problem(link, by_id, types, taken)
+        if reason is not None:
+            where = link.target_node if link.target_node in by_id else link.source_node
+            port = link.target_port if link.target_node in by_id else link.source_port
             _err(issues, reason, node=where, port=port)
         else:
-            linked.append(link)
+            taken.add(link.target)
 
     cycles = list(nx.simple_cycles(nx.DiGraph(g)))
     index = {n.id: i for i, n in enumerate(pipeline.nodes)}
