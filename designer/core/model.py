@@ -76,8 +76,10 @@ class TrainedModel:
     def score(self, table: Table, node: str | None = None) -> Table:
         """Clean what still needs cleaning, predict, and return the scored table."""
         frame = self.prepare(table, node=node)
-        X = feature_matrix(self.features_of(frame, node=node))
+        features = self.features_of(frame, node=node)
+        X = feature_matrix(features)
         est = self.estimator
+        self._check_missing(X, features, node)
         out = frame.copy(deep=False)
         if self.task == "clustering":
             out[CLUSTER] = est.predict(X)
@@ -93,6 +95,19 @@ class TrainedModel:
         applied = pending_steps(table.step_ids, self.recipe)
         return Table(frame=out, recipe=table.recipe + tuple(applied), source_schema=table.source_schema,
                      sources=table.sources, scored=scored)
+
+    def _check_missing(self, X: np.ndarray, features: "pd.DataFrame", node: str | None) -> None:
+        """Missing values reach the estimator only if it handles them (boosted trees do, linear models do not)."""
+        from sklearn.utils import get_tags
+
+        if get_tags(self.estimator).input_tags.allow_nan:
+            return
+        rows, cols = np.nonzero(np.isnan(X))
+        if len(rows):
+            raise BadInput(f"has a missing value at row {rows[0] + 1} that the model cannot take; the training "
+                           "rows had none (missing values were removed by a row step, which scoring does not "
+                           "replay); fill them with Clean Missing Data before training", node=node,
+                           column=str(features.columns[cols[0]]))
 
     def describe(self) -> dict[str, Any]:
         return {"node": self.node_id, "task": self.task, "label": self.label, "features": self.features,

@@ -188,3 +188,17 @@ def test_scoring_rows_cleaned_by_a_step_the_model_never_saw_warns_then_refuses()
     result = Engine().run(p, path.parent)
     assert result.status["score"] == "failed" and "never saw" in result.errors["score"]
     assert result.status["evaluate"] == "skipped"
+
+
+def test_missing_values_a_linear_model_cannot_take_are_named_at_scoring():
+    from designer.core.errors import BadInput
+
+    path = SAMPLES / "diabetes_linear_regression.pipeline.json"
+    p = load_pipeline(path)
+    result = Engine().run(p, path.parent)
+    model = result.outputs["train"]["model"]
+    raw = result.outputs["data"]["data"].frame.drop(columns="progression").iloc[:5].copy()
+    raw.loc[raw.index[2], "bmi"] = np.nan
+    with pytest.raises(BadInput, match="row 3") as err:
+        model.score(Table(frame=raw))
+    assert err.value.location.column == "bmi"
