@@ -61,7 +61,13 @@ def main(pipeline_path: str | None = None) -> int:
     settings = QSettings()
     apply_theme(app, str(settings.value("theme", "system")))
     window = MainWindow(settings)
+    screen = app.primaryScreen()
+    if settings.value("geometry") is None and screen is not None:  # first start: most of the screen
+        area = screen.availableGeometry()
+        window.resize(int(area.width() * 0.94), int(area.height() * 0.94))
+        window.move(area.center() - window.rect().center())
     window.show()
+    app.processEvents()
     if not offer_recovery(window) and pipeline_path:
         window.open_file(pipeline_path, confirm=False)
     if os.environ.get(RUN_ON_START) == "1":
