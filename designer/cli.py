@@ -71,33 +71,32 @@ def _format_metrics(metrics: dict[str, list[dict[str, Any]]]) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from designer.cli_store import store_recorder
     from designer.core.engine import CancelToken
-    from designer.core.runner import apply_overrides, run_to_dir
+    from designer.core.lifecycle import EventCallback, RunSession, run_pipeline
+    from designer.core.runner import OutputWriter, apply_overrides
 
     pipeline = apply_overrides(_load(args.pipeline), args.set or [])
     base = Path(args.pipeline).resolve().parent
     out = Path(args.out) if args.out else Path("out") / Path(args.pipeline).name.removesuffix(".pipeline.json")
+    run = RunSession(pipeline, base, upto=args.upto, pipeline_path=Path(args.pipeline), overrides=list(args.set or []),
+                     out_dir=out)
+    recorder = store_recorder(args, run)  # run store: a problem there is a warning, never a stop
+    progress = Progress(len(pipeline.nodes), sys.stderr.isatty() and not args.json)
     token = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: token.cancel())
-    progress = Progress(len(pipeline.nodes), sys.stderr.isatty() and not args.json)
-    from designer.cli_store import start_recording  # run store: a problem there is a warning, never a stop
-
-    recorder = start_recording(args, pipeline, base, out)
     try:
-        run = run_to_dir(pipeline, base, out, on_event=progress, cancel=token, upto=args.upto,
-                         engine=recorder.engine)
-    except BaseException as e:
-        recorder.fail(e)
-        raise
+        run_pipeline(run, observers=[EventCallback(progress), OutputWriter(out), recorder], cancel=token,
+                     reuse=False, keep_outputs=False)
     finally:
         signal.signal(signal.SIGINT, previous)
-    recorder.finish(pipeline, run.result, base, run.artifacts, out_dir=out)
     r = run.result
+    assert r is not None
     if args.report:  # the run folder as one HTML page: evaluation plots and profiles
         run.artifacts.append(_write_run_report(out, args.report))
     if args.json:
         print(json.dumps({"ok": r.ok, "cancelled": r.cancelled, "status": r.status, "errors": r.errors,
-                          "warnings": r.warnings, "metrics": run.metrics, "run_id": recorder.run_id,
+                          "warnings": r.warnings, "metrics": run.metrics, "run_id": run.run_id,
                           "artifacts": [str(a) for a in run.artifacts]}, indent=2, default=str))
     else:
         for node, warnings in r.warnings.items():
@@ -108,8 +107,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(text)
         for a in run.artifacts:
             print(f"wrote {a}")
-        if recorder.run_id:
-            print(f"recorded run {recorder.run_id} in {recorder.where}")
+        if run.run_id:
+            print(f"recorded run {run.run_id} in {recorder.where}")
     for node, msg in r.errors.items():
         _err(f"node '{node}' failed: {msg}")
     if r.cancelled:
@@ -138,7 +137,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def read_table(path: str) -> Any:
     """A CSV or Parquet data file for scoring, with the Load CSV defaults and located errors."""
-    from nodes.data import DEFAULT_MISSING, read_csv_frame
+    from designer.core.csv_read import DEFAULT_MISSING, read_csv_frame
 
     p = Path(path)
     if not p.is_file():
@@ -187,11 +186,11 @@ def _with_defaults(cat: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Fill in defaults made by a default factory (JSON Schema leaves them out) and mark required params."""
     from pydantic_core import to_jsonable_python
 
-    from designer.core.registry import node_types
+    from designer.core.registry import default_registry
 
-    types = node_types()
+    registry = default_registry()
     for entry in cat:
-        fields = types[entry["type"]].Params.model_fields
+        fields = registry.require(entry["type"]).Params.model_fields
         for name, spec in entry["params"].items():
             f = fields.get(name)
             if f is None:
@@ -227,9 +226,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_nodes(args: argparse.Namespace) -> int:
-    from designer.core.registry import catalogue
+    from designer.core.registry import default_registry
 
-    cat = _with_defaults(catalogue())
+    cat = _with_defaults(default_registry().catalogue())
     if args.json:
         print(json.dumps(cat, indent=2, default=str))
         return EXIT_OK

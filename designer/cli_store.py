@@ -1,6 +1,6 @@
 """`pipeline-designer runs ...` and `pipeline-designer models ...`: run history, reproduction and the model registry.
 
-Also the glue `run` and `score` use: `start_recording` (record a run, warning instead of failing when the
+Also the glue `run` and `score` use: `store_recorder` (record a run, warning instead of failing when the
 store is unusable) and `resolve_bundle` (NAME[:VERSION] or a bundle path). Everything heavy (sqlite3,
 pandas, the engine) is imported inside the commands so `--help` stays instant.
 """
@@ -55,22 +55,19 @@ def _open(args: argparse.Namespace) -> Any:
 # ---------------------------------------------------------------------------------------------- run / score glue
 
 
-def start_recording(args: argparse.Namespace, pipeline: Any, base: Path, out: Path | None) -> Any:
-    """A RunRecorder with its "running" row inserted (or a warning printed); never raises."""
+def store_recorder(args: argparse.Namespace, session: Any) -> Any:
+    """The StoreRecorder of a `run` (`--store`, else beside the pipeline); sets the text to record. Never raises."""
     from designer.core.runstore import store_for_pipeline
-    from designer.core.store_record import RunRecorder
+    from designer.core.store_record import StoreRecorder
 
-    overrides = list(getattr(args, "set", None) or [])
     try:
-        text = pipeline.to_json_text() if overrides else Path(args.pipeline).read_text(encoding="utf-8")
+        if not session.overrides:  # record the file exactly as it is
+            session.pipeline_text = Path(args.pipeline).read_text(encoding="utf-8")
         store_path: Path | None = store_for_pipeline(args.pipeline, getattr(args, "store", None))
     except Exception as e:  # an unreadable file was already loaded once; be safe anyway
         _warn(f"run store: {e}; this run is not recorded")
-        text, store_path = "", None
-    recorder = RunRecorder(store_path, _warn)
-    recorder.begin(pipeline, pipeline_text=text, base_dir=base, pipeline_path=args.pipeline, overrides=overrides,
-                   upto=getattr(args, "upto", None), out_dir=out)
-    return recorder
+        store_path = None
+    return StoreRecorder(store_path, _warn)
 
 
 def resolve_bundle(ref: str, store_option: str | None = None) -> tuple[Path, str | None]:
@@ -240,17 +237,16 @@ def cmd_runs_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_runs_reproduce(args: argparse.Namespace) -> int:
-    import shutil
     import signal
-    import tempfile
 
     from designer.cli import Progress
     from designer.core.engine import CancelToken
     from designer.core.errors import BadInput
+    from designer.core.lifecycle import EventCallback, RunObserver, RunSession, run_pipeline
     from designer.core.pipeline import parse_pipeline
-    from designer.core.runner import run_to_dir
+    from designer.core.runner import OutputWriter
     from designer.core.runstore import RUNNING, compare_runs
-    from designer.core.store_record import RunRecorder
+    from designer.core.store_record import StoreRecorder
 
     store = _open(args)
     try:
@@ -262,31 +258,23 @@ def cmd_runs_reproduce(args: argparse.Namespace) -> int:
             raise BadInput(f"the original pipeline folder {base} no longer exists, so the run's relative data "
                            "paths cannot be resolved")
         pipeline = parse_pipeline(orig.pipeline_text, f"run {orig.id} ({orig.pipeline_path or 'stored copy'})")
-        temp = None if args.out else Path(tempfile.mkdtemp(prefix="pipeline-designer-reproduce-"))
-        out = Path(args.out) if args.out else temp
         say = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
         say(f"reproducing run {orig.id} of '{orig.pipeline_name}' ({_when(orig.started_at)}) with data from {base}")
-        recorder = RunRecorder(store, _warn)
-        recorder.begin(pipeline, pipeline_text=orig.pipeline_text, base_dir=base, pipeline_path=orig.pipeline_path,
-                       overrides=orig.overrides, upto=orig.upto, out_dir=args.out, reproduces=orig.id)
+        out = Path(args.out) if args.out else None
+        session = RunSession(pipeline, base, upto=orig.upto, pipeline_text=orig.pipeline_text,
+                             pipeline_path=Path(orig.pipeline_path) if orig.pipeline_path else None,
+                             overrides=list(orig.overrides), reproduces=orig.id, out_dir=out)
+        # without --out, the reproduction keeps its outputs in the store, as usable as the original's
+        recorder = StoreRecorder(store, _warn, keep="" if out else "outputs")
+        observers: list[RunObserver] = [EventCallback(Progress(len(pipeline.nodes), sys.stderr.isatty()))]
+        observers += [OutputWriter(out)] if out else []
         token = CancelToken()
         previous = signal.signal(signal.SIGINT, lambda *_: token.cancel())
         try:
-            run = run_to_dir(pipeline, base, out, on_event=Progress(len(pipeline.nodes), sys.stderr.isatty()),
-                             cancel=token, upto=orig.upto, engine=recorder.engine)
-            recorder.finish(pipeline, run.result, base, run.artifacts if args.out else [], out_dir=out)
-            new = recorder.record()
-            if new is not None and not args.out:  # hash the scored tables before the temporary folder goes
-                from designer.core.runstore import artifact_record
-
-                new.artifacts = [artifact_record(a, out) for a in run.artifacts if Path(a).is_file()]
-        except BaseException as e:
-            recorder.fail(e)
-            raise
+            run_pipeline(session, observers=[*observers, recorder], cancel=token, reuse=False, keep_outputs=False)
         finally:
             signal.signal(signal.SIGINT, previous)
-            if temp is not None:
-                shutil.rmtree(temp, ignore_errors=True)
+        new = recorder.record()
     finally:
         store.close()
     if new is None:
@@ -326,7 +314,7 @@ def cmd_runs_reproduce(args: argparse.Namespace) -> int:
     for name, same in scored.items():
         print(f"scored table {name}: {'identical' if same else 'differs'}")
     if recorder.run_id:
-        print(f"recorded as run {recorder.run_id}")
+        print(f"recorded as run {recorder.run_id} (reproducing run {orig.id})")
     if identical:
         print(f"reproduced: the results are identical to run {orig.id}")
         return EXIT_OK

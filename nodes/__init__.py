@@ -1,3 +1,1 @@
-"""The module library: one file per family. Importing this package registers every node type."""
-
-from nodes import clean, data, evaluate, learn, score, split  # noqa: F401  (registration)
+"""The built-in module library, one file per family. `nodes.manifest` lists it for the registry."""

@@ -13,7 +13,7 @@ from designer.core.recipe import (ClipStep, DropStep, EditStep, EncodeStep, Sele
                                    as_categories, sklearn_input)
 from designer.core.schema import Columns, Kind, TableSchema
 from designer.core.values import PortType, Table
-from nodes.base import NodeType, Params, Port, RunContext, SchemaContext, register, table_input
+from designer.core.node import NodeType, Params, Port, RunContext, SchemaContext, table_input
 
 IN = (Port("data", PortType.TABLE, "Input table"),)
 OUT = (Port("data", PortType.TABLE, "Cleaned table"),)
@@ -71,7 +71,6 @@ class SelectParams(Params):
     columns: Columns = _columns_field("all", "Columns to keep")
 
 
-@register
 class SelectColumns(ColumnStepNode):
     """Keep only the chosen columns: by name, by type (all numeric, all categorical), or all columns
     except some. Scoring keeps the same columns."""
@@ -110,7 +109,6 @@ class MissingParams(Params):
         return self
 
 
-@register
 class CleanMissing(ColumnStepNode):
     """Replace or remove missing values.
 
@@ -200,7 +198,6 @@ class NormalizeParams(Params):
         "zscore", description="z-score (mean 0, sd 1), min-max to [0, 1], robust (median, IQR), or max-abs")
 
 
-@register
 class Normalize(ColumnStepNode):
     """Rescale numeric columns with statistics learned from the rows that flow in (scikit-learn's
     StandardScaler, MinMaxScaler, RobustScaler or MaxAbsScaler). Leave the label out of the selection."""
@@ -229,7 +226,6 @@ class EncodeParams(Params):
                              "as all zeros (one-hot) / -1 (ordinal)")
 
 
-@register
 class EncodeCategorical(ColumnStepNode):
     """Turn text categories into numbers (scikit-learn's OneHotEncoder or OrdinalEncoder). Categories
     are learned from the rows that flow in; what happens to an unseen category is explicit."""
@@ -264,7 +260,6 @@ class DuplicatesParams(Params):
     keep: Literal["first", "last"] = Field("first", description="Which of the duplicate rows to keep")
 
 
-@register
 class RemoveDuplicates(NodeType):
     """Drop rows that repeat an earlier (or later) row in the chosen columns. A row step: not replayed
     when scoring."""
@@ -306,7 +301,6 @@ class ClipParams(Params):
         return self
 
 
-@register
 class ClipValues(ColumnStepNode):
     """Limit outliers: clip numeric columns at percentiles learned from the rows that flow in, or at
     fixed bounds."""
@@ -336,7 +330,6 @@ class EditParams(Params):
     rename: dict[str, str] = Field(default_factory=dict, description="Column → new name")
 
 
-@register
 class EditMetadata(ColumnStepNode):
     """Change column types (for example numbers stored as text, or codes that are categories) and
     rename columns. Replayed when scoring."""

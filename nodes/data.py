@@ -9,120 +9,16 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from designer.core.csv_read import DEFAULT_MISSING, read_csv_frame, sniff_csv
 from designer.core.digest import BackgroundDigest, frame_sha256
 from designer.core.errors import BadInput
 from designer.core.schema import Kind, TableSchema
 from designer.core.values import DataSource, PortType, Table
-from nodes.base import NodeType, Params, Port, RunContext, SchemaContext, register, table_input
+from designer.core.node import NodeType, Params, Port, RunContext, SchemaContext, table_input
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources" / "data"
-DEFAULT_MISSING = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "?"]
-SNIFF_ROWS = 1000
 
 TABLE_OUT = (Port("data", PortType.TABLE, "The loaded table"),)
-
-
-# --------------------------------------------------------------------------------------- CSV helpers
-def _decode_error(e: UnicodeDecodeError, encoding: str, where: dict[str, Any]) -> BadInput:
-    """A located BadInput for undecodable bytes, naming the file line and offset of the first bad byte.
-
-    The offsets in `e` are relative to whatever chunk the reader was decoding, so the file is decoded
-    again, incrementally, to find the real position.
-    """
-    import codecs
-
-    where, detail = dict(where), e.reason
-    path = where.get("file")
-    if path:
-        try:
-            decoder = codecs.getincrementaldecoder(encoding)()
-            offset, line = 0, 1
-            with open(path, "rb") as f:
-                while True:
-                    chunk = f.read(1 << 20)
-                    try:
-                        decoder.decode(chunk, final=not chunk)
-                    except UnicodeDecodeError as bad:
-                        held = len(bad.object) - len(chunk)  # bytes the decoder kept from the last chunk
-                        where["line"] = line + bad.object[held:max(held, bad.start)].count(b"\n")
-                        detail = (f"{bad.reason}: byte 0x{bad.object[bad.start]:02x} at offset "
-                                  f"{offset - held + bad.start}")
-                        break
-                    if not chunk:
-                        break
-                    offset += len(chunk)
-                    line += chunk.count(b"\n")
-        except (OSError, LookupError):
-            pass
-    hint = ("set the 'encoding' parameter (for example latin-1)" if where.get("param")
-            else f"save the file as {encoding} text")
-    return BadInput(f"not valid {encoding} text ({detail}); {hint}", **where)
-
-
-def _guess_kind(values: list[str], missing: set[str]) -> Kind:
-    present = [v for v in values if v not in missing]
-    if not present:
-        return "numeric"  # pandas reads an all-missing column as float
-    try:
-        for v in present:
-            float(v)
-        return "numeric"
-    except ValueError:
-        pass
-    if {v.lower() for v in present} <= {"true", "false"}:
-        return "boolean"
-    return "categorical"
-
-
-def sniff_csv(text_lines: io.TextIOBase | list[str], delimiter: str, header: bool, missing: list[str],
-              where: dict[str, Any]) -> TableSchema:
-    """Column names and kinds from the first rows, with the csv module (no pandas import)."""
-    reader = csv.reader(text_lines, delimiter=delimiter)
-    try:
-        first = next(reader, None)
-        if first is None:
-            raise BadInput("the file is empty: no header and no rows", **where)
-        rows = [r for _, r in zip(range(SNIFF_ROWS), reader)]
-    except UnicodeDecodeError as e:
-        raise _decode_error(e, getattr(text_lines, "encoding", None) or "utf-8", where) from None
-    except csv.Error as e:
-        raise BadInput(f"not readable as CSV: {e}", **where) from None
-    names = first if header else [f"column_{i + 1}" for i in range(len(first))]
-    if not header:
-        rows.insert(0, first)
-    if header and not rows:
-        raise BadInput("the file has a header but no rows", **where)
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            raise BadInput(f"the header names column '{name}' twice", column=name, **where)
-        seen.add(name)
-    miss = set(missing)
-    kinds = [_guess_kind([r[i] if i < len(r) else "" for r in rows], miss) for i in range(len(names))]
-    return TableSchema(columns=tuple(zip(names, kinds)))
-
-
-def read_csv_frame(source: str | io.StringIO, delimiter: str, encoding: str, header: bool, missing: list[str],
-                   where: dict[str, Any]) -> Any:
-    """pandas.read_csv with every failure turned into a located BadInput."""
-    import pandas as pd
-
-    try:
-        frame = pd.read_csv(source, sep=delimiter, encoding=encoding, header=0 if header else None,
-                            na_values=missing, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        raise BadInput("the file is empty: no header and no rows", **where) from None
-    except UnicodeDecodeError as e:
-        raise _decode_error(e, encoding, where) from None
-    except pd.errors.ParserError as e:
-        raise BadInput(f"not readable as CSV: {str(e).strip()}", **where) from None
-    except LookupError:
-        raise BadInput(f"unknown encoding '{encoding}'", **{**where, "param": "encoding"}) from None
-    if not header:
-        frame.columns = [f"column_{i + 1}" for i in range(frame.shape[1])]
-    if len(frame) == 0:
-        raise BadInput("the file has a header but no rows", **where)
-    return frame
 
 
 class _CsvParams(Params):
@@ -143,7 +39,6 @@ class LoadCsvParams(_CsvParams):
                       json_schema_extra={"x-file": "open", "x-filter": "CSV files (*.csv *.tsv *.txt)"})
 
 
-@register
 class LoadCsv(NodeType):
     """Load a table from a CSV file.
 
@@ -190,7 +85,6 @@ class LoadParquetParams(Params):
                       json_schema_extra={"x-file": "open", "x-filter": "Parquet files (*.parquet *.pq)"})
 
 
-@register
 class LoadParquet(NodeType):
     """Load a table from a Parquet file (types come from the file)."""
 
@@ -298,7 +192,6 @@ class SampleParams(Params):
         "diabetes", description="Which bundled data set")
 
 
-@register
 class SampleDataset(NodeType):
     """A bundled sample data set: scikit-learn's diabetes, iris, wine and breast cancer, and a messy
     housing-price CSV with missing values and text categories for practising cleaning."""
@@ -323,7 +216,6 @@ class ManualParams(_CsvParams):
                       json_schema_extra={"x-multiline": True})
 
 
-@register
 class EnterData(NodeType):
     """Type a small table by hand as CSV text (first line the column names)."""
 
@@ -352,7 +244,6 @@ class SaveCsvParams(Params):
     delimiter: str = Field(",", min_length=1, max_length=1, description="Field separator")
 
 
-@register
 class SaveCsv(NodeType):
     """Write a table to a CSV file (atomically: a temporary file, then a rename)."""
 

@@ -9,7 +9,7 @@ import numpy as np
 from designer.core.errors import BadInput
 from designer.core.model import CLUSTER, DISTANCE, PREDICTION, probability_column
 from designer.core.values import PortType, Report, Table
-from nodes.base import NodeType, Port, RunContext, SchemaContext, register
+from designer.core.node import NodeType, Port, ReportSpec, RunContext, SchemaContext
 
 SILHOUETTE_SAMPLE = 5000
 
@@ -101,7 +101,6 @@ def evaluate_table(table: Table, name: str) -> dict[str, Any]:
             "metrics": metrics, "plots": plots}
 
 
-@register
 class EvaluateModel(NodeType):
     """Measure how good scored predictions are.
 
@@ -119,11 +118,14 @@ class EvaluateModel(NodeType):
     outputs = (Port("report", PortType.REPORT, "Metrics and plot data"),)
 
     def schema(self, params: Any, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
+        tasks = []
         for port in ("scored", "scored2"):
             schema = inputs.get(port)
             if schema is not None and not schema.scored:
                 raise BadInput("this table is not scored; connect the output of Score Model", port=port)
-        return {"report": {"report": True}}
+            if schema is not None and schema.scored:
+                tasks.append(schema.scored.get("task", ""))
+        return {"report": ReportSpec(tuple(tasks))}
 
     def run(self, params: Any, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         entries = [evaluate_table(inputs[p], p) for p in ("scored", "scored2") if inputs.get(p) is not None]

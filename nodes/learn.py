@@ -10,7 +10,7 @@ from designer.core.errors import BadInput
 from designer.core.model import TrainedModel, feature_matrix
 from designer.core.schema import ColumnName, Columns, TableSchema
 from designer.core.values import Learner, PortType, Table
-from nodes.base import NodeType, Params, Port, RunContext, SchemaContext, register, table_input
+from designer.core.node import LearnerSpec, ModelSpec, NodeType, Params, Port, RunContext, SchemaContext, table_input
 
 LEARNER_OUT = (Port("learner", PortType.LEARNER, "Untrained algorithm with its hyperparameters"),)
 MODEL_OUT = (Port("model", PortType.MODEL, "Trained model with its cleaning recipe"),)
@@ -27,7 +27,7 @@ class LearnerNode(NodeType):
         raise NotImplementedError
 
     def schema(self, params: Any, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
-        return {"learner": {"task": self.task, "type": self.type_id}}
+        return {"learner": LearnerSpec(self.type_id, self.task)}
 
     def run(self, params: Any, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         return {"learner": Learner(self.type_id, self.title, self.task, self.estimator(params),
@@ -40,7 +40,6 @@ class LinearParams(Params):
     fit_intercept: bool = Field(True, description="Learn an intercept")
 
 
-@register
 class LinearRegressionLearner(LearnerNode):
     """Linear regression: ordinary least squares, or ridge regression with an L2 weight."""
 
@@ -63,7 +62,6 @@ class LogisticParams(Params):
     max_iter: int = Field(1000, ge=1, le=100000, description="Maximum solver iterations")
 
 
-@register
 class LogisticRegressionLearner(LearnerNode):
     """Logistic regression classifier (two or more classes), L2-regularised."""
 
@@ -87,7 +85,6 @@ class KMeansParams(Params):
     seed: int = Field(42, ge=0, description="Random seed")
 
 
-@register
 class KMeansLearner(LearnerNode):
     """K-means clustering (scikit-learn's KMeans). Train it with Train Clustering Model."""
 
@@ -119,7 +116,6 @@ def _boosted(cls_name: str, params: BoostedParams) -> Any:
                                   early_stopping=False, random_state=params.seed)
 
 
-@register
 class BoostedRegressionLearner(LearnerNode):
     """Boosted decision trees for regression (scikit-learn's HistGradientBoostingRegressor)."""
 
@@ -131,7 +127,6 @@ class BoostedRegressionLearner(LearnerNode):
         return _boosted("HistGradientBoostingRegressor", params)
 
 
-@register
 class BoostedClassificationLearner(LearnerNode):
     """Boosted decision trees for classification (scikit-learn's HistGradientBoostingClassifier)."""
 
@@ -167,9 +162,9 @@ def check_features(frame: Any, features: list[str], node: str) -> None:
                            "(Select Columns) before training", port="data", column=c)
 
 
-def model_spec(schema: TableSchema, task: str, label: str | None, features: list[str], node: str) -> dict[str, Any]:
-    return {"task": task, "label": label, "features": features, "steps": schema.steps, "node": node,
-            "columns": schema.columns}
+def model_spec(schema: TableSchema, task: str, label: str | None, features: list[str], node: str) -> ModelSpec:
+    return ModelSpec(node=node, task=task, label=label, features=tuple(features), steps=tuple(schema.steps),
+                     columns=tuple(schema.columns))
 
 
 def fit(estimator: Any, X: Any, y: Any, ctx: RunContext) -> Any:
@@ -195,7 +190,6 @@ class TrainParams(Params):
     label: ColumnName = Field(..., min_length=1, description="The column to predict")
 
 
-@register
 class TrainModel(NodeType):
     """Fit a regression or classification learner to a table: every column except the label is a
     feature. The trained model keeps the table's cleaning recipe, so scoring replays it exactly."""
@@ -210,8 +204,8 @@ class TrainModel(NodeType):
 
     def schema(self, params: TrainParams, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
         schema = table_input(inputs)
-        learner = inputs.get("learner") or {}
-        task = learner.get("task", "regression")
+        learner = inputs.get("learner")
+        task = learner.task if isinstance(learner, LearnerSpec) else "regression"
         if task == "clustering":
             raise BadInput("a clustering learner is trained with Train Clustering Model", port="learner")
         kind = schema.kind(params.label)
@@ -247,7 +241,6 @@ class TrainClusteringParams(Params):
                              description="Columns to cluster on")
 
 
-@register
 class TrainClusteringModel(NodeType):
     """Fit a clustering learner (K-Means) on the chosen numeric columns."""
 
@@ -261,8 +254,8 @@ class TrainClusteringModel(NodeType):
 
     def schema(self, params: TrainClusteringParams, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
         schema = table_input(inputs)
-        learner = inputs.get("learner") or {}
-        if learner.get("task", "clustering") != "clustering":
+        learner = inputs.get("learner")
+        if isinstance(learner, LearnerSpec) and learner.task != "clustering":
             raise BadInput("this learner is not a clustering learner; use Train Model", port="learner")
         cols = params.columns.resolve(schema, node=ctx.node_id)
         for c in cols:

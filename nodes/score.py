@@ -7,27 +7,24 @@ from typing import Any
 from designer.core.model import CLUSTER, DISTANCE, PREDICTION, TrainedModel
 from designer.core.schema import TableSchema
 from designer.core.values import PortType, Table
-from nodes.base import NodeType, Port, RunContext, SchemaContext, register, table_input
+from designer.core.node import ModelSpec, NodeType, Port, RunContext, SchemaContext, table_input
 
 
-def scored_schema(model: dict[str, Any], schema: TableSchema) -> TableSchema:
+def scored_schema(model: ModelSpec | None, schema: TableSchema) -> TableSchema:
     """Columns after scoring: the model's training columns (label kept if the input has it) + predictions."""
-    steps = tuple(model.get("steps", ()))
-    if tuple(schema.steps) == steps:
+    spec = model or ModelSpec(node="", task="", label=None, features=())
+    if tuple(schema.steps) == spec.steps:
         base = schema
     else:
-        cols = [(c, k) for c, k in model.get("columns", ()) if c != model.get("label") or schema.kind(c)]
-        base = schema.model_copy(update={"columns": tuple(cols), "steps": steps})
-    task = model.get("task")
-    extra = [(CLUSTER, "numeric"), (DISTANCE, "numeric")] if task == "clustering" else [(PREDICTION, "unknown")]
+        cols = [(c, k) for c, k in spec.columns if c != spec.label or schema.kind(c)]
+        base = schema.model_copy(update={"columns": tuple(cols), "steps": spec.steps})
+    extra = [(CLUSTER, "numeric"), (DISTANCE, "numeric")] if spec.task == "clustering" else [(PREDICTION, "unknown")]
     out = base.add(extra)
-    if task == "classification":
+    if spec.task == "classification":
         out = out.model_copy(update={"exact": False})
-    return out.model_copy(update={"scored": {"task": task or "", "label": model.get("label") or "",
-                                             "model": model.get("node", "")}})
+    return out.model_copy(update={"scored": {"task": spec.task, "label": spec.label or "", "model": spec.node}})
 
 
-@register
 class ScoreModel(NodeType):
     """Predict with a trained model.
 
@@ -45,9 +42,9 @@ class ScoreModel(NodeType):
 
     def schema(self, params: Any, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
         schema = table_input(inputs)
-        model = inputs.get("model") or {}
-        model_steps = list(model.get("steps", ()))
-        foreign = [s for s in schema.steps if s not in model_steps]
+        spec = inputs.get("model")
+        model = spec if isinstance(spec, ModelSpec) else None
+        foreign = [s for s in schema.steps if s not in (model.steps if model else ())]
         if foreign:
             ctx.warn(f"the scored rows went through fitted step '{foreign[0]}' that the model never saw; "
                      "the run will refuse them")

@@ -9,7 +9,7 @@ from pydantic import Field
 from designer.core.errors import BadInput
 from designer.core.schema import ColumnName
 from designer.core.values import PortType, Table
-from nodes.base import NodeType, Params, Port, RunContext, SchemaContext, register, table_input
+from designer.core.node import NodeType, Params, Port, RunContext, SchemaContext, table_input
 
 
 class SplitParams(Params):
@@ -20,7 +20,6 @@ class SplitParams(Params):
                                                  "(empty: no stratification)")
 
 
-@register
 class SplitData(NodeType):
     """Split rows into a training and a test table (scikit-learn's train_test_split).
 

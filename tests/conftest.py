@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Iterator
 
 import pytest
+
+from designer.core.registry import NodeRegistry, set_default_registry
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -27,3 +31,32 @@ def sample_paths() -> list[Path]:
 def _run_store(tmp_path_factory, monkeypatch):
     """Runs made by tests are recorded in a temporary store, never beside the repository's pipelines."""
     monkeypatch.setenv("PIPELINE_DESIGNER_STORE", str(tmp_path_factory.getbasetemp() / "run-store"))
+
+
+@pytest.fixture(autouse=True)
+def _user_config(tmp_path_factory, monkeypatch):
+    """The user's own settings (enabled plugins) live in a temporary file, never in the real home."""
+    monkeypatch.setenv("PIPELINE_DESIGNER_CONFIG", str(tmp_path_factory.getbasetemp() / "config" / "config.json"))
+
+
+@pytest.fixture
+def test_modules() -> Iterator[NodeRegistry]:
+    """The process's registry for one test: the built-ins plus the test-only modules of tests/modules.py."""
+    from tests.modules import TEST_MODULES
+
+    registry = NodeRegistry.from_entry_points(plugins=False)
+    for cls in TEST_MODULES:
+        registry.add(cls, package="tests")
+    set_default_registry(registry)
+    yield registry
+    set_default_registry(None)
+
+
+def sample_with_types(name: str, folder: Path, **types: str) -> Path:
+    """A copy of a sample pipeline in `folder` with some nodes' module types replaced (node id=type id)."""
+    data = json.loads((SAMPLES / f"{name}.pipeline.json").read_text())
+    for node in data["nodes"]:
+        node["type"] = types.get(node["id"], node["type"])
+    path = folder / f"{name}.pipeline.json"
+    path.write_text(json.dumps(data, indent=2))
+    return path

@@ -28,14 +28,59 @@ VERSION = 1
 MEMBERS = ("model.skops", "schema.json", "pipeline.json")
 SUFFIX = ".bundle.zip"
 
-# Types skops does not trust by default that our bundles legitimately hold. Owned by the app, never read
-# from a bundle. TreePredictor is checked by `_check_trees` after loading (DESIGN §9).
-TREE_PREDICTOR = "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"
-TRUSTED_TYPES: frozenset[str] = frozenset({
-    "designer.core.recipe.TransformerStep", "designer.core.recipe.EncodeStep", "designer.core.recipe.ClipStep",
-    "designer.core.recipe.SelectStep", "designer.core.recipe.DropStep", "designer.core.recipe.EditStep",
-    "numpy.dtype", TREE_PREDICTOR,
-})
+def trusted_types(untrusted: set[str], path: Path, needs: dict[str, Any], registry: Any = None) -> set[str]:
+    """The subset of `untrusted` (types skops does not trust by itself) that this program trusts: its own
+    (`designer.core.trust`), or a plugin's that the user enabled. Refuses the rest, naming the plugin needed.
+
+    Never trusts a type because the bundle names it: `needs` (the manifest's plugin list) only improves the
+    message when a plugin is missing.
+    """
+    from designer.core.config import enabled_plugins
+    from designer.core.registry import default_registry
+    from designer.core.trust import ALWAYS, declared
+
+    registry = registry or default_registry()
+    enabled = enabled_plugins()
+    for name, info in sorted(needs.items()):
+        plugin = registry.plugins.get(name)
+        if plugin is None:
+            raise _refuse(path, f"the bundle needs plugin '{name}' (package {info.get('package')} "
+                                f"{info.get('version', '')}), which is not installed")
+        if name not in enabled:
+            raise _refuse(path, f"the bundle needs plugin '{name}' ({plugin.package}), which is installed but not "
+                                f"enabled; if you trust it, run `pipeline-designer plugins enable {name}`")
+    refused = []
+    for t in sorted(untrusted - ALWAYS):
+        plugin = registry.owner_of_class(t)
+        if plugin is not None:
+            if plugin.name not in enabled:
+                raise _refuse(path, f"the bundle holds {t} from plugin '{plugin.name}' ({plugin.package}), which "
+                                    f"is not enabled; if you trust it, run `pipeline-designer plugins enable "
+                                    f"{plugin.name}`")
+            registry.load_plugin(plugin.name)  # its classes declare their bundle types on import
+        elif not t.startswith("designer."):
+            refused.append(t)
+            continue
+        if t not in declared():
+            refused.append(t)
+    if refused:
+        raise _refuse(path, f"model.skops holds types this program does not trust: {', '.join(refused)}")
+    return set(untrusted)
+
+
+def plugins_needed(payload: bytes, registry: Any = None) -> dict[str, dict[str, str]]:
+    """The plugins whose classes a saved model holds: {name: {package, version}}."""
+    import skops.io as sio
+
+    from designer.core.registry import default_registry
+
+    registry = registry or default_registry()
+    out = {}
+    for t in sio.get_untrusted_types(data=payload):
+        plugin = registry.owner_of_class(t)
+        if plugin is not None:
+            out[plugin.name] = {"package": plugin.package, "version": plugin.version}
+    return out
 
 
 def library_versions() -> dict[str, str]:
@@ -59,6 +104,7 @@ def write_bundle(path: str | Path, model: TrainedModel, *, pipeline_json: str, p
     import skops.io as sio
 
     payload = sio.dumps({"estimator": model.estimator, "recipe": list(model.recipe)})
+    plugins = plugins_needed(payload)
     schema = {"task": model.task, "label": model.label, "features": model.features,
               "input_schema": model.input_schema.to_json(), "node": model.node_id}
     members = {"model.skops": payload, "schema.json": json.dumps(schema, indent=2).encode(),
@@ -73,6 +119,7 @@ def write_bundle(path: str | Path, model: TrainedModel, *, pipeline_json: str, p
         "task": model.task, "label": model.label, "train_rows": model.train_rows,
         "learner": model.learner, "params": params, "metrics": metrics or {},
         "recipe": [s.describe() for s in model.recipe],
+        "plugins": plugins,
         "members": {name: bytes_sha256(data) for name, data in members.items()},
     }
     buf = io.BytesIO()
@@ -167,11 +214,10 @@ def load_bundle(path: str | Path) -> tuple[TrainedModel, dict[str, Any]]:
         untrusted = set(sio.get_untrusted_types(data=payload))
     except Exception as e:  # skops raises many kinds for corrupt data
         raise _refuse(p, f"model.skops is not readable ({e})") from None
-    unexpected = sorted(untrusted - TRUSTED_TYPES)
-    if unexpected:
-        raise _refuse(p, f"model.skops holds types this program does not trust: {', '.join(unexpected)}")
+    needs = manifest.get("plugins") if isinstance(manifest.get("plugins"), dict) else {}
+    trusted = trusted_types(untrusted, p, {k: v for k, v in needs.items() if isinstance(v, dict)})
     try:
-        obj = sio.loads(payload, trusted=sorted(untrusted))
+        obj = sio.loads(payload, trusted=sorted(trusted))
     except Exception as e:
         raise _refuse(p, f"model.skops could not be loaded ({e})") from None
     _check_payload(obj, p)

@@ -110,6 +110,8 @@ class Pipeline(BaseModel):
     description: str = ""
     nodes: list[Node] = Field(default_factory=list)
     links: list[Link] = Field(default_factory=list)
+    requires: dict[str, str] = Field(default_factory=dict, description=(
+        "Plugin packages this pipeline's modules come from, by type-id namespace (written only when used)"))
     layout: Layout = Field(default_factory=Layout)
 
     @model_validator(mode="after")
@@ -134,7 +136,10 @@ class Pipeline(BaseModel):
         return [l for l in self.links if l.target_node == node_id]
 
     def to_json_text(self) -> str:
-        return dump_json(self.model_dump(mode="json", by_alias=True)) + "\n"
+        data = self.model_dump(mode="json", by_alias=True)
+        if not data["requires"]:
+            del data["requires"]  # files without plugins stay as they were
+        return dump_json(data) + "\n"
 
 
 def dump_json(data: Any) -> str:

@@ -13,6 +13,7 @@ import numpy as np
 
 from designer.core.errors import BadInput
 from designer.core.schema import kind_of_dtype
+from designer.core.trust import bundle_type
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -90,6 +91,7 @@ def _replace_columns(frame: "pd.DataFrame", columns: list[str], values: np.ndarr
     return out
 
 
+@bundle_type
 class TransformerStep(Step):
     """A fitted scikit-learn transformer applied 1:1 to its columns (imputer, scaler)."""
 
@@ -129,6 +131,7 @@ class TransformerStep(Step):
         return {**super().describe(), "method": type(t).__name__, "learned": learned}
 
 
+@bundle_type
 class EncodeStep(Step):
     """One-hot or ordinal encoding of categorical columns, with categories learned at fit time."""
 
@@ -188,6 +191,7 @@ class EncodeStep(Step):
                 "learned": {"categories": cats}}
 
 
+@bundle_type
 class ClipStep(Step):
     """Clip numeric columns to bounds fixed (or learned as percentiles) at fit time."""
 
@@ -209,6 +213,7 @@ class ClipStep(Step):
                                                   "upper": dict(zip(self.columns, self.upper))}}
 
 
+@bundle_type
 class SelectStep(Step):
     """Keep exactly these columns, in this order."""
 
@@ -221,6 +226,7 @@ class SelectStep(Step):
         return frame[self.columns]
 
 
+@bundle_type
 class DropStep(Step):
     """Drop these columns (decided at fit time, e.g. too many missing values)."""
 
@@ -236,6 +242,7 @@ class DropStep(Step):
         return []
 
 
+@bundle_type
 class EditStep(Step):
     """Cast column types and rename columns."""
 

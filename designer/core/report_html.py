@@ -173,8 +173,8 @@ def reload_input(record: dict[str, Any], base_dir: Path) -> Any:
     """Run a data node (no inputs) again with its recorded parameters: the input table of the run."""
     from pydantic import ValidationError
 
+    from designer.core.node import RunContext
     from designer.core.registry import node_type
-    from nodes.base import RunContext
 
     cls = node_type(record["type"], node=record["node"])
     try:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import networkx as nx
 
 from designer.core.engine import Engine, Event, RunResult
+from designer.core.lifecycle import EventCallback, RunObserver, RunSession, run_pipeline
 from designer.core.errors import BadInput
+from designer.core.node import NodeType
 from designer.core.pipeline import Pipeline, atomic_write_text
+from designer.core.states import NodeState
 from designer.core.values import PortType, Report, Table
 
 
@@ -56,6 +58,11 @@ def model_params(pipeline: Pipeline, result: RunResult, node_id: str) -> dict[st
     return {n: {"type": pipeline.node(n).type, **v.params[n].model_dump(mode="json")} for n in sorted(nodes)}
 
 
+def _is_source(cls: type[NodeType]) -> bool:
+    """A module with no inputs and a table output: where data enters a pipeline."""
+    return not cls.inputs and any(p.type == PortType.TABLE for p in cls.outputs)
+
+
 REPORT_FILE = "report.json"
 REPORT_FORMAT = "pipeline-designer-report"
 
@@ -63,9 +70,9 @@ REPORT_FORMAT = "pipeline-designer-report"
 def report_of(pipeline: Pipeline, result: RunResult, base_dir: Path) -> dict[str, Any]:
     """What `pipeline-designer report` needs besides the scored CSVs: every Evaluate entry with its plot
     data and the file of the scored table behind it, and how to reload each input data set."""
-    from designer.core.registry import node_types
+    from designer.core.registry import default_registry
 
-    types = node_types()
+    registry = default_registry()
     evaluations, scored, sources = [], [], {}
     for node_id, outputs in result.outputs.items():
         for port, value in outputs.items():
@@ -81,9 +88,8 @@ def report_of(pipeline: Pipeline, result: RunResult, base_dir: Path) -> dict[str
     v = result.validation
     inputs = [{"node": n, "type": pipeline.node(n).type, "title": pipeline.node(n).title,
                "params": v.params[n].model_dump(mode="json")}
-              for n in (v.order if v else []) if result.status.get(n) in ("finished", "cached")
-              and not types[pipeline.node(n).type].inputs
-              and any(p.type == PortType.TABLE for p in types[pipeline.node(n).type].outputs)]
+              for n in (v.order if v else []) if result.status.get(n) in (NodeState.DONE, NodeState.CACHED)
+              and _is_source(registry.require(pipeline.node(n).type, n))]
     return {"format": REPORT_FORMAT, "version": 1, "pipeline": pipeline.name,
             "base_dir": str(Path(base_dir).resolve()), "evaluations": evaluations, "scored": scored,
             "inputs": inputs, "sources": list(sources.values())}
@@ -112,40 +118,42 @@ def write_bundles(pipeline: Pipeline, result: RunResult, out_dir: Path,
     return written
 
 
-@dataclass
-class RunOutput:
-    result: RunResult
-    metrics: dict[str, list[dict[str, Any]]]
-    artifacts: list[Path] = field(default_factory=list)
+class OutputWriter(RunObserver):
+    """Writes a finished run into a folder: `<score node>.scored.csv`, `<train node>.bundle.zip`, `report.json`
+    (evaluations with plot data, for `pipeline-designer report`) and `metrics.json`."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+
+    def finish(self, session: RunSession) -> None:
+        result, out_dir, pipeline = session.result, self.out_dir, session.pipeline
+        assert result is not None
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for node_id, outputs in result.outputs.items():
+            for port, value in outputs.items():
+                if isinstance(value, Table) and value.scored is not None:
+                    path = out_dir / f"{node_id}.{port}.csv"
+                    atomic_write_text(path, value.frame.to_csv(index=False))
+                    session.artifacts.append(path)
+        session.artifacts += write_bundles(pipeline, result, out_dir, session.metrics)
+        path = out_dir / REPORT_FILE
+        atomic_write_text(path, json.dumps(report_of(pipeline, result, session.base_dir), default=str) + "\n")
+        session.artifacts.append(path)
+        summary = {"pipeline": pipeline.name, "ok": result.ok, "cancelled": result.cancelled,
+                   "status": result.status, "errors": result.errors, "warnings": result.warnings,
+                   "seconds": {k: round(v, 4) for k, v in result.seconds.items()}, "metrics": session.metrics}
+        path = out_dir / "metrics.json"
+        atomic_write_text(path, json.dumps(summary, indent=2, default=str) + "\n")
+        session.artifacts.append(path)
 
 
 def run_to_dir(pipeline: Pipeline, base_dir: Path, out_dir: Path | None, *,
                on_event: Callable[[Event], None] | None = None, cancel: Callable[[], bool] | None = None,
-               upto: str | None = None, engine: Engine | None = None) -> RunOutput:
-    """Run headless; write `<score node>.scored.csv`, `<train node>.bundle.zip`, `report.json` (evaluations
-    with plot data, for `pipeline-designer report`) and `metrics.json` files."""
-    engine = engine or Engine()
-    result = engine.run(pipeline, base_dir, upto=upto, on_event=on_event, cancel=cancel,
-                        keep_outputs=False, reuse=False)
-    metrics = metrics_of(result)
-    out = RunOutput(result, metrics)
-    if out_dir is None:
-        return out
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for node_id, outputs in result.outputs.items():
-        for port, value in outputs.items():
-            if isinstance(value, Table) and value.scored is not None:
-                path = out_dir / f"{node_id}.{port}.csv"
-                atomic_write_text(path, value.frame.to_csv(index=False))
-                out.artifacts.append(path)
-    out.artifacts += write_bundles(pipeline, result, out_dir, metrics)
-    path = out_dir / REPORT_FILE
-    atomic_write_text(path, json.dumps(report_of(pipeline, result, base_dir), default=str) + "\n")
-    out.artifacts.append(path)
-    summary = {"pipeline": pipeline.name, "ok": result.ok, "cancelled": result.cancelled,
-               "status": result.status, "errors": result.errors, "warnings": result.warnings,
-               "seconds": {k: round(v, 4) for k, v in result.seconds.items()}, "metrics": metrics}
-    path = out_dir / "metrics.json"
-    atomic_write_text(path, json.dumps(summary, indent=2, default=str) + "\n")
-    out.artifacts.append(path)
-    return out
+               upto: str | None = None, engine: Engine | None = None) -> RunSession:
+    """Run headless (freeing intermediate tables) and write the outputs into `out_dir` (none when None)."""
+    session = RunSession(pipeline, base_dir, upto=upto, out_dir=out_dir)
+    observers: list[RunObserver] = [EventCallback(on_event)] if on_event else []
+    if out_dir is not None:
+        observers.append(OutputWriter(out_dir))
+    return run_pipeline(session, engine=engine, observers=observers, cancel=cancel, reuse=False,
+                        keep_outputs=False)

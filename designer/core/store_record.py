@@ -1,39 +1,41 @@
-"""Recording runs in the run store without ever getting in their way (Qt-free; the CLI and the app use it).
+"""Recording runs in the run store without ever getting in their way: the `StoreRecorder` run observer.
 
-    recorder = RunRecorder(store_path, warn=print_warning)
-    recorder.begin(pipeline, pipeline_text=text, base_dir=base, pipeline_path=path, out_dir=out)
-    try:
-        output = run_to_dir(pipeline, base, out, engine=recorder.engine)   # or recorder.engine.run(...)
-    except BaseException as e:
-        recorder.fail(e)
-        raise
-    recorder.finish(pipeline, output.result, base, output.artifacts, out_dir=out)
+    run_pipeline(session, observers=[OutputWriter(out), StoreRecorder(store_path, warn=print_warning)])
 
-Every store problem (missing folder, corrupt or locked file) becomes one call of `warn` and the run goes
-on unrecorded: recording must never cost a user their outputs.
+Every store problem (missing folder, corrupt or locked file) becomes one call of `warn` (and a line in
+`session.warnings`) and the run goes on unrecorded: recording must never cost a user their outputs. Runs
+without an output folder (the desktop app) keep their trained models in `<store folder>/runs/<run id>/`,
+so they can be registered like a model of a command-line run.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Literal
 
-from designer.core.engine import FAILED, FINISHED, Engine, RunResult
+from designer.core.engine import RunResult
+from designer.core.lifecycle import RunObserver, RunSession
 from designer.core.pipeline import Pipeline
-from designer.core.runstore import (CANCELLED, FAILED as RUN_FAILED, SUCCEEDED, RunRecord, RunStore,
-                                    artifact_record)
+from designer.core.runstore import RunRecord, RunStore, artifact_record
+from designer.core.states import NodeState, RunStatus
 
 Warn = Callable[[str], None]
+RUNS_DIR = "runs"
 
 
-def run_status(result: RunResult | None, error: BaseException | None = None) -> str:
+def bundle_folder(store: Path, run_id: str) -> Path:
+    """Where the trained models of a run without an output folder are kept: `<store folder>/runs/<run id>/`."""
+    return store.parent / RUNS_DIR / run_id
+
+
+def run_status(result: RunResult | None, error: BaseException | None = None) -> RunStatus:
     if error is not None:
-        return CANCELLED if isinstance(error, KeyboardInterrupt) else RUN_FAILED
+        return RunStatus.CANCELLED if isinstance(error, KeyboardInterrupt) else RunStatus.FAILED
     assert result is not None
     if result.cancelled:
-        return CANCELLED
-    return RUN_FAILED if result.errors else SUCCEEDED
+        return RunStatus.CANCELLED
+    return RunStatus.FAILED if result.errors else RunStatus.SUCCEEDED
 
 
 def _jsonable(value: Any) -> Any:
@@ -47,18 +49,18 @@ def run_facts(pipeline: Pipeline, result: RunResult, base_dir: str | Path, artif
               *, out_dir: str | Path | None = None) -> dict[str, Any]:
     """Everything `RunStore.finish_run` stores, computed from a finished run."""
     from designer.core.bundle import library_versions
-    from designer.core.registry import node_types
+    from designer.core.registry import default_registry
     from designer.core.runner import metrics_of
 
     v = result.validation
     params = {n: p.model_dump(mode="json") for n, p in (v.params.items() if v else ())}
     inputs = [s.to_json() for s in result.sources]
     files = [artifact_record(a, out_dir) for a in artifacts if Path(a).is_file()]
-    types = node_types()
+    registry = default_registry()
     written = {f["path"] for f in files}
     for node in pipeline.nodes:  # files written by nodes themselves (Save CSV)
-        cls = types.get(node.type)
-        if cls is None or result.status.get(node.id) != FINISHED or node.id not in params:
+        cls = registry.get(node.type)
+        if cls is None or result.status.get(node.id) != NodeState.DONE or node.id not in params:
             continue
         for name in getattr(cls, "writes_files", ()):
             value = params[node.id].get(name)
@@ -70,7 +72,7 @@ def run_facts(pipeline: Pipeline, result: RunResult, base_dir: str | Path, artif
     nodes = {n.id: {"type": n.type, "title": n.title, "status": result.status.get(n.id, "not run"),
                     "seconds": round(result.seconds[n.id], 4) if n.id in result.seconds else None}
              for n in pipeline.nodes}
-    failed = [n for n, s in result.status.items() if s == FAILED]
+    failed = [n for n, s in result.status.items() if s == NodeState.FAILED]
     message = (f"{len(failed)} node{'s' * (len(failed) != 1)} failed: {', '.join(failed)}" if failed else
                "cancelled" if result.cancelled else None)
     return _jsonable({
@@ -80,16 +82,20 @@ def run_facts(pipeline: Pipeline, result: RunResult, base_dir: str | Path, artif
     })
 
 
-class RunRecorder:
-    """Records one run; store trouble becomes a warning through `warn`, never an exception."""
+class StoreRecorder(RunObserver):
+    """Records one run in a run store; store trouble becomes a warning, never an exception."""
 
-    def __init__(self, store: RunStore | str | Path | None, warn: Warn, *, timeout: float | None = None) -> None:
+    def __init__(self, store: RunStore | str | Path | None, warn: Warn | None = None, *,
+                 keep: Literal["", "bundles", "outputs"] = "", timeout: float | None = None) -> None:
+        """`keep` saves the run's trained models ("bundles") or all its outputs ("outputs", as `run --out`
+        writes them) in `<store folder>/runs/<run id>/`, for runs that have no output folder of their own."""
         self._store_arg = store
         self._warn_fn = warn
+        self._keep = keep
         self._timeout = timeout
+        self._session: RunSession | None = None
         self.store: RunStore | None = None
         self.run_id: str | None = None
-        self.engine = Engine()
         self.facts: dict[str, Any] | None = None
         self._owns_store = not isinstance(store, RunStore)
 
@@ -100,8 +106,12 @@ class RunRecorder:
 
     def _warn(self, what: str, e: BaseException) -> None:
         detail = str(e) if str(e).startswith(self.where) else f"{self.where}: {e}"
+        message = f"run store {detail}; {what}"
+        if self._session is not None:
+            self._session.warnings.append(message)
         try:
-            self._warn_fn(f"run store {detail}; {what}")
+            if self._warn_fn is not None:
+                self._warn_fn(message)
         except Exception:
             pass
 
@@ -113,44 +123,60 @@ class RunRecorder:
                 pass
         self.store = None
 
-    def begin(self, pipeline: Pipeline, *, pipeline_text: str, base_dir: str | Path,
-              pipeline_path: str | Path | None = None, overrides: Iterable[str] = (), upto: str | None = None,
-              out_dir: str | Path | None = None, reproduces: str | None = None) -> str | None:
-        """Insert the "running" row; returns the run id, or None when the store cannot be used."""
+    def begin(self, session: RunSession) -> None:
+        """Insert the "running" row (sets `session.run_id`), or warn when the store cannot be used."""
+        self._session = session
         if self._store_arg is None:
-            return None
+            return
         try:
             self.store = self._store_arg if isinstance(self._store_arg, RunStore) else RunStore.open(
                 self._store_arg, timeout=self._timeout)
+            session.store = self.store.path
             self.run_id = self.store.begin_run(
-                pipeline_name=pipeline.name, pipeline_text=pipeline_text, base_dir=base_dir,
-                pipeline_path=pipeline_path, overrides=list(overrides), upto=upto, out_dir=out_dir,
-                reproduces=reproduces)
+                pipeline_name=session.pipeline.name, pipeline_text=session.text, base_dir=session.base_dir,
+                pipeline_path=session.pipeline_path, overrides=list(session.overrides), upto=session.upto,
+                out_dir=session.out_dir, reproduces=session.reproduces)
         except Exception as e:
             self._warn("this run is not recorded", e)
             self._close()
             self.run_id = None
-        return self.run_id
+        session.run_id = self.run_id
 
-    def finish(self, pipeline: Pipeline, result: RunResult, base_dir: str | Path,
-               artifacts: Iterable[str | Path] = (), *, out_dir: str | Path | None = None) -> dict[str, Any] | None:
-        """Store the outcome; returns the facts stored (also computed when the store is unusable)."""
+    def finish(self, session: RunSession) -> None:
+        """Store the outcome and the run's artifacts (also computed when the store is unusable)."""
+        result = session.result
+        assert result is not None
+        if self._keep and self.run_id is not None and self.store is not None:
+            self._keep_outputs(session, bundle_folder(self.store.path, self.run_id))
         try:
-            self.facts = run_facts(pipeline, result, base_dir, artifacts, out_dir=out_dir)
+            self.facts = run_facts(session.pipeline, result, session.base_dir, session.artifacts,
+                                   out_dir=session.out_dir)
         except Exception as e:
             self._warn("the run's record is incomplete", e)
             self.facts = None
             self._finish_plain(run_status(result), f"recording failed: {e}")
-            return None
+            return
         if self.run_id and self.store is not None:
             try:
                 self.store.finish_run(self.run_id, **self.facts)
             except Exception as e:
                 self._warn(f"run {self.run_id} could not be completed in the store", e)
         self._close()
-        return self.facts
 
-    def fail(self, error: BaseException) -> None:
+    def _keep_outputs(self, session: RunSession, folder: Path) -> None:
+        from designer.core.runner import OutputWriter, write_bundles
+
+        assert session.result is not None
+        try:
+            if self._keep == "outputs":
+                session.out_dir = folder
+                OutputWriter(folder).finish(session)
+            else:
+                session.artifacts += write_bundles(session.pipeline, session.result, folder, session.metrics)
+        except Exception as e:  # noqa: BLE001  (a full disk must not lose the run's record)
+            self._warn(f"the outputs of run {self.run_id} could not be saved", e)
+
+    def fail(self, session: RunSession, error: BaseException) -> None:
         """The run raised before finishing (invalid pipeline, Ctrl+C, a bug)."""
         self._finish_plain(run_status(None, error), str(error) or type(error).__name__,
                            getattr(error, "issues", None))
@@ -186,4 +212,4 @@ class RunRecorder:
                          artifacts=f["artifacts"])
 
 
-__all__ = ["RunRecorder", "run_facts", "run_status"]
+__all__ = ["StoreRecorder", "bundle_folder", "run_facts", "run_status"]

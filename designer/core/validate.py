@@ -15,7 +15,8 @@ from pydantic import ValidationError
 
 from designer.core.errors import BadInput, Issue, Location
 from designer.core.pipeline import Link, Pipeline
-from designer.core.registry import node_types
+from designer.core.node import SchemaContext
+from designer.core.registry import NodeRegistry, default_registry
 
 
 @dataclass
@@ -27,6 +28,8 @@ class Validation:
     params: dict[str, Any] = field(default_factory=dict)
     schemas: dict[tuple[str, str], Any] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    """Nodes whose module is not installed (or failed to load), with the reason: only their branch is blocked."""
 
     @property
     def errors(self) -> list[Issue]:
@@ -39,6 +42,11 @@ class Validation:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @property
+    def runnable(self) -> bool:
+        """True when the only errors are modules that are not available (their branches cannot run)."""
+        return all(i.location.node in self.unavailable for i in self.errors)
 
     def node_issues(self, node_id: str) -> list[Issue]:
         return [i for i in self.issues if i.location.node == node_id]
@@ -84,11 +92,11 @@ def param_errors(node_id: str, cls: Any, raw: dict[str, Any]) -> tuple[Any, list
         return None, issues
 
 
-def check_link(pipeline: Pipeline, link: Link, types: dict[str, Any] | None = None,
+def check_link(pipeline: Pipeline, link: Link, registry: NodeRegistry | None = None,
                existing: list[Link] | None = None) -> str | None:
     """Why `link` is illegal in `pipeline` (given its other links), or None if it is fine."""
     others = [l for l in (existing if existing is not None else pipeline.links) if l is not link]
-    reason = _port_problem(link, {n.id: n for n in pipeline.nodes}, types or node_types(),
+    reason = _port_problem(link, {n.id: n for n in pipeline.nodes}, registry or default_registry(),
                            {l.target for l in others})
     if reason is not None:
         return reason
@@ -100,7 +108,7 @@ def check_link(pipeline: Pipeline, link: Link, types: dict[str, Any] | None = No
     return None
 
 
-def _port_problem(link: Link, by_id: dict[str, Any], types: dict[str, Any], taken: set[str]) -> str | None:
+def _port_problem(link: Link, by_id: dict[str, Any], types: NodeRegistry, taken: set[str]) -> str | None:
     """Everything wrong with a link except cycles: missing nodes or ports, types, a taken input."""
     for end, node_id in (("from", link.source_node), ("to", link.target_node)):
         if node_id not in by_id:
@@ -142,17 +150,31 @@ def ordered(g: nx.MultiDiGraph) -> list[str]:
     return list(nx.lexicographical_topological_sort(g, key=lambda n: g.nodes[n].get("index", 0)))
 
 
-def validate(pipeline: Pipeline, base_dir: str | Path = ".") -> Validation:
+def missing_module(pipeline: Pipeline, type_id: str, types: NodeRegistry) -> str:
+    """What to say about a module type this installation cannot use, naming the package it needs."""
+    problem = types.problem(type_id) or f"unknown module type '{type_id}'"
+    if type_id in types:
+        return problem
+    package = pipeline.requires.get(type_id.split(".")[0])
+    if package:
+        return (f"module '{type_id}' is not installed: it comes from the plugin package '{package}' "
+                f"(install it, e.g. `pip install {package}`); this branch cannot run until then")
+    return f"{problem} (see `pipeline-designer nodes`; a plugin's module needs that plugin installed)"
+
+
+def validate(pipeline: Pipeline, base_dir: str | Path = ".", registry: NodeRegistry | None = None) -> Validation:
     """Check everything that can be checked without running, reporting every problem at once."""
-    types = node_types()
+    types = registry or default_registry()
     issues: list[Issue] = []
     params: dict[str, Any] = {}
+    unavailable: dict[str, str] = {}
     g = build_graph(pipeline)
 
     for n in pipeline.nodes:
         cls = types.get(n.type)
         if cls is None:
-            _err(issues, f"unknown module type '{n.type}' (see `pipeline-designer nodes`)", node=n.id)
+            unavailable[n.id] = missing_module(pipeline, n.type, types)
+            _err(issues, unavailable[n.id], node=n.id)
             continue
         parsed, errs = param_errors(n.id, cls, n.params)
         issues.extend(errs)
@@ -186,7 +208,7 @@ def validate(pipeline: Pipeline, base_dir: str | Path = ".") -> Validation:
             if not port.optional and port.name not in connected:
                 _err(issues, f"required {port.type.value} input is not connected", node=n.id, port=port.name)
 
-    v = Validation(issues=issues, graph=g, params=params)
+    v = Validation(issues=issues, graph=g, params=params, unavailable=unavailable)
     if cycles:
         return v
     v.order = ordered(g)
@@ -194,9 +216,7 @@ def validate(pipeline: Pipeline, base_dir: str | Path = ".") -> Validation:
     return v
 
 
-def _propagate(pipeline: Pipeline, v: Validation, types: dict[str, Any], base_dir: Path) -> None:
-    from nodes.base import SchemaContext
-
+def _propagate(pipeline: Pipeline, v: Validation, types: NodeRegistry, base_dir: Path) -> None:
     failed_nodes = {i.location.node for i in v.errors}
     by_id = {n.id: n for n in pipeline.nodes}
     for node_id in v.order:

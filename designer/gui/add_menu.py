@@ -33,8 +33,8 @@ class AddMenu(QFrame):
         layout.addWidget(self.search)
         layout.addWidget(self.list)
         for category, classes in modules_by_category().items():
-            for cls in classes:
-                if accept is not None and not accept(cls):
+            for _, cls in classes:
+                if cls is None or accept is not None and not accept(cls):
                     continue
                 item = QListWidgetItem(swatch(category_colour(category)), f"{cls.title}")
                 item.setData(Qt.UserRole, cls.type_id)

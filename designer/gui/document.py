@@ -272,9 +272,9 @@ def fragment_from_text(text: str, doc: Document, offset: Position = (0.0, 0.0)) 
 
 def rebase_paths(pipeline: Pipeline, old_base: Path, new_base: Path) -> dict[tuple[str, str], str]:
     """New values for file parameters so they point at the same files from `new_base` (relative when possible)."""
-    from designer.core.registry import node_types
+    from designer.core.registry import default_registry
 
-    types = node_types()
+    types = default_registry()
     changes: dict[tuple[str, str], str] = {}
     for node in pipeline.nodes:
         cls = types.get(node.type)

@@ -11,9 +11,10 @@ from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, Q
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox,
                                QProgressBar, QToolButton, QWidget)
 
+from designer.core.states import NodeState
 from designer.core.errors import BadInput
 from designer.core.pipeline import SUFFIX, Pipeline, load_pipeline, save_pipeline
-from designer.core.registry import node_types
+from designer.core.registry import default_registry
 from designer.core.runstore import store_for_pipeline
 from designer.core.validate import Validation
 from designer.gui import document as d
@@ -28,7 +29,7 @@ from designer.gui.properties.panel import PropertyPanel
 from designer.gui.recovery import Autosaver
 from designer.gui.runner import RunController
 from designer.gui.runs.panel import RunsPanel
-from designer.gui.runs.record import RecordTarget, Recorded
+from designer.core.lifecycle import RunSession
 from designer.gui.theme import apply_theme, icon
 from designer.gui.validation import BackgroundValidator
 
@@ -379,7 +380,7 @@ class MainWindow(QMainWindow):
             self.scene.select_only({node_id})
             menu.addAction("Show &Outputs", lambda: self.show_outputs(node_id))
             menu.addAction("Run &Up to Here", lambda: self.run(upto=node_id))
-            cls = node_types().get(self.doc.node(node_id).type)
+            cls = default_registry().get(self.doc.node(node_id).type)
             if cls is not None and any(p.type.value == "Model" for p in cls.outputs):
                 menu.addSeparator()
                 menu.addAction("&Register Model…", lambda: self.register_model(node_id))
@@ -623,8 +624,7 @@ class MainWindow(QMainWindow):
             self.show_status("Nothing to run: add modules from the palette first")
             return
         self._run_nodes = set()
-        record = RecordTarget(store_for_pipeline(self.doc.path), self.doc.path) if self.doc.path else None
-        self.runner.start(self.doc.snapshot(), self.doc.base_dir, upto, record)
+        self.runner.start(self.doc.snapshot(), self.doc.base_dir, upto, self.doc.path)
         self.show_status("Running…" if upto is None else f"Running up to '{upto}'…", 0)
 
     def run_to_selected(self) -> None:
@@ -641,10 +641,10 @@ class MainWindow(QMainWindow):
             return
         if state is None:
             return
-        if state.state == "queued":
+        if state.state == NodeState.QUEUED:
             self._run_nodes.add(node_id)
         done = sum(1 for n in self._run_nodes
-                   if self.runner.states.get(n, RunState("queued")).state in ("done", "cached", "failed", "skipped"))
+                   if self.runner.states.get(n, RunState(NodeState.QUEUED)).state.settled)
         self.progress.setMaximum(max(1, len(self._run_nodes)))
         self.progress.setValue(done)
 
@@ -657,7 +657,7 @@ class MainWindow(QMainWindow):
 
     def _run_finished(self, result: Any) -> None:
         ran = len(result.executed())
-        reused = sum(1 for s in result.status.values() if s == "cached")
+        reused = sum(1 for s in result.status.values() if s == NodeState.CACHED)
         total = sum(result.seconds.values())
         if result.cancelled:
             text = "Run stopped"
@@ -671,8 +671,8 @@ class MainWindow(QMainWindow):
         self._refresh_outputs()
 
     @staticmethod
-    def _record_note(recorded: Recorded | None) -> str:
-        if recorded is None or recorded.store is None:
+    def _record_note(recorded: RunSession | None) -> str:
+        if recorded is None or recorded.pipeline_path is None:
             return " · not recorded (save the pipeline to keep a run history)"
         if recorded.warnings:
             return " · not recorded: run store problem (see Runs)" if not recorded.run_id else \

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QMenu, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
+from designer.core.states import NodeState
 from designer.core.pipeline import Pipeline
 
 if TYPE_CHECKING:
@@ -57,15 +58,15 @@ def output_of(runner: "RunController", pipeline: Pipeline, node: str, port: str)
         return Output(missing=f"node '{node}' is no longer in the pipeline")
     state = runner.states.get(node)
     value = runner.outputs(node).get(port)
-    if state is not None and state.state == "failed":
+    if state is not None and state.state == NodeState.FAILED:
         return Output(missing=f"'{node}' failed: {state.message}")
-    if state is not None and state.state == "skipped":
+    if state is not None and state.state == NodeState.SKIPPED:
         return Output(missing=f"'{node}' did not run ({state.message or 'skipped'})")
     if value is None:
         return Output(missing="not run yet: run the pipeline to see this output" if state is None or
-                      state.state in ("queued", "running") else f"'{node}' has no output '{port}'")
+                      state.state in (NodeState.QUEUED, NodeState.RUNNING) else f"'{node}' has no output '{port}'")
     inputs = {l.target_port: runner.outputs(l.source_node).get(l.source_port) for l in pipeline.links_into(node)}
-    note = "Out of date: this node changed since it ran. Run again to refresh." if state.state == "stale" else ""
+    note = "Out of date: this node changed since it ran. Run again to refresh." if state.state == NodeState.STALE else ""
     return Output(value, inputs, note=note)
 
 

@@ -8,7 +8,7 @@ from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from designer.core.registry import node_types
+from designer.core.registry import ModuleInfo, default_registry
 from designer.gui.canvas.view import MODULE_MIME
 from designer.gui.theme import CATEGORY_COLOURS, category_colour
 
@@ -27,13 +27,15 @@ def swatch(colour: QColor, size: int = 12) -> QIcon:
     return QIcon(pm)
 
 
-def modules_by_category() -> dict[str, list[Any]]:
-    """Node type classes grouped by category (known categories first), each group sorted by title."""
-    groups: dict[str, list[Any]] = {}
-    for cls in node_types().values():
-        groups.setdefault(cls.category, []).append(cls)
+def modules_by_category() -> dict[str, list[tuple[ModuleInfo, Any]]]:
+    """(manifest entry, class or None when its code fails to load) grouped by category (known categories
+    first), each group sorted by title."""
+    registry = default_registry()
+    groups: dict[str, list[tuple[ModuleInfo, Any]]] = {}
+    for info in registry.infos():
+        groups.setdefault(info.category, []).append((info, registry.get(info.type_id)))
     order = sorted(groups, key=lambda c: (CATEGORY_ORDER.index(c) if c in CATEGORY_ORDER else 99, c))
-    return {c: sorted(groups[c], key=lambda k: k.title) for c in order}
+    return {c: sorted(groups[c], key=lambda k: k[0].title) for c in order}
 
 
 def module_tooltip(cls: Any) -> str:
@@ -92,13 +94,18 @@ class Palette(QWidget):
             font.setBold(True)
             group.setFont(0, font)
             self.tree.addTopLevelItem(group)
-            for cls in classes:
-                item = QTreeWidgetItem([cls.title])
-                item.setData(0, Qt.UserRole, cls.type_id)
-                item.setToolTip(0, module_tooltip(cls))
-                item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled)
+            for info, cls in classes:
+                item = QTreeWidgetItem([info.title])
+                item.setData(0, Qt.UserRole, info.type_id)
+                if cls is None:  # a plugin whose code fails: listed, greyed out, with the reason
+                    item.setToolTip(0, f"<b>{info.title}</b> ({info.package})<br>Unavailable: "
+                                       f"{default_registry().problem(info.type_id)}")
+                    item.setFlags(Qt.NoItemFlags)
+                else:
+                    item.setToolTip(0, module_tooltip(cls))
+                    item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled)
                 group.addChild(item)
-                self.items[cls.type_id] = item
+                self.items[info.type_id] = item
             group.setExpanded(True)
         self.search.textChanged.connect(self.filter)
         self.search.returnPressed.connect(self._add_first_visible)
@@ -119,7 +126,7 @@ class Palette(QWidget):
 
     def _add_first_visible(self) -> None:
         for type_id, item in self.items.items():
-            if not item.isHidden() and not item.parent().isHidden():
+            if not item.isHidden() and not item.parent().isHidden() and item.flags() & Qt.ItemIsEnabled:
                 self.add_requested.emit(type_id)
                 return
 

@@ -1,6 +1,7 @@
 """Runs the pipeline with one long-lived Engine in a worker thread; events reach the GUI as queued signals.
 
-Runs of a saved pipeline are recorded in its run store from the worker thread (see `designer.gui.runs.record`).
+The run goes through the core's one lifecycle (`run_pipeline`); the Qt bridge is one of its observers and
+the run store's `StoreRecorder` another (runs of a saved pipeline, with their trained models kept in the store).
 """
 
 from __future__ import annotations
@@ -11,22 +12,31 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 
-from designer.core.engine import CACHED, FAILED, FINISHED, PROGRESS, QUEUED, SKIPPED, STARTED, CancelToken, \
-    Engine, Event, RunResult
+from designer.core.engine import CancelToken, Engine, Event, RunResult
 from designer.core.errors import BadInput
+from designer.core.lifecycle import RunObserver, RunSession, run_pipeline
 from designer.core.pipeline import Pipeline
+from designer.core.runstore import store_for_pipeline
+from designer.core.states import EventKind, NodeState
+from designer.core.store_record import StoreRecorder
 from designer.gui.canvas.node_item import RunState
-from designer.gui.runs.record import RecordTarget, Recorded, run_and_record
-
-_STATE_OF_EVENT = {QUEUED: "queued", STARTED: "running", PROGRESS: "running", FINISHED: "done",
-                   CACHED: "cached", FAILED: "failed", SKIPPED: "skipped"}
 
 
 class _Bridge(QObject):
     """Lives in the GUI thread; the worker emits on it, so slots run in the GUI thread (queued)."""
 
     event = Signal(object)
-    done = Signal(object, object, object)  # RunResult | None, BadInput | Exception | None, Recorded
+    done = Signal(object, object)  # RunSession, BadInput | Exception | None
+
+
+class _Forward(RunObserver):
+    """The run's observer in the worker thread: hands every event to the bridge."""
+
+    def __init__(self, bridge: _Bridge) -> None:
+        self.bridge = bridge
+
+    def event(self, session: RunSession, event: Event) -> None:
+        self.bridge.event.emit(event)
 
 
 class RunController(QObject):
@@ -34,7 +44,7 @@ class RunController(QObject):
 
     state_changed = Signal(str, object)  # node id, RunState | None
     running_changed = Signal(bool)
-    recorded = Signal(object)  # Recorded: the run's id in the store (or why it is not there); before `finished`
+    recorded = Signal(object)  # RunSession: the run's id in the store (or why it is not there); before `finished`
     finished = Signal(object)  # RunResult
     failed_to_start = Signal(str)  # the reason (e.g. the pipeline has problems)
 
@@ -43,7 +53,7 @@ class RunController(QObject):
         self.engine = Engine()
         self.states: dict[str, RunState] = {}
         self.last_result: RunResult | None = None
-        self.last_recorded: Recorded | None = None
+        self.last_recorded: RunSession | None = None
         self._outputs: dict[str, dict[str, Any]] = {}
         self._thread: threading.Thread | None = None
         self._cancel: CancelToken | None = None
@@ -57,9 +67,9 @@ class RunController(QObject):
         return self._thread is not None
 
     def start(self, pipeline: Pipeline, base_dir: Path, upto: str | None = None,
-              record: RecordTarget | None = None) -> bool:
-        """Run a snapshot of the pipeline (everything, or only what `upto` needs), recording it in
-        `record`'s store when given. False if already running."""
+              pipeline_path: Path | None = None) -> bool:
+        """Run a snapshot of the pipeline (everything, or only what `upto` needs), recording it in the run
+        store of its file when it has one. False if already running."""
         if self.running:
             return False
         self._cancel = CancelToken()
@@ -67,7 +77,7 @@ class RunController(QObject):
         for node_id in list(self.states):
             if node_id not in plan_nodes:
                 self._set(node_id, None)
-        self._thread = threading.Thread(target=self._work, args=(pipeline, base_dir, upto, self._cancel, record),
+        self._thread = threading.Thread(target=self._work, args=(RunSession(pipeline, base_dir, upto=upto, pipeline_path=pipeline_path), self._cancel),
                                         name="pipeline-run", daemon=True)
         self.running_changed.emit(True)
         self._thread.start()
@@ -85,34 +95,33 @@ class RunController(QObject):
             return not thread.is_alive()
         return True
 
-    def _work(self, pipeline: Pipeline, base_dir: Path, upto: str | None, cancel: CancelToken,
-              record: RecordTarget | None) -> None:
-        recorded = Recorded(store=record.store if record else None)
+    def _work(self, session: RunSession, cancel: CancelToken) -> None:
+        observers: list[RunObserver] = [_Forward(self._bridge)]
+        if session.pipeline_path is not None:
+            observers.append(StoreRecorder(store_for_pipeline(session.pipeline_path), keep="bundles"))
         try:
-            result, recorded = run_and_record(self.engine, pipeline, base_dir, record, upto=upto,
-                                              on_event=self._bridge.event.emit, cancel=cancel)
+            run_pipeline(session, engine=self.engine, observers=observers, cancel=cancel)
         except Exception as e:  # noqa: BLE001  (InvalidPipeline, BadInput or a bug: reported, never raised)
-            self._bridge.done.emit(None, e, recorded)
+            self._bridge.done.emit(session, e)
             return
-        self._bridge.done.emit(result, None, recorded)
+        self._bridge.done.emit(session, None)
 
     # ------------------------------------------------------------------------------------ GUI thread
     def _on_event(self, event: Event) -> None:
-        state = _STATE_OF_EVENT.get(event.kind)
-        if state is None:
-            return
-        progress = event.progress if event.kind == PROGRESS else (0.0 if event.kind == STARTED else None)
-        self._set(event.node, RunState(state, progress, event.message, event.seconds))
+        progress = event.progress if event.kind == EventKind.PROGRESS else (
+            0.0 if event.kind == EventKind.STARTED else None)
+        self._set(event.node, RunState(NodeState.after(event.kind), progress, event.message, event.seconds))
 
-    def _on_done(self, result: RunResult | None, error: Exception | None, recorded: Recorded) -> None:
+    def _on_done(self, session: RunSession, error: Exception | None) -> None:
         self._thread = None
         self._cancel = None
         self.running_changed.emit(False)
-        self.last_recorded = recorded
-        self.recorded.emit(recorded)
+        self.last_recorded = session
+        self.recorded.emit(session)
+        result = session.result
         if result is None:
             for node_id, st in list(self.states.items()):
-                if st.state in ("queued", "running"):
+                if st.state in (NodeState.QUEUED, NodeState.RUNNING):
                     self._set(node_id, None)
             message = error.message if isinstance(error, BadInput) else f"{type(error).__name__}: {error}"
             self.failed_to_start.emit(message)
@@ -124,8 +133,8 @@ class RunController(QObject):
             else:
                 self._outputs.pop(node_id, None)
         for node_id, st in list(self.states.items()):
-            if st.state in ("queued", "running"):
-                self._set(node_id, RunState("skipped", message="run cancelled"))
+            if st.state in (NodeState.QUEUED, NodeState.RUNNING):
+                self._set(node_id, RunState(NodeState.SKIPPED, message="run cancelled"))
         changed, self._changed_while_running = self._changed_while_running, set()
         self.mark_stale(changed)  # edited during the run: the results shown are of the old settings
         self.finished.emit(result)
@@ -143,8 +152,8 @@ class RunController(QObject):
             self._changed_while_running |= node_ids
         for node_id in node_ids:
             st = self.states.get(node_id)
-            if st is not None and st.state in ("done", "cached", "failed", "skipped"):
-                self._set(node_id, RunState("stale", message="changed since the last run"))
+            if st is not None and st.state.settled:
+                self._set(node_id, RunState(NodeState.STALE, message="changed since the last run"))
 
     def forget(self, node_ids: set[str] | None = None) -> None:
         """Drop shown states (all, or of removed nodes); the engine keeps its cache for reuse."""

@@ -11,6 +11,8 @@ from PySide6.QtGui import QColor, QFont, QGuiApplication, QIcon, QPainter, QPale
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QApplication
 
+from designer.core.states import NodeState
+
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 ICONS = RESOURCES / "icons"
 
@@ -31,13 +33,13 @@ CATEGORY_COLOURS = {
 
 # run state → (colour, symbol, label)
 RUN_STATES = {
-    "queued": ("#94a3b8", "…", "Queued"),
-    "running": ("#2563eb", "", "Running"),
-    "done": ("#16a34a", "✓", "Finished"),
-    "cached": ("#0891b2", "↺", "Reused"),
-    "failed": ("#dc2626", "✕", "Failed"),
-    "skipped": ("#a8a29e", "–", "Skipped"),
-    "stale": ("#d97706", "•", "Out of date"),
+    NodeState.QUEUED: ("#94a3b8", "…", "Queued"),
+    NodeState.RUNNING: ("#2563eb", "", "Running"),
+    NodeState.DONE: ("#16a34a", "✓", "Finished"),
+    NodeState.CACHED: ("#0891b2", "↺", "Reused"),
+    NodeState.FAILED: ("#dc2626", "✕", "Failed"),
+    NodeState.SKIPPED: ("#a8a29e", "–", "Skipped"),
+    NodeState.STALE: ("#d97706", "•", "Out of date"),
 }
 
 

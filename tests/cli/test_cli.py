@@ -21,7 +21,7 @@ import pytest
 
 from designer import cli
 from designer.core.pipeline import load_pipeline
-from tests.conftest import SAMPLES, sample_paths
+from tests.conftest import SAMPLES, sample_paths, sample_with_types
 
 DIABETES = SAMPLES / "diabetes_linear_regression.pipeline.json"
 MESSY = SAMPLES / "messy_housing_boosted_trees.pipeline.json"
@@ -144,15 +144,10 @@ def test_upto_runs_only_what_the_node_needs(tmp_path: Path) -> None:
     assert rc == 2 and "node 'nosuch'" in stderr
 
 
-def test_failed_run_exits_1_and_names_the_node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_run_exits_1_and_names_the_node(tmp_path: Path, test_modules: Any) -> None:
     """A node raising something that is not the user's fault is a failed run (1), not bad input (2)."""
-    from nodes.evaluate import EvaluateModel
-
-    def broken(self: Any, params: Any, inputs: Any, ctx: Any) -> Any:
-        raise RuntimeError("the evaluation library broke")
-
-    monkeypatch.setattr(EvaluateModel, "run", broken)
-    rc, stdout, stderr = call(["run", str(DIABETES), "--out", str(tmp_path)])
+    pipeline = sample_with_types("diabetes_linear_regression", tmp_path, evaluate="test.broken_evaluate")
+    rc, stdout, stderr = call(["run", str(pipeline), "--out", str(tmp_path)])
     assert rc == 1
     assert "node 'evaluate' failed" in stderr and "RuntimeError: the evaluation library broke" in stderr
     assert "Traceback" not in stdout + stderr
@@ -237,9 +232,9 @@ def test_score_new_raw_rows_equals_the_score_node(tmp_path: Path, sample_runs: d
 
 # ------------------------------------------------------------------------------------ nodes and schema
 def test_nodes_lists_every_type_with_params_and_defaults() -> None:
-    from designer.core.registry import node_types
+    from designer.core.registry import default_registry
 
-    types = node_types()
+    types = default_registry().types()
     rc, text, _ = call(["nodes"])
     assert rc == 0
     rc, js, _ = call(["nodes", "--json"])

@@ -9,7 +9,7 @@ import zipfile
 import pytest
 import skops.io as sio
 
-from designer.core.bundle import TRUSTED_TYPES, load_bundle, read_manifest, write_bundle
+from designer.core.bundle import load_bundle, read_manifest, write_bundle
 from designer.core.digest import bytes_sha256
 from designer.core.engine import Engine
 from designer.core.errors import BadInput
@@ -98,8 +98,14 @@ def test_tree_with_out_of_range_child_is_refused(messy, tmp_path, monkeypatch):
         load_bundle(bad)
 
 
-def test_trusted_types_are_owned_by_the_app():
-    assert all(t.startswith(("designer.core.recipe.", "numpy.", "sklearn.ensemble._hist")) for t in TRUSTED_TYPES)
+def test_trusted_types_are_declared_where_they_are_defined():
+    import designer.core.recipe as recipe
+    from designer.core.trust import ALWAYS, declared
+
+    steps = {f"designer.core.recipe.{c.__name__}" for c in vars(recipe).values()
+             if isinstance(c, type) and issubclass(c, recipe.Step) and c is not recipe.Step}
+    assert steps and steps <= declared()
+    assert all(t.startswith(("designer.", "numpy.", "sklearn.ensemble._hist")) for t in declared() | ALWAYS)
 
 
 def test_not_a_bundle(tmp_path):

@@ -61,20 +61,24 @@ def csv_pipeline(folder: Path, name: str = "Small regression", save: bool = Fals
 
 def run_and_record(store: RunStore, pipeline_path: Path, out: Path | None, overrides: list[str] = ()) -> str:
     """What `pipeline-designer run` does, through the Qt-free API."""
+    from designer.core.lifecycle import RunObserver, RunSession, run_pipeline
     from designer.core.pipeline import load_pipeline
-    from designer.core.runner import apply_overrides, run_to_dir
-    from designer.core.store_record import RunRecorder
+    from designer.core.runner import OutputWriter, apply_overrides
+    from designer.core.store_record import StoreRecorder
+
+    class RecordedWhileRunning(RunObserver):
+        def begin(self, session: RunSession) -> None:
+            assert session.run_id and store.get_run(session.run_id).status == RUNNING
 
     pipeline = apply_overrides(load_pipeline(pipeline_path), list(overrides))
     warnings: list[str] = []
-    rec = RunRecorder(store, warnings.append)
-    run_id = rec.begin(pipeline, pipeline_text=pipeline.to_json_text(), base_dir=pipeline_path.parent,
-                       pipeline_path=pipeline_path, overrides=overrides, out_dir=out)
-    assert run_id and store.get_run(run_id).status == RUNNING
-    output = run_to_dir(pipeline, pipeline_path.parent, out, engine=rec.engine)
-    rec.finish(pipeline, output.result, pipeline_path.parent, output.artifacts, out_dir=out)
-    assert not warnings
-    return run_id
+    session = RunSession(pipeline, pipeline_path.parent, pipeline_path=pipeline_path, overrides=list(overrides),
+                         out_dir=out)
+    writers = [OutputWriter(out)] if out else []
+    run_pipeline(session, observers=[*writers, StoreRecorder(store, warnings.append), RecordedWhileRunning()],
+                 reuse=False, keep_outputs=False)
+    assert not warnings and session.run_id
+    return session.run_id
 
 
 @pytest.fixture
@@ -286,38 +290,39 @@ def test_git_commit_is_recorded_when_the_pipeline_is_in_a_repository(store: RunS
 
 
 def test_invalid_pipeline_is_recorded_as_failed(store: RunStore, tmp_path: Path) -> None:
+    from designer.core.lifecycle import RunSession, run_pipeline
     from designer.core.pipeline import load_pipeline
-    from designer.core.runner import run_to_dir
-    from designer.core.store_record import RunRecorder
+    from designer.core.store_record import StoreRecorder
     from designer.core.validate import InvalidPipeline
 
     pipe = csv_pipeline(tmp_path / "proj")
     pipeline = load_pipeline(pipe)
     pipeline.node("train").params["label"] = "no_such_column"
-    rec = RunRecorder(store, pytest.fail)
-    rec.begin(pipeline, pipeline_text=pipeline.to_json_text(), base_dir=pipe.parent)
-    with pytest.raises(InvalidPipeline) as e:
-        run_to_dir(pipeline, pipe.parent, None, engine=rec.engine)
-    rec.fail(e.value)
-    r = store.get_run(rec.run_id)
+    session = RunSession(pipeline, pipe.parent)
+    with pytest.raises(InvalidPipeline):
+        run_pipeline(session, observers=[StoreRecorder(store, pytest.fail)])
+    assert session.run_id
+    r = store.get_run(session.run_id)
     assert r.status == FAILED and "no_such_column" in r.message and "no_such_column" in json.dumps(r.errors)
 
 
 def test_recorder_warns_and_never_raises_when_the_store_is_unusable(tmp_path: Path) -> None:
+    from designer.core.lifecycle import RunSession, run_pipeline
     from designer.core.pipeline import load_pipeline
-    from designer.core.runner import run_to_dir
-    from designer.core.store_record import RunRecorder
+    from designer.core.runner import OutputWriter
+    from designer.core.store_record import StoreRecorder
 
     bad = tmp_path / "runs.sqlite"
     bad.write_bytes(b"garbage" * 500)
     pipe = csv_pipeline(tmp_path / "proj")
     pipeline = load_pipeline(pipe)
     warnings: list[str] = []
-    rec = RunRecorder(bad, warnings.append)
-    assert rec.begin(pipeline, pipeline_text="{}", base_dir=pipe.parent) is None
-    out = run_to_dir(pipeline, pipe.parent, tmp_path / "out", engine=rec.engine)
-    facts = rec.finish(pipeline, out.result, pipe.parent, out.artifacts, out_dir=tmp_path / "out")
+    rec = StoreRecorder(bad, warnings.append)
+    session = RunSession(pipeline, pipe.parent, out_dir=tmp_path / "out")
+    run_pipeline(session, observers=[OutputWriter(tmp_path / "out"), rec])
+    assert session.run_id is None and session.warnings == warnings
     assert len(warnings) == 1 and "corrupt" in warnings[0] and "not recorded" in warnings[0]
+    facts = rec.facts
     assert facts and facts["status"] == SUCCEEDED and (tmp_path / "out" / "train.bundle.zip").is_file()
 
 

@@ -304,7 +304,7 @@ def test_build_run_save_reopen_and_run_headless_by_mouse(window, qtbot, tmp_path
     assert result.ok, result.errors
     assert set(result.status.values()) == {"finished"} and set(result.status) == set(ids.values())
     assert {n: item.run_state.state if item.run_state else None for n, item in scene.nodes.items()} == \
-        dict.fromkeys(ids.values(), "done")
+        dict.fromkeys(ids.values(), "finished")
     assert all("Finished in" in item.toolTip() for item in scene.nodes.values())
     gui_metrics = result.outputs[ids["evaluate"]]["report"].metrics
     assert {"r2", "mae", "rmse"} <= set(gui_metrics)

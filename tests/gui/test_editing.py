@@ -221,10 +221,10 @@ def test_arrange_is_one_undo_step(diabetes):
 
 
 def test_every_module_gets_a_generated_form(window):
-    from designer.core.registry import node_types
+    from designer.core.registry import default_registry
 
     w = window
-    for type_id, cls in node_types().items():
+    for type_id, cls in default_registry().types().items():
         node_id = w.editor.add_node(type_id, (0, 0))
         w.scene.select_only({node_id})
         assert w.panel.node_id == node_id

@@ -6,8 +6,18 @@ import time
 
 from PySide6.QtCore import QTimer
 
-from nodes.data import SampleDataset
-from nodes.split import SplitData
+from designer.core.states import NodeState
+from tests.conftest import sample_with_types
+
+DONE, CACHED, STALE, FAILED, SKIPPED = (NodeState.DONE, NodeState.CACHED, NodeState.STALE, NodeState.FAILED,
+                                        NodeState.SKIPPED)
+
+
+def _open_with(window, tmp_path, **types):
+    """The diabetes sample with some modules swapped for test-only ones."""
+    assert window.open_file(sample_with_types("diabetes_linear_regression", tmp_path, **types), confirm=False)
+    window.validate_now()
+    return window
 
 
 def _wait_run(qtbot, w, timeout=60_000):
@@ -23,19 +33,19 @@ def test_run_shows_badges_then_reuses_and_marks_stale(diabetes, qtbot):
     w.run()
     assert w.runner.running and not w.act_run.isEnabled() and w.act_stop.isEnabled()
     _wait_run(qtbot, w)
-    assert set(_states(w).values()) == {"done"}
+    assert set(_states(w).values()) == {DONE}
     assert "Run finished: 7 ran" in w.statusBar().currentMessage()
     assert w.act_run.isEnabled() and not w.act_stop.isEnabled()
     w.scene.select_only({"evaluate"})
     assert "r2" in w.panel.outputs.text() and w.panel.run_box.isVisible()
 
     w.editor.set_param("learner", "l2", 1.0)  # the learner and everything downstream is now stale
-    assert _states(w) == {"data": "done", "split": "done", "scale": "done", "learner": "stale", "train": "stale",
-                          "score": "stale", "evaluate": "stale"}
+    assert _states(w) == {"data": DONE, "split": DONE, "scale": DONE, "learner": STALE, "train": STALE,
+                          "score": STALE, "evaluate": STALE}
     w.run()
     _wait_run(qtbot, w)
-    assert _states(w) == {"data": "cached", "split": "cached", "scale": "cached", "learner": "done",
-                          "train": "done", "score": "done", "evaluate": "done"}
+    assert _states(w) == {"data": CACHED, "split": CACHED, "scale": CACHED, "learner": DONE,
+                          "train": DONE, "score": DONE, "evaluate": DONE}
     assert "reused" in w.scene.nodes["data"].toolTip().lower()
 
 
@@ -48,18 +58,15 @@ def test_run_up_to_selected_runs_only_what_it_needs(diabetes, qtbot):
     assert {n for n, s in states.items() if s} == {"data", "split", "scale"}
 
 
-def test_a_failing_node_shows_its_error(diabetes, qtbot, monkeypatch):
-    def fail(self, params, inputs, ctx):
-        raise ValueError("split exploded on purpose")
-
-    monkeypatch.setattr(SplitData, "run", fail)
-    w = diabetes
+def test_a_failing_node_shows_its_error(window, qtbot, tmp_path, test_modules):
+    w = _open_with(window, tmp_path, split="test.exploding_split")
+    w.editor.set_param("split", "seed", 7)
     w.run()
     _wait_run(qtbot, w)
     states = _states(w)
-    assert states["data"] == "done" and states["split"] == "failed"
-    assert states["learner"] == "done"
-    assert {states[n] for n in ("scale", "train", "score", "evaluate")} == {"skipped"}
+    assert states["data"] == DONE and states["split"] == FAILED
+    assert states["learner"] == DONE
+    assert {states[n] for n in ("scale", "train", "score", "evaluate")} == {SKIPPED}
     item = w.scene.nodes["split"]
     assert "split exploded on purpose" in item.toolTip()
     w.scene.select_only({"split"})
@@ -67,17 +74,8 @@ def test_a_failing_node_shows_its_error(diabetes, qtbot, monkeypatch):
     assert "Run failed" in w.statusBar().currentMessage()
 
 
-def test_event_loop_turns_while_a_slow_node_runs_and_stop_cancels(diabetes, qtbot, monkeypatch):
-    original = SampleDataset.run
-
-    def slow(self, params, inputs, ctx):
-        for i in range(100):  # up to 5 s unless cancelled
-            time.sleep(0.05)
-            ctx.progress(i / 100, "warming up")  # raises Cancelled once Stop is pressed
-        return original(self, params, inputs, ctx)
-
-    monkeypatch.setattr(SampleDataset, "run", slow)
-    w = diabetes
+def test_event_loop_turns_while_a_slow_node_runs_and_stop_cancels(window, qtbot, tmp_path, test_modules):
+    w = _open_with(window, tmp_path, data="test.slow_sample")
     ticks = []
     timer = QTimer()
     timer.setInterval(20)
@@ -85,9 +83,9 @@ def test_event_loop_turns_while_a_slow_node_runs_and_stop_cancels(diabetes, qtbo
     timer.start()
     w.run()
     qtbot.waitUntil(lambda: (w.scene.nodes["data"].run_state or 0) and
-                    w.scene.nodes["data"].run_state.state == "running" and
+                    w.scene.nodes["data"].run_state.state == NodeState.RUNNING and
                     (w.scene.nodes["data"].run_state.progress or 0) > 0.05, timeout=10_000)
-    assert w.scene.nodes["split"].run_state.state == "queued"
+    assert w.scene.nodes["split"].run_state.state == NodeState.QUEUED
     n = len(ticks)
     qtbot.wait(300)
     assert len(ticks) - n >= 5  # the GUI thread keeps turning while the node sleeps
@@ -97,7 +95,7 @@ def test_event_loop_turns_while_a_slow_node_runs_and_stop_cancels(diabetes, qtbo
     _wait_run(qtbot, w, timeout=10_000)
     timer.stop()
     states = _states(w)
-    assert states["data"] == "skipped" and states["evaluate"] == "stale" and states["split"] == "skipped"
+    assert states["data"] == SKIPPED and states["evaluate"] == STALE and states["split"] == SKIPPED
     assert "stopped" in w.statusBar().currentMessage()
     assert w.runner.last_result.cancelled
 

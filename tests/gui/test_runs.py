@@ -127,7 +127,7 @@ def test_a_corrupt_store_warns_and_the_run_still_finishes(saved, qtbot):
     w.store_path.parent.mkdir(parents=True)
     w.store_path.write_bytes(b"this is not a database" * 100)
     run(qtbot, w)
-    assert {item.run_state.state for item in w.scene.nodes.values()} == {"done"}
+    assert {item.run_state.state for item in w.scene.nodes.values()} == {"finished"}
     assert "Run finished" in w.statusBar().currentMessage() and "not recorded" in w.statusBar().currentMessage()
     assert w.runs.banner.isVisibleTo(w.runs) and "corrupt" in w.runs.banner.text()
     assert w.runs.table.rowCount() == 0

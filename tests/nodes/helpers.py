@@ -10,7 +10,7 @@ import pandas as pd
 from designer.core.digest import frame_sha256
 from designer.core.registry import node_type
 from designer.core.values import DataSource, Table
-from nodes.base import RunContext, SchemaContext
+from designer.core.node import RunContext, SchemaContext
 
 
 def table(frame: pd.DataFrame) -> Table:

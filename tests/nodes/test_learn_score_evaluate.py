@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+
+from designer.core.node import LearnerSpec
 from sklearn import metrics
 
 from designer.core.errors import BadInput
@@ -97,10 +99,10 @@ def test_training_refuses_bad_tables(iris):
                  data=table(gappy.drop(columns="species")))
     assert err.value.location.param == "label"
     with pytest.raises(BadInput, match="numeric label"):
-        node_schema("learn.train", {"label": "species"}, learner={"task": "regression"},
+        node_schema("learn.train", {"label": "species"}, learner=LearnerSpec("learn.linear_regression", "regression"),
                     data=TableSchema.of_frame(iris))
     with pytest.raises(BadInput, match="Train Clustering"):
-        node_schema("learn.train", {"label": "species"}, learner={"task": "clustering"},
+        node_schema("learn.train", {"label": "species"}, learner=LearnerSpec("learn.kmeans", "clustering"),
                     data=TableSchema.of_frame(iris))
 
 

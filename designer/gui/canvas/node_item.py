@@ -9,6 +9,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
+from designer.core.node import LearnerSpec, ModelSpec
+from designer.core.states import NodeState
 from designer.gui.theme import RUN_STATES, category_colour, port_colour, theme, ui_font
 
 if TYPE_CHECKING:
@@ -29,7 +31,7 @@ TIP_LINES = 15
 class RunState:
     """What the canvas shows of a node's last run."""
 
-    state: str  # a key of theme.RUN_STATES
+    state: NodeState
     progress: float | None = None
     message: str = ""
     seconds: float | None = None
@@ -174,7 +176,7 @@ class NodeItem(QGraphicsItem):
         rs = self.run_state
         if rs is not None:
             label = RUN_STATES[rs.state][2]
-            if rs.state == "failed":
+            if rs.state == NodeState.FAILED:
                 parts.append(f"<span style='color:#dc2626'><b>Failed:</b> {_esc(rs.message)}</span>")
             elif rs.seconds is not None:
                 parts.append(f"{label} in {rs.seconds:.2f} s")
@@ -217,7 +219,7 @@ class NodeItem(QGraphicsItem):
             return
         border = t.c("node_border")
         width = 1.0
-        if self.issue_level == "error" or (self.run_state and self.run_state.state == "failed"):
+        if self.issue_level == "error" or (self.run_state and self.run_state.state == NodeState.FAILED):
             border, width = QColor(t.error), 2.0
         elif self.issue_level == "warning":
             border, width = QColor(t.warning), 1.6
@@ -277,13 +279,11 @@ class NodeItem(QGraphicsItem):
         rs = self.run_state
         if rs is None:
             return ""
-        if rs.state == "running":
+        if rs.state == NodeState.RUNNING:
             return f"{int((rs.progress or 0) * 100)} %"
-        if rs.state == "done" and rs.seconds is not None:
+        if rs.state == NodeState.DONE and rs.seconds is not None:
             return f"{rs.seconds:.2f} s" if rs.seconds < 100 else f"{rs.seconds:.0f} s"
-        if rs.state in ("cached", "failed", "skipped", "stale", "queued"):
-            return RUN_STATES[rs.state][2].lower()
-        return ""
+        return "" if rs.state == NodeState.DONE else RUN_STATES[rs.state][2].lower()
 
     def _paint_badge(self, painter: QPainter, simple: bool = False) -> None:
         rs = self.run_state
@@ -294,12 +294,12 @@ class NodeItem(QGraphicsItem):
         centre = QPointF(WIDTH - 2, 0)
         r = BADGE_R * (2.2 if simple else 1.0)
         painter.setPen(QPen(QColor("#ffffff"), 1.6))
-        if rs.state == "stale":
+        if rs.state == NodeState.STALE:
             painter.setBrush(theme().c("node_body"))
             painter.setPen(QPen(colour, 2.2))
             painter.drawEllipse(centre, r - 1, r - 1)
             return
-        if rs.state == "running":
+        if rs.state == NodeState.RUNNING:
             painter.setBrush(QColor("#ffffff"))
             painter.setPen(QPen(colour.lighter(170), 2.0))
             painter.drawEllipse(centre, r, r)
@@ -319,6 +319,14 @@ class NodeItem(QGraphicsItem):
 def schema_tip(port_type: str, schema: Any) -> str:
     """Rich text for a port tooltip: a table's columns and kinds (at most TIP_LINES lines), or what a model or
     learner is; empty when there is nothing to say."""
+    if isinstance(schema, (LearnerSpec, ModelSpec)):
+        what = f"<b>{port_type}</b> — {_esc(schema.task)}"
+        if isinstance(schema, ModelSpec) and schema.label:
+            what += f", predicting <b>{_esc(schema.label)}</b>"
+        if isinstance(schema, ModelSpec):
+            n = len(schema.features)
+            what += f" from {n} feature{'s' * (n != 1)}"
+        return what
     columns = getattr(schema, "columns", None)
     if columns is not None:
         exact = getattr(schema, "exact", True)
@@ -328,14 +336,6 @@ def schema_tip(port_type: str, schema: Any) -> str:
         if len(shown) < len(columns):
             lines.append(f"… and {len(columns) - len(shown)} more")
         return f"<b>{port_type}</b> — {count}:<br>" + "<br>".join(lines)
-    if isinstance(schema, dict) and schema.get("task"):
-        what = f"<b>{port_type}</b> — {_esc(str(schema['task']))}"
-        if schema.get("label"):
-            what += f", predicting <b>{_esc(str(schema['label']))}</b>"
-        if schema.get("features") is not None:
-            n = len(schema["features"])
-            what += f" from {n} feature{'s' * (n != 1)}"
-        return what
     if schema is None and port_type == "Table":
         return "<i>columns unknown: fix the problems upstream</i>"
     return ""

@@ -10,7 +10,7 @@ from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 
 from designer.core.pipeline import Link, Note
-from designer.core.registry import node_types
+from designer.core.registry import default_registry
 from designer.core.validate import Validation
 from designer.gui import document as d
 from designer.gui.canvas.interactions import NewLinkInteraction
@@ -98,7 +98,7 @@ class PipelineScene(QGraphicsScene):
 
     def _add_node(self, node_id: str) -> NodeItem:
         node = self.doc.node(node_id)
-        cls = node_types().get(node.type)
+        cls = default_registry().get(node.type)
         if cls is None:
             item = NodeItem(node_id, node.title, f"unknown: {node.type}", "", [], [])
         else:

@@ -11,7 +11,8 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QLineEdit, QScrollArea, QVBoxLayout, QWidget
 
-from designer.core.registry import node_types
+from designer.core.states import NodeState
+from designer.core.registry import default_registry
 from designer.core.schema import TableSchema
 from designer.core.validate import Validation
 from designer.gui import document as d
@@ -103,7 +104,7 @@ class PropertyPanel(QScrollArea):
 
     def _build_node(self, node_id: str) -> None:
         node = self.doc.node(node_id)
-        cls = node_types().get(node.type)
+        cls = default_registry().get(node.type)
         header = QFrame()
         header.setObjectName("nodeHeader")
         colour = category_colour(cls.category).name() if cls else "#64748b"
@@ -165,7 +166,7 @@ class PropertyPanel(QScrollArea):
         if self.node_id is None:
             return
         node = self.doc.node(self.node_id)
-        cls = node_types().get(node.type)
+        cls = default_registry().get(node.type)
         if cls is None:
             return
         for name, editor in self.editors.items():
@@ -224,14 +225,14 @@ class PropertyPanel(QScrollArea):
             self.outputs.hide()
             return
         colour, symbol, label = RUN_STATES[st.state]
-        if st.state == "failed":
+        if st.state == NodeState.FAILED:
             text = f"<b>{symbol} Failed</b><br>{_esc(st.message)}"
-        elif st.state == "running":
+        elif st.state == NodeState.RUNNING:
             text = f"<b>Running</b> {int((st.progress or 0) * 100)} %" + (f" — {_esc(st.message)}" if st.message
                                                                          else "")
-        elif st.state == "done" and st.seconds is not None:
+        elif st.state == NodeState.DONE and st.seconds is not None:
             text = f"<b>{symbol} Finished</b> in {st.seconds:.2f} s"
-        elif st.state == "cached":
+        elif st.state == NodeState.CACHED:
             text = f"<b>{symbol} Reused</b> the output of an earlier run (nothing it depends on changed)"
         else:
             text = f"<b>{symbol} {label}</b>" + (f" — {_esc(st.message)}" if st.message else "")
@@ -241,7 +242,7 @@ class PropertyPanel(QScrollArea):
         self._show_outputs(st)
 
     def _show_outputs(self, st: RunState) -> None:
-        if st.state not in ("done", "cached") or self.node_id is None:
+        if not st.state.has_output or self.node_id is None:
             self.outputs.hide()
             return
         parts = []

@@ -17,7 +17,7 @@ from designer.gui.runs.compare_view import CompareView
 from designer.gui.runs.history import (default_model_name, latest_run_with_bundle, pipeline_of_run, run_cells,
                                        when)
 from designer.gui.runs.models_view import ModelsView
-from designer.gui.runs.record import Recorded
+from designer.core.lifecycle import RunSession
 from designer.gui.runs.register_dialog import RegisterDialog
 
 COLUMNS = ("Run", "Status", "Started", "Took", "Metrics")
@@ -157,7 +157,7 @@ class RunsPanel(QWidget):
         self.models.show_models(models, pipelines, self._show_model)
         self._show_run = self._show_model = None
 
-    def note_recorded(self, recorded: Recorded) -> None:
+    def note_recorded(self, recorded: RunSession) -> None:
         """A GUI run ended: show store problems, then the new run."""
         self._run_warnings = list(recorded.warnings)
         self._update_banner()

@@ -1,17 +1,25 @@
-"""The node-type contract: ports, a pydantic parameter model, schema propagation and run (DESIGN §2)."""
+"""The node contract (DESIGN §2): ports, parameters, schema-time specs, the two contexts and the base class.
+
+A module (built-in in `nodes/` or a plugin) imports only this file and the value types it names. It
+declares its ports and a pydantic parameter model, says how its output schemas follow from its input
+schemas (`schema`, without data) and computes its outputs (`run`).
+"""
 
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Union
 
 from pydantic import BaseModel, ConfigDict
 
 from designer.core.errors import BadInput, Cancelled
 from designer.core.schema import TableSchema
 from designer.core.values import PortType
+
+__all__ = ["Port", "Params", "NoParams", "LearnerSpec", "ModelSpec", "ReportSpec", "PortSpec", "SchemaContext",
+           "RunContext", "NodeType", "table_input", "require"]
 
 
 @dataclass(frozen=True)
@@ -32,13 +40,46 @@ class NoParams(Params):
     pass
 
 
+# ------------------------------------------------------------------------------------ schema-time values
+@dataclass(frozen=True)
+class LearnerSpec:
+    """What a Learner port carries before a run: the module that builds it and its task."""
+
+    type: str
+    task: str  # "regression" | "classification" | "clustering"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a Model port carries before a run: task, label, features and the training table's schema."""
+
+    node: str
+    task: str
+    label: str | None
+    features: tuple[str, ...]
+    steps: tuple[str, ...] = ()
+    columns: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """What a Report port carries before a run: the tasks of the scored inputs it evaluates."""
+
+    tasks: tuple[str, ...] = ()
+
+
+PortSpec = Union[TableSchema, LearnerSpec, ModelSpec, ReportSpec]
+"""The schema-time value of any port."""
+
+
+# ------------------------------------------------------------------------------------ contexts
 @dataclass
 class SchemaContext:
     """What `NodeType.schema` may use: the node id and the pipeline file's folder."""
 
     node_id: str
     base_dir: Path
-    warnings: list[str]
+    warnings: list[str] = field(default_factory=list)
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
@@ -62,13 +103,17 @@ class RunContext:
         """The id of a step fitted by this node in this run."""
         return f"{self.node_id}@{self.fingerprint[:16]}"
 
+    @property
+    def cancelled(self) -> bool:
+        return bool(self._cancelled and self._cancelled())
+
     def progress(self, fraction: float, message: str = "") -> None:
         self.check_cancelled()
         if self._progress:
             self._progress(max(0.0, min(1.0, fraction)), message)
 
     def check_cancelled(self) -> None:
-        if self._cancelled and self._cancelled():
+        if self.cancelled:
             raise Cancelled()
 
     def warn(self, message: str) -> None:
@@ -79,6 +124,7 @@ class RunContext:
         return p if p.is_absolute() else (self.base_dir / p)
 
 
+# ------------------------------------------------------------------------------------ the base class
 class NodeType:
     """Base class of a module. Subclasses set the class attributes and implement `schema` and `run`.
 
@@ -96,6 +142,7 @@ class NodeType:
     reads_files: ClassVar[tuple[str, ...]] = ()
     """Parameters that name input files (fingerprinted by content, stored relative to the pipeline)."""
     writes_files: ClassVar[tuple[str, ...]] = ()
+    """Parameters that name files the module writes (recorded as run artifacts)."""
 
     @classmethod
     def help(cls) -> str:
@@ -109,27 +156,16 @@ class NodeType:
     def output(cls, name: str) -> Port | None:
         return next((p for p in cls.outputs if p.name == name), None)
 
-    def schema(self, params: Any, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
-        """Output schemas from input schemas and parameters, without touching data.
+    def schema(self, params: Any, inputs: dict[str, PortSpec], ctx: SchemaContext) -> dict[str, PortSpec]:
+        """Output specs from input specs and parameters, without touching data.
 
-        Table ports carry a `TableSchema`; other ports a small dict (task, label, ...). Raise BadInput
-        (naming the parameter or column) for problems the user must fix.
+        Table ports carry a `TableSchema`, the others a `LearnerSpec`, `ModelSpec` or `ReportSpec`. Raise
+        BadInput (naming the parameter or column) for problems the user must fix.
         """
         raise NotImplementedError
 
     def run(self, params: Any, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         raise NotImplementedError
-
-
-REGISTRY: dict[str, type[NodeType]] = {}
-
-
-def register(cls: type[NodeType]) -> type[NodeType]:
-    """Class decorator: add a node type to the registry under its type id."""
-    if cls.type_id in REGISTRY:
-        raise ValueError(f"node type '{cls.type_id}' registered twice")
-    REGISTRY[cls.type_id] = cls
-    return cls
 
 
 def table_input(inputs: dict[str, Any], name: str = "data") -> TableSchema:
