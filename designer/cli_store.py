@@ -31,7 +31,7 @@ def _fmt(value: Any) -> str:
 
 
 def _when(iso: str | None) -> str:
-    from designer.core.runstore import local_time
+    from designer.core.store import local_time
 
     return local_time(iso, "-")
 
@@ -47,7 +47,7 @@ def _dump(data: Any) -> None:
 
 
 def _open(args: argparse.Namespace) -> Any:
-    from designer.core.runstore import open_found
+    from designer.core.store import open_found
 
     return open_found(getattr(args, "store", None))
 
@@ -57,7 +57,7 @@ def _open(args: argparse.Namespace) -> Any:
 
 def start_recording(args: argparse.Namespace, pipeline: Any, base: Path, out: Path | None) -> Any:
     """A RunRecorder with its "running" row inserted (or a warning printed); never raises."""
-    from designer.core.runstore import store_for_pipeline
+    from designer.core.store import store_for_pipeline
     from designer.core.store_record import RunRecorder
 
     overrides = list(getattr(args, "set", None) or [])
@@ -80,7 +80,7 @@ def resolve_bundle(ref: str, store_option: str | None = None) -> tuple[Path, str
     p = Path(ref)
     if p.exists() or ref.endswith(".zip") or "/" in ref or os.sep in ref:
         return p, None
-    from designer.core.runstore import StoreError, open_found, parse_model_ref
+    from designer.core.store import StoreError, open_found, parse_model_ref
 
     try:
         parse_model_ref(ref)
@@ -115,7 +115,7 @@ def cmd_runs_list(args: argparse.Namespace) -> int:
 
 
 def _print_params(params: dict[str, dict[str, Any]], nodes: dict[str, dict[str, Any]], indent: str = "  ") -> None:
-    from designer.core.runstore import flat_params
+    from designer.core.store import flat_params
 
     for node, values in params.items():
         kind = (nodes.get(node) or {}).get("type") or values.get("type")
@@ -125,7 +125,7 @@ def _print_params(params: dict[str, dict[str, Any]], nodes: dict[str, dict[str, 
 
 
 def _print_metrics(metrics: dict[str, Any], indent: str = "  ") -> None:
-    from designer.core.runstore import flat_metrics
+    from designer.core.store import flat_metrics
 
     flat = flat_metrics(metrics) if all(isinstance(v, list) for v in metrics.values()) else {
         f"{k}.{m}": v for k, ms in metrics.items() for m, v in (ms or {}).items()}
@@ -227,7 +227,7 @@ def _print_comparison(c: dict[str, Any]) -> None:
 def cmd_runs_compare(args: argparse.Namespace) -> int:
     with _open(args) as store:
         a, b = store.get_run(args.run_a), store.get_run(args.run_b)
-    from designer.core.runstore import compare_runs
+    from designer.core.store import compare_runs
 
     c = compare_runs(a, b)
     if args.json:
@@ -249,7 +249,7 @@ def cmd_runs_reproduce(args: argparse.Namespace) -> int:
     from designer.core.errors import BadInput
     from designer.core.pipeline import parse_pipeline
     from designer.core.runner import run_to_dir
-    from designer.core.runstore import RUNNING, compare_runs
+    from designer.core.store import RUNNING, compare_runs
     from designer.core.store_record import RunRecorder
 
     store = _open(args)
@@ -277,7 +277,7 @@ def cmd_runs_reproduce(args: argparse.Namespace) -> int:
             recorder.finish(pipeline, run.result, base, run.artifacts if args.out else [], out_dir=out)
             new = recorder.record()
             if new is not None and not args.out:  # hash the scored tables before the temporary folder goes
-                from designer.core.runstore import artifact_record
+                from designer.core.store import artifact_record
 
                 new.artifacts = [artifact_record(a, out) for a in run.artifacts if Path(a).is_file()]
         except BaseException as e:

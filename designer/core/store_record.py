@@ -21,8 +21,8 @@ from typing import Any, Callable, Iterable
 
 from designer.core.engine import FAILED, FINISHED, Engine, RunResult
 from designer.core.pipeline import Pipeline
-from designer.core.runstore import (CANCELLED, FAILED as RUN_FAILED, SUCCEEDED, RunRecord, RunStore,
-                                    artifact_record)
+from designer.core.store import (CANCELLED, FAILED as RUN_FAILED, SUCCEEDED, RunRecord, RunStore,
+                                 artifact_record)
 
 Warn = Callable[[str], None]
 
@@ -38,7 +38,7 @@ def run_status(result: RunResult | None, error: BaseException | None = None) -> 
 
 def _jsonable(value: Any) -> Any:
     """The value as it will read back from the store (lists, not tuples; Python numbers)."""
-    from designer.core.runstore import _dumps
+    from designer.core.store.records import _dumps
 
     return json.loads(_dumps(value))
 

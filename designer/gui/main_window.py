@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, Q
 from designer.core.errors import BadInput
 from designer.core.pipeline import SUFFIX, Pipeline, load_pipeline, save_pipeline
 from designer.core.registry import node_types
-from designer.core.runstore import store_for_pipeline
+from designer.core.store import store_for_pipeline
 from designer.core.validate import Validation
 from designer.gui import document as d
 from designer.gui.add_menu import AddMenu

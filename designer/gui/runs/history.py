@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from designer.core.pipeline import Pipeline, parse_pipeline
-from designer.core.runstore import RunRecord, RunStore, local_time
+from designer.core.store import RunRecord, RunStore, local_time
 
 KEY_METRICS = 3
 
