@@ -12,10 +12,10 @@ from PySide6.QtGui import QColor, QShowEvent
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QMessageBox, QPushButton, QScrollArea,
                                QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
+from designer.core.run_history import (default_model_name, latest_run_with_bundle, pipeline_of_run, run_cells,
+                                       when)
 from designer.core.store import ModelRecord, RunRecord, RunStore, compare_runs
 from designer.gui.runs.compare_view import CompareView
-from designer.gui.runs.history import (default_model_name, latest_run_with_bundle, pipeline_of_run, run_cells,
-                                       when)
 from designer.gui.runs.models_view import ModelsView
 from designer.gui.runs.record import Recorded
 from designer.gui.runs.register_dialog import RegisterDialog

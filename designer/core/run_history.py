@@ -60,7 +60,7 @@ def pipeline_of_run(run: RunRecord) -> tuple[Pipeline, Path | None]:
     Without the file, relative data paths are rewritten against the current folder (where an unsaved
     document resolves them), so the copy still finds the run's data.
     """
-    from designer.gui.document import rebase_paths
+    from designer.core.document import rebase_paths
 
     pipeline = parse_pipeline(run.pipeline_text, f"run {run.id}")
     path = Path(run.pipeline_path) if run.pipeline_path else None
