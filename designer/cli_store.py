@@ -31,7 +31,7 @@ def _fmt(value: Any) -> str:
 
 
 def _when(iso: str | None) -> str:
-    from designer.core.runstore import local_time
+    from designer.core.store import local_time
 
     return local_time(iso, "-")
 
@@ -47,7 +47,7 @@ def _dump(data: Any) -> None:
 
 
 def _open(args: argparse.Namespace) -> Any:
-    from designer.core.runstore import open_found
+    from designer.core.store import open_found
 
     return open_found(getattr(args, "store", None))
 
@@ -57,7 +57,7 @@ def _open(args: argparse.Namespace) -> Any:
 
 def store_recorder(args: argparse.Namespace, session: Any) -> Any:
     """The StoreRecorder of a `run` (`--store`, else beside the pipeline); sets the text to record. Never raises."""
-    from designer.core.runstore import store_for_pipeline
+    from designer.core.store import store_for_pipeline
     from designer.core.store_record import StoreRecorder
 
     try:
@@ -77,7 +77,7 @@ def resolve_bundle(ref: str, store_option: str | None = None) -> tuple[Path, str
     p = Path(ref)
     if p.exists() or ref.endswith(".zip") or "/" in ref or os.sep in ref:
         return p, None
-    from designer.core.runstore import StoreError, open_found, parse_model_ref
+    from designer.core.store import StoreError, open_found, parse_model_ref
 
     try:
         parse_model_ref(ref)
@@ -112,7 +112,7 @@ def cmd_runs_list(args: argparse.Namespace) -> int:
 
 
 def _print_params(params: dict[str, dict[str, Any]], nodes: dict[str, dict[str, Any]], indent: str = "  ") -> None:
-    from designer.core.runstore import flat_params
+    from designer.core.store import flat_params
 
     for node, values in params.items():
         kind = (nodes.get(node) or {}).get("type") or values.get("type")
@@ -122,7 +122,7 @@ def _print_params(params: dict[str, dict[str, Any]], nodes: dict[str, dict[str, 
 
 
 def _print_metrics(metrics: dict[str, Any], indent: str = "  ") -> None:
-    from designer.core.runstore import flat_metrics
+    from designer.core.store import flat_metrics
 
     flat = flat_metrics(metrics) if all(isinstance(v, list) for v in metrics.values()) else {
         f"{k}.{m}": v for k, ms in metrics.items() for m, v in (ms or {}).items()}
@@ -224,7 +224,7 @@ def _print_comparison(c: dict[str, Any]) -> None:
 def cmd_runs_compare(args: argparse.Namespace) -> int:
     with _open(args) as store:
         a, b = store.get_run(args.run_a), store.get_run(args.run_b)
-    from designer.core.runstore import compare_runs
+    from designer.core.store import compare_runs
 
     c = compare_runs(a, b)
     if args.json:
@@ -245,7 +245,7 @@ def cmd_runs_reproduce(args: argparse.Namespace) -> int:
     from designer.core.lifecycle import EventCallback, RunObserver, RunSession, run_pipeline
     from designer.core.pipeline import parse_pipeline
     from designer.core.runner import OutputWriter
-    from designer.core.runstore import RUNNING, compare_runs
+    from designer.core.store import RUNNING, compare_runs
     from designer.core.store_record import StoreRecorder
 
     store = _open(args)

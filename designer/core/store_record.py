@@ -17,8 +17,8 @@ from typing import Any, Callable, Iterable, Literal
 from designer.core.engine import RunResult
 from designer.core.lifecycle import RunObserver, RunSession
 from designer.core.pipeline import Pipeline
-from designer.core.runstore import RunRecord, RunStore, artifact_record
 from designer.core.states import NodeState, RunStatus
+from designer.core.store import RunRecord, RunStore, artifact_record
 
 Warn = Callable[[str], None]
 RUNS_DIR = "runs"
@@ -40,7 +40,7 @@ def run_status(result: RunResult | None, error: BaseException | None = None) -> 
 
 def _jsonable(value: Any) -> Any:
     """The value as it will read back from the store (lists, not tuples; Python numbers)."""
-    from designer.core.runstore import _dumps
+    from designer.core.store.records import _dumps
 
     return json.loads(_dumps(value))
 

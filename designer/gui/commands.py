@@ -6,8 +6,8 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
+from designer.core.document import Document, Fragment, Position
 from designer.core.pipeline import Note
-from designer.gui.document import Document, Fragment, Position
 
 _MISSING = object()
 

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
+from designer.core.document import Document, Fragment, Position, fragment_from_text, fragment_to_text, rebase_paths
 from designer.core.errors import BadInput
 from designer.core.layout import layered_layout
 from designer.core.pipeline import Link, Node, Note
@@ -14,7 +15,6 @@ from designer.core.registry import node_type
 from designer.core.validate import check_link
 from designer.gui.commands import (EditNoteCommand, InsertCommand, MoveCommand, RemoveCommand, SetMetaCommand,
                                    SetParamCommand, SetTitleCommand)
-from designer.gui.document import Document, Fragment, Position, fragment_from_text, fragment_to_text, rebase_paths
 
 
 class Editor(QObject):

@@ -11,13 +11,13 @@ from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, Q
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox,
                                QProgressBar, QToolButton, QWidget)
 
-from designer.core.states import NodeState
+from designer.core import document as d
 from designer.core.errors import BadInput
 from designer.core.pipeline import SUFFIX, Pipeline, load_pipeline, save_pipeline
 from designer.core.registry import default_registry
-from designer.core.runstore import store_for_pipeline
+from designer.core.states import NodeState
+from designer.core.store import store_for_pipeline
 from designer.core.validate import Validation
-from designer.gui import document as d
 from designer.gui.add_menu import AddMenu
 from designer.gui.canvas.node_item import HEADER, ROW, SUBTITLE, WIDTH, NodeItem, PortItem, RunState
 from designer.gui.canvas.scene import PipelineScene

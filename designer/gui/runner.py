@@ -16,7 +16,7 @@ from designer.core.engine import CancelToken, Engine, Event, RunResult
 from designer.core.errors import BadInput
 from designer.core.lifecycle import RunObserver, RunSession, run_pipeline
 from designer.core.pipeline import Pipeline
-from designer.core.runstore import store_for_pipeline
+from designer.core.store import store_for_pipeline
 from designer.core.states import EventKind, NodeState
 from designer.core.store_record import StoreRecorder
 from designer.gui.canvas.node_item import RunState

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
+from designer.core.document import Document
 from designer.core.pipeline import Pipeline
 from designer.core.validate import Validation, validate
-from designer.gui.document import Document
 
 
 class _Bridge(QObject):

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from designer.cli import main
-from designer.core import runstore as rs
-from designer.core.runstore import RunStore
+from designer.core import store as rs
+from designer.core.store import RunStore
 from tests.conftest import ROOT
-from tests.core.test_runstore import csv_pipeline, write_csv
+from tests.core.test_store import csv_pipeline, write_csv
 
 PY = sys.executable
 
@@ -218,7 +218,7 @@ def test_help_stays_light() -> None:
                 except SystemExit as e:
                     assert e.code == 0, argv
             assert "usage" in out.getvalue()
-        heavy = [m for m in ("sqlite3", "pandas", "numpy", "sklearn", "designer.core.runstore") if m in sys.modules]
+        heavy = [m for m in ("sqlite3", "pandas", "numpy", "sklearn", "designer.core.store") if m in sys.modules]
         print(heavy)
     """)
     r = subprocess.run([PY, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from designer.core import document as d
 from designer.core.pipeline import Link, load_pipeline
-from designer.gui import document as d
 from tests.gui.conftest import DIABETES
 
 

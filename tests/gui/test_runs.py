@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from designer.core.runstore import STORE_DIR, STORE_FILE, RunStore
+from designer.core.store import STORE_DIR, STORE_FILE, RunStore
 from tests.gui.conftest import DIABETES, node_pos
 from tests.gui.test_outputs import choose, right_click, wait_run
 

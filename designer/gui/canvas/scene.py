@@ -9,10 +9,10 @@ from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 
+from designer.core import document as d
 from designer.core.pipeline import Link, Note
 from designer.core.registry import default_registry
 from designer.core.validate import Validation
-from designer.gui import document as d
 from designer.gui.canvas.interactions import NewLinkInteraction
 from designer.gui.canvas.link_item import LinkItem
 from designer.gui.canvas.node_item import GRID, NodeItem, PortItem, RunState

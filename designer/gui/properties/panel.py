@@ -11,11 +11,11 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QLineEdit, QScrollArea, QVBoxLayout, QWidget
 
-from designer.core.states import NodeState
+from designer.core import document as d
 from designer.core.registry import default_registry
+from designer.core.states import NodeState
 from designer.core.schema import TableSchema
 from designer.core.validate import Validation
-from designer.gui import document as d
 from designer.gui.canvas.node_item import RunState
 from designer.gui.editor import Editor
 from designer.gui.properties.editors import BlurTextEdit, ColumnList, ParamEditor, humanise, make_editor

@@ -6,7 +6,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from designer.gui.runs.history import number
+from designer.core.run_history import number
 from designer.gui.viewers.widgets import make_table, note
 
 

@@ -10,8 +10,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QSplitter, QTableWidget, QTableWidgetItem,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from designer.core.runstore import ModelRecord, RunStore, flat_params
-from designer.gui.runs.history import number, took, when
+from designer.core.run_history import number, took, when
+from designer.core.store import ModelRecord, RunStore, flat_params
 
 COLUMNS = ("Model", "Pipeline", "Run", "Node", "Registered")
 

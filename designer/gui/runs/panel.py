@@ -1,5 +1,5 @@
 """The Runs dock: the recorded runs of the open pipeline, comparison, reopening a run's pipeline, and the
-registered models with their lineage. All facts come from the run store (`designer.core.runstore`)."""
+registered models with their lineage. All facts come from the run store (`designer.core.store`)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from PySide6.QtGui import QColor, QShowEvent
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QMessageBox, QPushButton, QScrollArea,
                                QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
-from designer.core.runstore import ModelRecord, RunRecord, RunStore, compare_runs
-from designer.gui.runs.compare_view import CompareView
-from designer.gui.runs.history import (default_model_name, latest_run_with_bundle, pipeline_of_run, run_cells,
+from designer.core.run_history import (default_model_name, latest_run_with_bundle, pipeline_of_run, run_cells,
                                        when)
+from designer.core.store import ModelRecord, RunRecord, RunStore, compare_runs
+from designer.gui.runs.compare_view import CompareView
 from designer.gui.runs.models_view import ModelsView
 from designer.core.lifecycle import RunSession
 from designer.gui.runs.register_dialog import RegisterDialog

@@ -6,8 +6,8 @@ from PySide6.QtCore import QRegularExpression
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QWidget
 
-from designer.core.runstore import MODEL_NAME, RunRecord
-from designer.gui.runs.history import when
+from designer.core.run_history import when
+from designer.core.store import MODEL_NAME, RunRecord
 
 
 class RegisterDialog(QDialog):

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from designer.core import runstore as rs
-from designer.core.runstore import (FAILED, INTERRUPTED, RUNNING, SCHEMA_VERSION, SUCCEEDED, RunStore, StoreError,
-                                    compare_runs, find_store, new_run_id, store_for_pipeline)
+from designer.core import store as rs
+from designer.core.store import (FAILED, INTERRUPTED, RUNNING, SCHEMA_VERSION, SUCCEEDED, RunStore, StoreError,
+                                 compare_runs, find_store, new_run_id, store_for_pipeline)
+from designer.core.store import database as store_database, runs as store_runs
 from tests.conftest import ROOT, SAMPLES
 
 PY = sys.executable
@@ -112,7 +113,7 @@ def test_empty_file_is_version_0_and_is_migrated(tmp_path: Path) -> None:
 def test_v1_store_is_migrated_to_v2_keeping_its_runs(tmp_path: Path) -> None:
     f = tmp_path / "old.sqlite"
     conn = sqlite3.connect(f, isolation_level=None)
-    for statement in rs._statements(rs.MIGRATIONS[0]):
+    for statement in store_database._statements(rs.MIGRATIONS[0]):
         conn.execute(statement)
     conn.execute("PRAGMA user_version = 1")
     conn.execute("INSERT INTO runs (id, pipeline_name, pipeline_hash, pipeline_text, base_dir, status, started_at, "
@@ -365,7 +366,7 @@ def test_pid_alive() -> None:
 
 _WRITER = textwrap.dedent("""
     import sys
-    from designer.core.runstore import RunStore
+    from designer.core.store import RunStore
     store = RunStore.open(sys.argv[1], timeout=30)
     for i in range(int(sys.argv[3])):
         rid = store.begin_run(pipeline_name=sys.argv[2], pipeline_text="{}", base_dir=".", git_commit=None)
@@ -498,7 +499,7 @@ def test_sample_pipeline_inputs_are_hashed_frames(store: RunStore, tmp_path: Pat
 
 def test_an_id_drawn_twice_is_drawn_again(store: RunStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ids = iter(["000000000aaa", "000000000aaa", "000000000aaa", "000000000bbb"])
-    monkeypatch.setattr(rs, "new_run_id", lambda: next(ids))
+    monkeypatch.setattr(store_runs, "new_run_id", lambda: next(ids))
     first = store.begin_run(pipeline_name="p", pipeline_text="{}", base_dir=tmp_path, git_commit=None)
     second = store.begin_run(pipeline_name="p", pipeline_text="{}", base_dir=tmp_path, git_commit=None)
     assert (first, second) == ("000000000aaa", "000000000bbb")

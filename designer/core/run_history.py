@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from designer.core.pipeline import Pipeline, parse_pipeline
-from designer.core.runstore import RunRecord, RunStore, local_time
+from designer.core.store import RunRecord, RunStore, local_time
 
 KEY_METRICS = 3
 
@@ -60,7 +60,7 @@ def pipeline_of_run(run: RunRecord) -> tuple[Pipeline, Path | None]:
     Without the file, relative data paths are rewritten against the current folder (where an unsaved
     document resolves them), so the copy still finds the run's data.
     """
-    from designer.gui.document import rebase_paths
+    from designer.core.document import rebase_paths
 
     pipeline = parse_pipeline(run.pipeline_text, f"run {run.id}")
     path = Path(run.pipeline_path) if run.pipeline_path else None

@@ -1,0 +1,199 @@
+"""The run store: run history in one embedded SQLite file (`RunStore`), and opening the store of a pipeline.
+
+A run is inserted as "running" (with pid, a process start token and the host) before it executes and
+updated afterwards, so a killed process leaves a row that the next `begin_run`/`list_runs` marks
+"interrupted". Registered models come from `ModelRegistry`, the file itself from `Database`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from pathlib import Path
+from typing import Any, Iterable
+
+from designer.core.store.compare import compare_runs
+from designer.core.store.errors import StoreError
+from designer.core.store.location import find_store, store_for_pipeline
+from designer.core.store.models import ModelRegistry
+from designer.core.store.process import git_commit_of, pid_alive, process_token
+from designer.core.store.records import (INTERRUPTED, RUNNING, STATUSES, RunRecord, _dumps, _loads, new_run_id,
+                                         now_iso)
+
+_RUN_COLUMNS = ("id", "pipeline_name", "pipeline_hash", "pipeline_text", "pipeline_path", "base_dir", "status",
+                "started_at", "ended_at", "pid", "pid_token", "host", "git_commit", "overrides", "upto", "out_dir",
+                "params", "metrics", "libraries", "nodes", "errors", "warnings", "message", "reproduces")
+_JSON_COLUMNS = {"overrides": [], "params": {}, "metrics": {}, "libraries": {}, "nodes": {}, "errors": {},
+                 "warnings": {}}
+
+
+class RunStore(ModelRegistry):
+    """The run store of one folder. Open with `RunStore.open(path)`; thread-safe; close when done."""
+
+    def begin_run(self, *, pipeline_name: str, pipeline_text: str, base_dir: str | os.PathLike[str],
+                  pipeline_path: str | os.PathLike[str] | None = None, overrides: Iterable[str] = (),
+                  upto: str | None = None, out_dir: str | os.PathLike[str] | None = None,
+                  reproduces: str | None = None, git_commit: str | None | bool = True) -> str:
+        """Insert a "running" row for this process before the run executes; returns the new run id.
+
+        `git_commit=True` looks the commit up from the pipeline's folder; pass a string or None to set it.
+        """
+        import hashlib
+
+        self.mark_interrupted()
+        base = Path(base_dir).resolve()
+        if git_commit is True:
+            git_commit = git_commit_of(Path(pipeline_path).resolve().parent if pipeline_path else base)
+        pid = os.getpid()
+        row = {
+            "pipeline_name": pipeline_name, "pipeline_text": pipeline_text,
+            "pipeline_hash": hashlib.sha256(pipeline_text.encode()).hexdigest(),
+            "pipeline_path": str(Path(pipeline_path).resolve()) if pipeline_path else None, "base_dir": str(base),
+            "status": RUNNING, "started_at": now_iso(), "pid": pid, "pid_token": process_token(pid),
+            "host": socket.gethostname(), "git_commit": git_commit or None, "overrides": _dumps(list(overrides)),
+            "upto": upto, "out_dir": str(Path(out_dir).resolve()) if out_dir else None, "reproduces": reproduces,
+        }
+        for _ in range(20):
+            run_id = new_run_id()
+            with self._write() as conn:
+                cur = conn.execute(f"INSERT OR IGNORE INTO runs (id, {', '.join(row)}) VALUES (?{', ?' * len(row)})",
+                                   (run_id, *row.values()))
+            if cur.rowcount == 1:
+                return run_id
+            # the same id drawn in the same millisecond by another process: draw again
+        raise StoreError("could not allocate a run id", file=str(self.path))
+
+    def finish_run(self, run_id: str, *, status: str, params: dict[str, Any] | None = None,
+                   metrics: dict[str, Any] | None = None, inputs: Iterable[dict[str, Any]] = (),
+                   artifacts: Iterable[dict[str, Any]] = (), libraries: dict[str, str] | None = None,
+                   nodes: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
+                   warnings: dict[str, list[str]] | None = None, message: str | None = None) -> None:
+        """Store the outcome of a run begun with `begin_run`.
+
+        `inputs`: dicts with name, path, sha256, rows, columns (DataSource.to_json()); `artifacts`: dicts from
+        `artifact_record()`.
+        """
+        if status not in STATUSES or status == RUNNING:
+            raise ValueError(f"not a final run status: {status!r}")
+        seen: set[tuple[Any, ...]] = set()
+        input_rows = []
+        for s in inputs:
+            key = (s.get("name"), s.get("path"), s.get("sha256"))
+            if key not in seen:
+                seen.add(key)
+                input_rows.append((run_id, s.get("name") or "?", s.get("path"), s.get("sha256") or "",
+                                   s.get("rows"), s.get("columns")))
+        artifact_rows = [(run_id, a["path"], a["kind"], a.get("node"), a["sha256"], a["bytes"]) for a in artifacts]
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE runs SET status = ?, ended_at = ?, params = ?, metrics = ?, libraries = ?, nodes = ?, "
+                "errors = ?, warnings = ?, message = ? WHERE id = ?",
+                (status, now_iso(), _dumps(params or {}), _dumps(metrics or {}), _dumps(libraries or {}),
+                 _dumps(nodes or {}), _dumps(errors or {}), _dumps(warnings or {}), message, run_id))
+            if cur.rowcount != 1:
+                raise StoreError(f"no run '{run_id}' to finish", file=str(self.path))
+            conn.execute("DELETE FROM run_inputs WHERE run_id = ?", (run_id,))
+            conn.execute("DELETE FROM run_artifacts WHERE run_id = ?", (run_id,))
+            conn.executemany("INSERT INTO run_inputs VALUES (?, ?, ?, ?, ?, ?)", input_rows)
+            conn.executemany("INSERT INTO run_artifacts VALUES (?, ?, ?, ?, ?, ?)", artifact_rows)
+
+    def _dead_runs(self) -> list[tuple[str, int | None, str | None]]:
+        host = socket.gethostname()
+        rows = self._read("SELECT id, pid, pid_token, host FROM runs WHERE status = ?", (RUNNING,))
+        return [(rid, pid, h) for rid, pid, token, h in rows if h == host and not pid_alive(pid, token)]
+
+    def mark_interrupted(self) -> list[str]:
+        """Mark "running" rows of this host whose process is gone as "interrupted"; returns their ids.
+
+        Runs of other hosts are left alone: their processes cannot be checked from here.
+        """
+        dead = self._dead_runs()
+        if dead:
+            with self._write() as conn:
+                for rid, pid, host in dead:
+                    conn.execute("UPDATE runs SET status = ?, message = ? WHERE id = ? AND status = ?",
+                                 (INTERRUPTED, f"process {pid} on {host} ended before the run finished "
+                                               "(killed or crashed)", rid, RUNNING))
+        return [d[0] for d in dead]
+
+    def _reap_quietly(self) -> None:
+        """Reading commands mark dead runs when they can; a read-only or busy store still lists."""
+        try:
+            self.mark_interrupted()
+        except StoreError:
+            pass
+
+    def _record(self, row: tuple[Any, ...]) -> RunRecord:
+        values = dict(zip(_RUN_COLUMNS, row))
+        for col, empty in _JSON_COLUMNS.items():
+            values[col] = _loads(values[col], empty)
+        rec = RunRecord(**values)
+        if rec.status == RUNNING and rec.host == socket.gethostname() and not pid_alive(rec.pid, rec.pid_token):
+            rec.status = INTERRUPTED  # not marked yet (read-only or busy store): show the truth anyway
+        return rec
+
+    def list_runs(self, pipeline_name: str | None = None, limit: int | None = None) -> list[RunRecord]:
+        """Runs, newest first (without pipeline text, inputs and artifacts; `get_run` has them)."""
+        self._reap_quietly()
+        columns = ", ".join("'' AS pipeline_text" if c == "pipeline_text" else c for c in _RUN_COLUMNS)
+        sql = f"SELECT {columns} FROM runs"
+        args: list[Any] = []
+        if pipeline_name is not None:
+            sql += " WHERE pipeline_name = ?"
+            args.append(pipeline_name)
+        sql += " ORDER BY id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(int(limit))
+        return [self._record(r) for r in self._read(sql, args)]
+
+    def resolve_run(self, ref: str) -> str:
+        """A full run id from an id, a unique prefix of one, "latest" or "latest~N"."""
+        ref = ref.strip().lower()
+        m = re.fullmatch(r"(?:latest|last)(?:~(\d+))?", ref)
+        if m:
+            rows = self._read("SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?", (int(m.group(1) or 0),))
+            if not rows:
+                raise StoreError(f"no run '{ref}': the store holds fewer runs", file=str(self.path))
+            return rows[0][0]
+        if not re.fullmatch(r"[0-9a-z]{1,32}", ref):
+            raise StoreError(f"'{ref}' is not a run id", file=str(self.path))
+        rows = self._read("SELECT id FROM runs WHERE id >= ? AND id < ? ORDER BY id", (ref, ref + "~"))
+        if not rows:
+            raise StoreError(f"no run '{ref}' (see `pipeline-designer runs list`)", file=str(self.path))
+        exact = [r[0] for r in rows if r[0] == ref]
+        if exact:
+            return exact[0]
+        if len(rows) > 1:
+            raise StoreError(f"run id '{ref}' is ambiguous: {', '.join(r[0] for r in rows[:5])}"
+                             f"{' …' if len(rows) > 5 else ''}", file=str(self.path))
+        return rows[0][0]
+
+    def get_run(self, ref: str) -> RunRecord:
+        """One run with its inputs and artifacts (`ref`: id, unique prefix, "latest" or "latest~N")."""
+        self._reap_quietly()
+        run_id = self.resolve_run(ref)
+        rec = self._record(self._read(f"SELECT {', '.join(_RUN_COLUMNS)} FROM runs WHERE id = ?", (run_id,))[0])
+        rec.inputs = [{"name": n, "path": p, "sha256": s, "rows": r, "columns": c} for n, p, s, r, c in self._read(
+            "SELECT name, path, sha256, n_rows, n_columns FROM run_inputs WHERE run_id = ? ORDER BY rowid",
+            (run_id,))]
+        rec.artifacts = [{"path": p, "kind": k, "node": n, "sha256": s, "bytes": b} for p, k, n, s, b in self._read(
+            "SELECT path, kind, node, sha256, bytes FROM run_artifacts WHERE run_id = ? ORDER BY rowid", (run_id,))]
+        return rec
+
+    def compare(self, a: str, b: str) -> dict[str, Any]:
+        """Parameter, metric, data and library differences between two runs (see `compare_runs`)."""
+        return compare_runs(self.get_run(a), self.get_run(b))
+
+
+def open_for_pipeline(pipeline_path: str | os.PathLike[str], option: str | None = None,
+                      timeout: float | None = None) -> RunStore:
+    """The store a run of this pipeline records into (created when missing)."""
+    return RunStore.open(store_for_pipeline(pipeline_path, option), timeout=timeout)
+
+
+def open_found(option: str | None = None, start: str | os.PathLike[str] | None = None,
+               timeout: float | None = None) -> RunStore:
+    """The store of the `runs`/`models` commands (must exist)."""
+    return RunStore.open(find_store(option, start), create=False, timeout=timeout)
