@@ -265,6 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="pipeline-designer",
         description="Design, run and score machine-learning pipelines. Without a command, opens the designer.",
         epilog="Exit status: 0 success, 1 failed run, 2 bad input.")
+    parser.add_argument("--no-plugins", action="store_true",
+                        help="start without any plugin module (also: PIPELINE_DESIGNER_NO_PLUGINS=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("open", help="open the desktop designer (optionally with a pipeline file)")
@@ -318,12 +320,19 @@ def build_parser() -> argparse.ArgumentParser:
     from designer.cli_store import add_store_commands
 
     add_store_commands(sub)  # `runs` and `models`
+    from designer.cli_plugins import add_plugin_commands
+
+    add_plugin_commands(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = getattr(args, "func", cmd_open)
+    if args.no_plugins:
+        from designer.core.registry import NodeRegistry, set_default_registry
+
+        set_default_registry(NodeRegistry.from_entry_points(plugins=False))
     try:
         return func(args)
     except KeyboardInterrupt:
@@ -345,6 +354,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         _err(f"{type(e).__name__}: {e} (set PIPELINE_DESIGNER_DEBUG=1 for the traceback)")
         return EXIT_FAILED
+    finally:
+        if args.no_plugins:
+            from designer.core.registry import set_default_registry
+
+            set_default_registry(None)
 
 
 if __name__ == "__main__":

@@ -242,14 +242,18 @@ class NodeRegistry:
     def namespace_owner(self, space: str) -> str | None:
         return self._spaces.get(space)
 
-    def plugin_requirements(self, type_ids: Iterable[str]) -> dict[str, str]:
-        """{namespace: package} of the plugins that provide these module types."""
+    def requirements(self, type_ids: Iterable[str], known: Mapping[str, str]) -> dict[str, str]:
+        """{namespace: package} of the plugins these module types come from: for installed ones from their
+        plugin, for missing ones as `known` (a pipeline file's `requires`) says, so saving loses nothing."""
         out = {}
         for type_id in type_ids:
+            space = type_id.split(".")[0]
             plugin = self.plugin_of(type_id)
             if plugin is not None:
-                out[type_id.split(".")[0]] = plugin.package
-        return out
+                out[space] = plugin.package
+            elif type_id not in self._info and space in known:
+                out[space] = known[space]
+        return dict(sorted(out.items()))
 
     def catalogue(self) -> list[dict[str, Any]]:
         """Every usable node type with its ports and parameters (defaults, bounds, choices, descriptions)."""

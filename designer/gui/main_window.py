@@ -571,6 +571,7 @@ class MainWindow(QMainWindow):
         snapshot = self.doc.snapshot()
         centre = self.view.centre_scene_pos()
         snapshot.layout.view = {"zoom": round(self.view.zoom, 3), "center": [round(centre.x()), round(centre.y())]}
+        snapshot.requires = default_registry().requirements((n.type for n in snapshot.nodes), snapshot.requires)
         try:
             save_pipeline(snapshot, path)
         except OSError as e:

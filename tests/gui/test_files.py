@@ -129,3 +129,24 @@ def test_save_as_elsewhere_rebases_relative_data_paths(window, tmp_path):
     assert saved["nodes"][0]["params"]["path"] == "../a/rows.csv"
     w.validate_now()
     assert w.doc.validation.ok
+
+
+def test_a_module_that_is_not_installed_opens_keeps_its_links_and_saves_back(window, tmp_path):
+    from tests.core.test_registry import PIPELINE
+
+    path = tmp_path / "plugin.pipeline.json"
+    path.write_text(json.dumps(PIPELINE, indent=2))
+    w = window
+    assert w.open_file(path, confirm=False)
+    item = w.scene.nodes["logs"]
+    assert set(item.inputs) == {"data"} and set(item.outputs) == {"data"}  # ports as its links use them
+    assert len(w.scene.links) == 3
+    v = w.validate_now()
+    assert "pipeline-designer-log-transform" in " ".join(i.message for i in v.node_issues("logs"))
+    target = tmp_path / "again.pipeline.json"
+    w.ask_save_path = lambda: str(target)
+    assert w.save_as()
+    saved, original = json.loads(target.read_text()), json.loads(load_pipeline(path).to_json_text())
+    for key in ("nodes", "links", "requires"):
+        assert saved[key] == original[key]
+    assert saved["layout"]["positions"] == original["layout"]["positions"]

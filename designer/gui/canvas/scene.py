@@ -99,8 +99,9 @@ class PipelineScene(QGraphicsScene):
     def _add_node(self, node_id: str) -> NodeItem:
         node = self.doc.node(node_id)
         cls = default_registry().get(node.type)
-        if cls is None:
-            item = NodeItem(node_id, node.title, f"unknown: {node.type}", "", [], [])
+        if cls is None:  # a module that is not installed: keep its ports as its links use them
+            ins, outs = self._ports_from_links(node_id)
+            item = NodeItem(node_id, node.title, f"not installed: {node.type}", "", ins, outs)
         else:
             item = NodeItem(node_id, node.title, cls.title, cls.category,
                             [(p.name, p.type.value, p.description, p.optional) for p in cls.inputs],
@@ -112,6 +113,24 @@ class PipelineScene(QGraphicsScene):
             item.set_run_state(self._run_states[node_id])
         self.addItem(item)
         return item
+
+    def _ports_from_links(self, node_id: str) -> tuple[list[Any], list[Any]]:
+        """Ports of an unavailable module, as the links in the file use them (typed by the other end)."""
+        registry = default_registry()
+
+        def port_type(other_node: str, port: str, output: bool) -> str:
+            other = registry.get(self.doc.node(other_node).type) if self.doc.has_node(other_node) else None
+            found = other and (other.output(port) if output else other.input(port))
+            return found.type.value if found else "Table"
+
+        ins, outs = {}, {}
+        for link in self.doc.pipeline.links:
+            if link.target_node == node_id:
+                ins[link.target_port] = port_type(link.source_node, link.source_port, True)
+            if link.source_node == node_id:
+                outs[link.source_port] = port_type(link.target_node, link.target_port, False)
+        return ([(name, kind, "", False) for name, kind in ins.items()],
+                [(name, kind, "", False) for name, kind in outs.items()])
 
     def _add_link(self, link: Link) -> None:
         src, dst = self.nodes.get(link.source_node), self.nodes.get(link.target_node)
