@@ -170,7 +170,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     model, manifest = load_bundle(bundle)
     frame = read_table(args.data)
     try:
-        scored = model.score(Table(frame=frame)).frame
+        scored = model.score(Table(frame=frame), with_features=args.with_features).view
     except BadInput as e:  # a column or value of the data file: name the file too
         raise BadInput(e.message, replace(e.location, file=e.location.file or args.data)) from None
     atomic_write_text(args.output, scored.to_csv(index=False))
@@ -294,7 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("bundle", metavar="BUNDLE|NAME[:VERSION]",
                    help="a .bundle.zip written by `run`, or a registered model (latest version without :VERSION)")
     p.add_argument("data", help="CSV or Parquet file with raw rows")
-    p.add_argument("-o", "--output", required=True, help="where to write the scored CSV")
+    p.add_argument("-o", "--output", required=True, help="where to write the scored CSV: the rows as given "
+                   "(every input column, and 'source_row', the row's number in the file) plus the predictions")
+    p.add_argument("--with-features", action="store_true",
+                   help="also write the features as the model saw them, as 'feature:<name>' columns")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--store", metavar="PATH", help="run store holding registered models (default: "
                    "$PIPELINE_DESIGNER_STORE, else .pipeline-designer/ of this folder or its nearest parent)")

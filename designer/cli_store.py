@@ -60,9 +60,8 @@ def store_recorder(args: argparse.Namespace, session: Any) -> Any:
     from designer.core.store import store_for_pipeline
     from designer.core.store_record import StoreRecorder
 
-    try:
-        if not session.overrides:  # record the file exactly as it is
-            session.pipeline_text = Path(args.pipeline).read_text(encoding="utf-8")
+    try:  # the file exactly as it is; `--set` overrides are recorded beside it
+        session.pipeline_text = Path(args.pipeline).read_text(encoding="utf-8")
         store_path: Path | None = store_for_pipeline(args.pipeline, getattr(args, "store", None))
     except Exception as e:  # an unreadable file was already loaded once; be safe anyway
         _warn(f"run store: {e}; this run is not recorded")
@@ -153,7 +152,8 @@ def cmd_runs_show(args: argparse.Namespace) -> int:
     print(f"data from  {r.base_dir}")
     print(f"started    {_when(r.started_at)}   ended {_when(r.ended_at)}   took {_took(r.seconds)}")
     print(f"process    pid {r.pid} on {r.host}")
-    print(f"git        {r.git_commit or '- (not in a git repository)'}")
+    dirty = " (with uncommitted changes)" if r.git_dirty else ""
+    print(f"git        {(r.git_commit or '') + dirty or '- (not in a git repository)'}")
     for label, value in (("overrides", " ".join(r.overrides)), ("upto", r.upto), ("output", r.out_dir),
                          ("reproduces", r.reproduces), ("message", r.message)):
         if value:
@@ -199,10 +199,14 @@ def _print_comparison(c: dict[str, Any]) -> None:
     print("pipeline: " + ("same file text" if c["pipeline"]["same_text"] else "different file text")
           + ("" if c["pipeline"]["a"] == c["pipeline"]["b"] else
              f" ({c['pipeline']['a']} -> {c['pipeline']['b']})"))
+    for label, value in (("a", c["overrides"]["a"]), ("b", c["overrides"]["b"])):
+        if value:
+            print(f"--set of run {c[label]}: {' '.join(value)}")
     if c["params"] or c["nodes_added"] or c["nodes_removed"]:
         print("parameters: differ")
         for p in c["params"]:
-            print(f"  {p['node']}.{p['param']}: {_fmt(p['a'])} -> {_fmt(p['b'])}")
+            how = " (--set)" if p.get("set") else ""
+            print(f"  {p['node']}.{p['param']}: {_fmt(p['a'])} -> {_fmt(p['b'])}{how}")
         for n in c["nodes_added"]:
             print(f"  node {n}: only in run {c['b']}")
         for n in c["nodes_removed"]:
@@ -244,7 +248,7 @@ def cmd_runs_reproduce(args: argparse.Namespace) -> int:
     from designer.core.errors import BadInput
     from designer.core.lifecycle import EventCallback, RunObserver, RunSession, run_pipeline
     from designer.core.pipeline import parse_pipeline
-    from designer.core.runner import OutputWriter
+    from designer.core.runner import OutputWriter, apply_overrides
     from designer.core.store import RUNNING, compare_runs
     from designer.core.store_record import StoreRecorder
 
@@ -257,7 +261,8 @@ def cmd_runs_reproduce(args: argparse.Namespace) -> int:
         if not base.is_dir():
             raise BadInput(f"the original pipeline folder {base} no longer exists, so the run's relative data "
                            "paths cannot be resolved")
-        pipeline = parse_pipeline(orig.pipeline_text, f"run {orig.id} ({orig.pipeline_path or 'stored copy'})")
+        pipeline = apply_overrides(parse_pipeline(orig.pipeline_text, f"run {orig.id} "
+                                                  f"({orig.pipeline_path or 'stored copy'})"), orig.overrides)
         say = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
         say(f"reproducing run {orig.id} of '{orig.pipeline_name}' ({_when(orig.started_at)}) with data from {base}")
         out = Path(args.out) if args.out else None
@@ -371,7 +376,8 @@ def cmd_models_show(args: argparse.Namespace) -> int:
         print(f"  learner {learner.get('title') or learner.get('type') or ''} "
               f"{json.dumps(learner.get('params', {}), default=str)}")
     print(f"run       {r['id']}  {r['status']}  {_when(r['started_at'])}  took {_took(r['seconds'])}"
-          f"{'  git ' + r['git_commit'] if r.get('git_commit') else ''}")
+          f"{'  git ' + r['git_commit'] if r.get('git_commit') else ''}"
+          f"{' (with uncommitted changes)' if r.get('git_dirty') else ''}")
     if r.get("overrides"):
         print(f"  overrides {' '.join(r['overrides'])}")
     print(f"pipeline  {p['name']}  node {p['node']}  sha256 {p['sha256']}")

@@ -11,9 +11,9 @@ from pydantic import Field, model_validator
 from designer.core.errors import BadInput
 from designer.core.recipe import (ClipStep, DropStep, EditStep, EncodeStep, SelectStep, Step, TransformerStep,
                                    as_categories, sklearn_input)
-from designer.core.schema import Columns, Kind, TableSchema
+from designer.core.schema import ColumnName, Columns, Kind, TableSchema
 from designer.core.values import PortType, Table
-from designer.core.node import NodeType, Params, Port, RunContext, SchemaContext, table_input
+from designer.core.node import NodeType, Params, Port, PortSpec, RunContext, SchemaContext, table_input
 
 IN = (Port("data", PortType.TABLE, "Input table"),)
 OUT = (Port("data", PortType.TABLE, "Cleaned table"),)
@@ -44,12 +44,23 @@ class ColumnStepNode(NodeType):
         return schema
 
     def schema(self, params: Any, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
-        schema = table_input(inputs)
+        meta, features = roles(params)
+        schema = table_input(inputs).with_meta(meta, node=ctx.node_id).without_meta(features, node=ctx.node_id)
         cols = self.selected(params, schema, ctx.node_id)
         return {"data": self.out_schema(params, schema, cols).after_step(ctx.node_id, self.fits_statistics)}
 
     def fit(self, params: Any, frame: Any, cols: list[str], ctx: RunContext) -> Step:
         raise NotImplementedError
+
+    def transforms(self, params: Any, inputs: dict[str, PortSpec]) -> list[str]:
+        """The columns whose values a step fitted on row statistics changes (unless the label is allowed)."""
+        if not self.fits_statistics or getattr(params, "allow_label", False):
+            return []
+        meta, features = roles(params)
+        try:
+            return self.selected(params, table_input(inputs).with_meta(meta).without_meta(features), "")
+        except BadInput:
+            return []  # reported by `schema`
 
     def step_args(self, frame: Any, cols: list[str], ctx: RunContext) -> dict[str, Any]:
         from designer.core.schema import kind_of_dtype
@@ -59,21 +70,41 @@ class ColumnStepNode(NodeType):
                 "fits_statistics": self.fits_statistics}
 
     def run(self, params: Any, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-        table: Table = inputs["data"]
+        meta, features = roles(params)
+        table: Table = inputs["data"].with_roles(meta, features)
         cols = self.selected(params, table.schema, ctx.node_id)
         step = self.fit(params, table.frame, cols, ctx)
         ctx.progress(0.6, "applying")
         return {"data": table.with_step(step, step.transform(table.frame))}
 
 
+def roles(params: Any) -> tuple[list[str], list[str]]:
+    """Columns a module's parameters move into the meta columns, and meta columns they make features again."""
+    return list(getattr(params, "meta", [])), list(getattr(params, "features", []))
+
+
+META_FIELD = Field(default_factory=list, description="Columns to set aside as meta columns (ids, names, text): "
+                                                      "they flow on untouched and are never features")
+
+
+class FittedParams(Params):
+    """Parameters of a column step that learns statistics from the rows."""
+
+    allow_label: bool = Field(False, description="Let the selection include the label of a Train Model "
+                                                 "downstream (rarely wanted: metrics and predictions are then "
+                                                 "in transformed units)")
+
+
 # ---------------------------------------------------------------------------------------- select
 class SelectParams(Params):
     columns: Columns = _columns_field("all", "Columns to keep")
+    meta: list[ColumnName] = META_FIELD
 
 
 class SelectColumns(ColumnStepNode):
     """Keep only the chosen columns: by name, by type (all numeric, all categorical), or all columns
-    except some. Scoring keeps the same columns."""
+    except some. Scoring keeps the same columns. Meta columns always flow on; 'meta' sets columns aside as
+    meta columns first (ids, names, free text: never features, given back in scored tables)."""
 
     type_id = "clean.select"
     title = "Select Columns"
@@ -89,7 +120,7 @@ class SelectColumns(ColumnStepNode):
 
 
 # ---------------------------------------------------------------------------------------- missing
-class MissingParams(Params):
+class MissingParams(FittedParams):
     columns: Columns = _columns_field("all", "Columns to clean")
     mode: Literal["mean", "median", "most_frequent", "constant", "remove_row", "remove_column"] = Field(
         "median", description="Replace with the mean, median, most frequent value or a constant; or "
@@ -116,6 +147,9 @@ class CleanMissing(ColumnStepNode):
     selected columns whose fraction of missing values lies between the min and max ratio are cleaned.
     'remove_row' is a row step: it is not replayed when scoring.
     """
+
+    def transforms(self, params: Any, inputs: dict[str, PortSpec]) -> list[str]:
+        return [] if params.mode in ("remove_row", "remove_column") else super().transforms(params, inputs)
 
     type_id = "clean.missing"
     title = "Clean Missing Data"
@@ -192,7 +226,7 @@ SCALERS = {"zscore": "StandardScaler", "minmax": "MinMaxScaler", "robust": "Robu
            "maxabs": "MaxAbsScaler"}
 
 
-class NormalizeParams(Params):
+class NormalizeParams(FittedParams):
     columns: Columns = _columns_field("numeric", "Numeric columns to rescale")
     method: Literal["zscore", "minmax", "robust", "maxabs"] = Field(
         "zscore", description="z-score (mean 0, sd 1), min-max to [0, 1], robust (median, IQR), or max-abs")
@@ -217,7 +251,7 @@ class Normalize(ColumnStepNode):
 
 
 # ---------------------------------------------------------------------------------------- encode
-class EncodeParams(Params):
+class EncodeParams(FittedParams):
     columns: Columns = _columns_field("categorical", "Categorical columns to encode")
     method: Literal["onehot", "ordinal"] = Field(
         "onehot", description="One 0/1 column per category, or one integer code per category")
@@ -283,7 +317,7 @@ class RemoveDuplicates(NodeType):
 
 
 # ---------------------------------------------------------------------------------------- clip
-class ClipParams(Params):
+class ClipParams(FittedParams):
     columns: Columns = _columns_field("numeric", "Numeric columns to clip")
     mode: Literal["percentiles", "bounds"] = Field(
         "percentiles", description="Clip at percentiles learned from the data, or at fixed bounds")
@@ -328,11 +362,14 @@ class EditParams(Params):
     cast: dict[str, Kind] = Field(default_factory=dict, description="Column → new type (numeric, "
                                                                     "categorical, boolean, datetime)")
     rename: dict[str, str] = Field(default_factory=dict, description="Column → new name")
+    meta: list[ColumnName] = META_FIELD
+    features: list[ColumnName] = Field(default_factory=list, description="Meta columns to make features again")
 
 
 class EditMetadata(ColumnStepNode):
-    """Change column types (for example numbers stored as text, or codes that are categories) and
-    rename columns. Replayed when scoring."""
+    """Change column types (for example numbers stored as text, or codes that are categories), rename
+    columns, and set column roles: 'meta' sets ids, names and free text aside (they flow on untouched and
+    are never features), 'features' brings meta columns back. Types and names are replayed when scoring."""
 
     type_id = "clean.edit"
     title = "Edit Metadata"

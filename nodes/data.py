@@ -12,7 +12,7 @@ from pydantic import Field, field_validator
 from designer.core.csv_read import DEFAULT_MISSING, read_csv_frame, sniff_csv
 from designer.core.digest import BackgroundDigest, frame_sha256
 from designer.core.errors import BadInput
-from designer.core.schema import Kind, TableSchema
+from designer.core.schema import ColumnName, Kind, TableSchema
 from designer.core.values import DataSource, PortType, Table
 from designer.core.node import NodeType, Params, Port, RunContext, SchemaContext, table_input
 
@@ -21,7 +21,29 @@ RESOURCES = Path(__file__).resolve().parent.parent / "resources" / "data"
 TABLE_OUT = (Port("data", PortType.TABLE, "The loaded table"),)
 
 
-class _CsvParams(Params):
+class _MetaParams(Params):
+    meta_columns: list[ColumnName] = Field(default_factory=list, description=(
+        "Id, name or free-text columns: they flow through every module untouched, are never features, and "
+        "come back in scored tables"))
+
+
+def loaded(frame: Any, source: DataSource, params: Any) -> dict[str, Table]:
+    """The output of a loader: the table with its meta columns set aside."""
+    table = Table.from_source(frame, source)
+    meta = list(getattr(params, "meta_columns", []))
+    missing = [c for c in meta if c not in frame.columns]
+    if missing:
+        raise BadInput(f"unknown column '{missing[0]}'; the data has {', '.join(map(str, frame.columns))}",
+                       param="meta_columns", column=missing[0])
+    return {"data": table.with_roles(meta=meta) if meta else table}
+
+
+def with_meta(schema: TableSchema, params: Any) -> dict[str, TableSchema]:
+    """The schema-time output of a loader: its meta columns set aside."""
+    return {"data": schema.with_meta(list(getattr(params, "meta_columns", [])), param="meta_columns")}
+
+
+class _CsvParams(_MetaParams):
     delimiter: str = Field(",", min_length=1, max_length=1, description="Field separator, one character")
     encoding: str = Field("utf-8", description="Text encoding of the file")
     header: bool = Field(True, description="The first line holds the column names")
@@ -64,8 +86,9 @@ class LoadCsv(NodeType):
         path = self._path(params, ctx.base_dir)
         try:
             with open(path, newline="", encoding=params.encoding) as f:
-                return {"data": sniff_csv(f, params.delimiter, params.header, params.missing_values,
-                                          {"param": "path", "file": str(path)})}
+                schema = sniff_csv(f, params.delimiter, params.header, params.missing_values,
+                                   {"param": "path", "file": str(path)})
+            return with_meta(schema, params)
         except LookupError:
             raise BadInput(f"unknown encoding '{params.encoding}'", param="encoding") from None
 
@@ -77,10 +100,10 @@ class LoadCsv(NodeType):
                                params.missing_values, {"param": "path", "file": str(path)})
         source = DataSource(name=path.name, path=str(path), sha256=digest.result(), rows=len(frame),
                             columns=frame.shape[1])
-        return {"data": Table.from_source(frame, source)}
+        return loaded(frame, source, params)
 
 
-class LoadParquetParams(Params):
+class LoadParquetParams(_MetaParams):
     path: str = Field(..., min_length=1, description="Parquet file, relative to the pipeline file",
                       json_schema_extra={"x-file": "open", "x-filter": "Parquet files (*.parquet *.pq)"})
 
@@ -116,7 +139,7 @@ class LoadParquet(NodeType):
                 return "datetime"
             return "categorical"
 
-        return {"data": TableSchema(columns=tuple((f.name, kind(f.type)) for f in arrow))}
+        return with_meta(TableSchema(columns=tuple((f.name, kind(f.type)) for f in arrow)), params)
 
     def run(self, params: LoadParquetParams, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         import pandas as pd
@@ -131,7 +154,7 @@ class LoadParquet(NodeType):
         if len(frame) == 0:
             raise BadInput("the file has no rows", param="path", file=str(path))
         source = DataSource(path.name, str(path), digest.result(), len(frame), frame.shape[1])
-        return {"data": Table.from_source(frame, source)}
+        return loaded(frame, source, params)
 
 
 # ------------------------------------------------------------------------------------ sample datasets
@@ -208,7 +231,7 @@ class SampleDataset(NodeType):
     def run(self, params: SampleParams, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         frame = SAMPLES[params.dataset][1]()
         source = DataSource(params.dataset, None, frame_sha256(frame), len(frame), frame.shape[1])
-        return {"data": Table.from_source(frame, source)}
+        return loaded(frame, source, params)
 
 
 class ManualParams(_CsvParams):
@@ -226,8 +249,8 @@ class EnterData(NodeType):
     Params = ManualParams
 
     def schema(self, params: ManualParams, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
-        return {"data": sniff_csv(io.StringIO(params.text), params.delimiter, params.header,
-                                  params.missing_values, {"param": "text"})}
+        return with_meta(sniff_csv(io.StringIO(params.text), params.delimiter, params.header,
+                                   params.missing_values, {"param": "text"}), params)
 
     def run(self, params: ManualParams, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         from designer.core.digest import bytes_sha256
@@ -235,7 +258,7 @@ class EnterData(NodeType):
         frame = read_csv_frame(io.StringIO(params.text), params.delimiter, "utf-8", params.header,
                                params.missing_values, {"param": "text"})
         source = DataSource("manual", None, bytes_sha256(params.text.encode()), len(frame), frame.shape[1])
-        return {"data": Table.from_source(frame, source)}
+        return loaded(frame, source, params)
 
 
 class SaveCsvParams(Params):
@@ -262,5 +285,5 @@ class SaveCsv(NodeType):
         from designer.core.pipeline import atomic_write_text
 
         table: Table = inputs["data"]
-        atomic_write_text(ctx.resolve_path(params.path), table.frame.to_csv(index=False, sep=params.delimiter))
+        atomic_write_text(ctx.resolve_path(params.path), table.view.to_csv(index=False, sep=params.delimiter))
         return {}

@@ -57,17 +57,42 @@ def classification_metrics(y: np.ndarray, pred: np.ndarray, proba: np.ndarray | 
     return out, plots
 
 
-def clustering_metrics(frame: Any, features: list[str]) -> tuple[dict[str, float], dict[str, Any]]:
+def clustering_metrics(frame: Any, features: Any) -> tuple[dict[str, float], dict[str, Any]]:
+    """Inertia, cluster count and silhouette (on `features`, the rows as the model saw them), plus plot data:
+    cluster sizes and the rows projected on their first two principal components."""
     from sklearn.metrics import silhouette_score
 
     labels = frame[CLUSTER].to_numpy()
     sizes = {str(k): int(v) for k, v in sorted(frame[CLUSTER].value_counts().items())}
     out = {"inertia": float((frame[DISTANCE].to_numpy() ** 2).sum()), "clusters": float(len(sizes))}
-    if 1 < len(sizes) < len(frame) and all(f in frame.columns for f in features):
+    plots: dict[str, Any] = {"cluster_sizes": sizes}
+    if features is None:
+        return out, plots
+    X = features.to_numpy(dtype=float)
+    if 1 < len(sizes) < len(frame):
         n = min(len(frame), SILHOUETTE_SAMPLE)
-        out["silhouette"] = float(silhouette_score(frame[features].to_numpy(dtype=float), labels,
-                                                   sample_size=n if n < len(frame) else None, random_state=0))
-    return out, {"cluster_sizes": sizes}
+        out["silhouette"] = float(silhouette_score(X, labels, sample_size=n if n < len(frame) else None,
+                                                   random_state=0))
+    plots["pca"] = pca_points(X, labels)
+    return out, plots
+
+
+def pca_points(X: np.ndarray, labels: np.ndarray, limit: int = 2000) -> dict[str, Any]:
+    """At most `limit` rows (a fixed sample) on their first two principal components, with their clusters."""
+    from sklearn.decomposition import PCA
+
+    idx = np.random.default_rng(0).choice(len(X), limit, replace=False) if len(X) > limit else np.arange(len(X))
+    X, labels = X[idx], labels[idx]
+    keep = np.isfinite(X).all(axis=1)
+    X, labels = X[keep], labels[keep]
+    if len(X) < 2 or X.shape[1] < 1:
+        return {"x": [], "y": [], "cluster": [], "variance": [0.0, 0.0]}
+    pca = PCA(n_components=min(2, X.shape[1]), random_state=0)
+    points = pca.fit_transform(X)
+    y = points[:, 1] if points.shape[1] > 1 else np.zeros(len(points))
+    ratio = [float(r) for r in pca.explained_variance_ratio_] + [0.0]
+    return {"x": points[:, 0].tolist(), "y": y.tolist(), "cluster": [int(v) for v in labels],
+            "variance": ratio[:2]}
 
 
 def evaluate_table(table: Table, name: str) -> dict[str, Any]:
@@ -78,7 +103,7 @@ def evaluate_table(table: Table, name: str) -> dict[str, Any]:
     frame = table.frame
     task, label = info["task"], info.get("label")
     if task == "clustering":
-        metrics, plots = clustering_metrics(frame, info.get("features", []))
+        metrics, plots = clustering_metrics(frame, table.features)
         return {"port": name, "task": task, "model": info["model"], "rows": len(frame), "metrics": metrics,
                 "plots": plots}
     if not label or label not in frame.columns:

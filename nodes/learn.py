@@ -8,6 +8,7 @@ from pydantic import Field
 
 from designer.core.errors import BadInput
 from designer.core.model import TrainedModel, feature_matrix
+from designer.core.recipe import DropStep
 from designer.core.schema import ColumnName, Columns, TableSchema
 from designer.core.values import Learner, PortType, Table
 from designer.core.node import LearnerSpec, ModelSpec, NodeType, Params, Port, RunContext, SchemaContext, table_input
@@ -145,7 +146,7 @@ def required_inputs(table: Table, features: list[str], label: str | None) -> Tab
     source = table.source_schema or table.schema
     used: set[str] = set(features)
     for step in table.recipe:
-        if step.kind != "drop":
+        if not isinstance(step, DropStep):
             used.update(step.columns)
     return source.select([c for c in source.names if c in used and c != label])
 

@@ -4,25 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from designer.core.model import CLUSTER, DISTANCE, PREDICTION, TrainedModel
-from designer.core.schema import TableSchema
+from pydantic import Field
+
+from designer.core.model import CLUSTER, DISTANCE, FEATURE_PREFIX, PREDICTION, TrainedModel
+from designer.core.schema import Kind, TableSchema
 from designer.core.values import PortType, Table
-from designer.core.node import ModelSpec, NodeType, Port, RunContext, SchemaContext, table_input
+from designer.core.node import ModelSpec, NodeType, Params, Port, RunContext, SchemaContext, table_input
 
 
-def scored_schema(model: ModelSpec | None, schema: TableSchema) -> TableSchema:
-    """Columns after scoring: the model's training columns (label kept if the input has it) + predictions."""
+def scored_schema(model: ModelSpec | None, schema: TableSchema, with_features: bool = False) -> TableSchema:
+    """Columns after scoring: the rows' columns as given (+ the features when asked) + the predictions."""
     spec = model or ModelSpec(node="", task="", label=None, features=())
-    if tuple(schema.steps) == spec.steps:
-        base = schema
-    else:
-        cols = [(c, k) for c, k in spec.columns if c != spec.label or schema.kind(c)]
-        base = schema.model_copy(update={"columns": tuple(cols), "steps": spec.steps})
-    extra = [(CLUSTER, "numeric"), (DISTANCE, "numeric")] if spec.task == "clustering" else [(PREDICTION, "unknown")]
-    out = base.add(extra)
+    extra: list[tuple[str, Kind]] = [(f"{FEATURE_PREFIX}{f}", "numeric") for f in spec.features] if with_features \
+        else []
+    extra += [(CLUSTER, "numeric"), (DISTANCE, "numeric")] if spec.task == "clustering" else [(PREDICTION, "unknown")]
+    out = schema.model_copy(update={"steps": spec.steps or schema.steps}).add(extra)
     if spec.task == "classification":
         out = out.model_copy(update={"exact": False})
     return out.model_copy(update={"scored": {"task": spec.task, "label": spec.label or "", "model": spec.node}})
+
+
+class ScoreParams(Params):
+    with_features: bool = Field(False, description="Also output the features as the model saw them (after "
+                                                   "the cleaning recipe), as 'feature:<name>' columns")
 
 
 class ScoreModel(NodeType):
@@ -30,8 +34,10 @@ class ScoreModel(NodeType):
 
     Rows get exactly the fitted cleaning steps of the model's recipe they have not been through yet:
     raw test rows from a split taken before cleaning get the cleaning fitted on the training rows; rows
-    cleaned upstream are not cleaned twice. Adds 'prediction' (and 'probability_<class>' for classifiers)
-    or 'cluster' and 'distance' for clustering models.
+    cleaned upstream are not cleaned twice. The scored rows are the rows as given (meta and input columns,
+    unchanged, and 'source_row', each row's number in its source file) plus 'prediction' (and
+    'probability_<class>' for classifiers) or 'cluster' and 'distance' for clustering models. Turn on
+    'with_features' to see the features as the model saw them too.
     """
 
     type_id = "score.model"
@@ -39,6 +45,7 @@ class ScoreModel(NodeType):
     category = "Score and evaluate"
     inputs = (Port("model", PortType.MODEL, "Trained model"), Port("data", PortType.TABLE, "Rows to score"))
     outputs = (Port("scored", PortType.TABLE, "Rows with predictions"),)
+    Params = ScoreParams
 
     def schema(self, params: Any, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
         schema = table_input(inputs)
@@ -48,10 +55,10 @@ class ScoreModel(NodeType):
         if foreign:
             ctx.warn(f"the scored rows went through fitted step '{foreign[0]}' that the model never saw; "
                      "the run will refuse them")
-        return {"scored": scored_schema(model, schema)}
+        return {"scored": scored_schema(model, schema, params.with_features)}
 
     def run(self, params: Any, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         model: TrainedModel = inputs["model"]
         table: Table = inputs["data"]
         ctx.progress(0.1, f"scoring {len(table.frame):,} rows")
-        return {"scored": model.score(table, node=ctx.node_id)}
+        return {"scored": model.score(table, node=ctx.node_id, with_features=params.with_features)}

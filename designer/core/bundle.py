@@ -13,6 +13,7 @@ import io
 import json
 import platform
 import zipfile
+from functools import lru_cache
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,14 @@ def plugins_needed(payload: bytes, registry: Any = None) -> dict[str, dict[str, 
     return out
 
 
+@lru_cache(maxsize=1)
+def designer_source() -> str | None:
+    """The commit of the designer's own source checkout (+dirty when changed), when it runs from one."""
+    from designer.core.store.process import source_commit
+
+    return source_commit(Path(__file__).resolve().parents[2])
+
+
 def library_versions() -> dict[str, str]:
     """Versions of Python and the libraries a result depends on (read without importing them)."""
     from importlib.metadata import PackageNotFoundError, version
@@ -90,6 +99,9 @@ def library_versions() -> dict[str, str]:
     from designer import __version__
 
     out = {"pipeline-designer": __version__, "python": platform.python_version()}
+    source = designer_source()
+    if source:
+        out["pipeline-designer source"] = source
     for dist in ("numpy", "pandas", "scikit-learn", "skops", "pydantic", "networkx"):
         try:
             out[dist] = version(dist)

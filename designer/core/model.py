@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 PREDICTION = "prediction"
 CLUSTER = "cluster"
 DISTANCE = "distance"
+FEATURE_PREFIX = "feature:"
 
 
 def probability_column(cls: Any) -> str:
@@ -73,14 +74,19 @@ class TrainedModel:
                            column=missing[0])
         return frame[self.features]
 
-    def score(self, table: Table, node: str | None = None) -> Table:
-        """Clean what still needs cleaning, predict, and return the scored table."""
+    def score(self, table: Table, node: str | None = None, with_features: bool = False) -> Table:
+        """Clean what still needs cleaning and predict. The scored table is the rows as given (meta columns
+        and input columns, unchanged) plus the prediction columns; `with_features` also adds the features
+        as the model saw them, as `feature:<name>` columns."""
         frame = self.prepare(table, node=node)
         features = self.features_of(frame, node=node)
         X = feature_matrix(features)
         est = self.estimator
         self._check_missing(X, features, node)
-        out = frame.copy(deep=False)
+        out = table.frame.copy(deep=False)
+        if with_features:
+            for name in self.features:
+                out[f"{FEATURE_PREFIX}{name}"] = features[name].to_numpy()
         if self.task == "clustering":
             out[CLUSTER] = est.predict(X)
             out[DISTANCE] = np.min(est.transform(X), axis=1)
@@ -94,7 +100,7 @@ class TrainedModel:
                   "features": list(self.features), "classes": [_plain(c) for c in getattr(est, "classes_", [])]}
         applied = pending_steps(table.step_ids, self.recipe)
         return Table(frame=out, recipe=table.recipe + tuple(applied), source_schema=table.source_schema,
-                     sources=table.sources, scored=scored)
+                     sources=table.sources, scored=scored, meta=table.meta, features=features)
 
     def _check_missing(self, X: np.ndarray, features: "pd.DataFrame", node: str | None) -> None:
         """Missing values reach the estimator only if it handles them (boosted trees do, linear models do not)."""

@@ -167,6 +167,11 @@ class NodeType:
     def run(self, params: Any, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         raise NotImplementedError
 
+    def transforms(self, params: Any, inputs: dict[str, PortSpec]) -> list[str]:
+        """Columns whose values a step fitted on the rows changes. Validation refuses a downstream Train's
+        label among them (a transformed label silently changes metrics and predictions)."""
+        return []
+
 
 def table_input(inputs: dict[str, Any], name: str = "data") -> TableSchema:
     value = inputs.get(name)

@@ -187,26 +187,16 @@ def cluster_sizes_figure(entry: dict[str, Any]) -> Figure:
     return fig
 
 
-def cluster_pca_figure(frame: "pd.DataFrame", features: list[str], cluster: str = CLUSTER,
-                       title: str = "Clusters (first two principal components)") -> Figure:
-    """Rows projected on their first two principal components, coloured by cluster."""
-    from sklearn.decomposition import PCA
-
-    idx = _sample(len(frame))
-    X = frame[features].iloc[idx].to_numpy(dtype=float)
-    labels = frame[cluster].iloc[idx].to_numpy()
-    keep = np.isfinite(X).all(axis=1)
-    X, labels = X[keep], labels[keep]
+def cluster_pca_figure(pca: dict[str, Any], title: str = "Clusters (first two principal components)") -> Figure:
+    """Rows projected on their first two principal components (computed by Evaluate), coloured by cluster."""
+    points = np.column_stack([pca["x"], pca["y"]]) if pca.get("x") else np.zeros((0, 2))
+    labels = np.asarray(pca.get("cluster", []))
+    ratio = list(pca.get("variance") or [0.0, 0.0])
     fig = new_figure(5.0, 4.2)
     ax = _axes(fig, title)
-    if len(X) < 2 or X.shape[1] < 1:
+    if len(points) < 2:
         ax.text(0.5, 0.5, "not enough rows", ha="center", va="center", transform=ax.transAxes, color=GREY)
         return fig
-    pca = PCA(n_components=min(2, X.shape[1]), random_state=0)
-    points = pca.fit_transform(X)
-    if points.shape[1] == 1:
-        points = np.column_stack([points[:, 0], np.zeros(len(points))])
-    ratio = list(pca.explained_variance_ratio_) + [0.0]
     ax.set_xlabel(f"PC1 ({ratio[0]:.0%} of variance)")
     ax.set_ylabel(f"PC2 ({ratio[1]:.0%} of variance)")
     for k in sorted(set(labels.tolist())):
@@ -216,9 +206,8 @@ def cluster_pca_figure(frame: "pd.DataFrame", features: list[str], cluster: str 
     return fig
 
 
-def evaluation_figures(entry: dict[str, Any], frame: "pd.DataFrame | None" = None,
-                       features: list[str] | None = None) -> dict[str, Figure]:
-    """The plots of one Evaluate entry by name. Clustering needs the scored frame for its PCA scatter."""
+def evaluation_figures(entry: dict[str, Any]) -> dict[str, Figure]:
+    """The plots of one Evaluate entry by name, drawn from the plot data Evaluate stored."""
     plots, task = entry.get("plots") or {}, entry.get("task")
     figs: dict[str, Figure] = {}
     if task == "regression" and "actual" in plots:
@@ -231,12 +220,8 @@ def evaluation_figures(entry: dict[str, Any], frame: "pd.DataFrame | None" = Non
             figs["Precision-recall"] = pr_figure(entry)
     elif task == "clustering" and "cluster_sizes" in plots:
         figs["Cluster sizes"] = cluster_sizes_figure(entry)
-        if frame is not None and CLUSTER in frame.columns:
-            numeric = frame.select_dtypes("number").columns
-            cols = features or [c for c in numeric if c not in (CLUSTER, DISTANCE)]
-            cols = [c for c in cols if c in frame.columns]
-            if cols:
-                figs["Clusters (PCA)"] = cluster_pca_figure(frame, cols, title=_title(entry, "Clusters (PCA)"))
+        if plots.get("pca"):
+            figs["Clusters (PCA)"] = cluster_pca_figure(plots["pca"], title=_title(entry, "Clusters (PCA)"))
     return figs
 
 

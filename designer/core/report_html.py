@@ -155,7 +155,7 @@ class RunFolder:
                 out.append((record, None, f"not available: {e}"))
                 continue
             changed = any(s.name in known and s.sha256 not in known[s.name] for s in table.sources)
-            out.append((record, table.frame, "the data changed since the run" if changed else ""))
+            out.append((record, table.view, "the data changed since the run" if changed else ""))
         return out
 
 
@@ -199,14 +199,7 @@ def evaluation_section(run: RunFolder, evaluation: dict[str, Any]) -> str:
            f"{esc(task)})</span></h3>", table_html(["Metric", *heads], rows)]
     figures = []
     for e in entries:
-        frame = features = None
-        if e.get("task") == "clustering":
-            file = evaluation.get("files", {}).get(e.get("port"), "")
-            frame = run.scored_frame(file) if file else None
-            info = next((s["scored"] for s in run.report.get("scored", []) if s["file"] == file), {})
-            features = info.get("features")
-        figures += [figure_html(fig, f"{name} — {e.get('port')}")
-                    for name, fig in evaluation_figures(e, frame, features).items()]
+        figures += [figure_html(fig, f"{name} — {e.get('port')}") for name, fig in evaluation_figures(e).items()]
     if figures:
         out.append(f'<div class="grid">{"".join(figures)}</div>')
     elif not run.report:

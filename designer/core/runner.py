@@ -133,7 +133,7 @@ class OutputWriter(RunObserver):
             for port, value in outputs.items():
                 if isinstance(value, Table) and value.scored is not None:
                     path = out_dir / f"{node_id}.{port}.csv"
-                    atomic_write_text(path, value.frame.to_csv(index=False))
+                    atomic_write_text(path, value.view.to_csv(index=False))
                     session.artifacts.append(path)
         session.artifacts += write_bundles(pipeline, result, out_dir, session.metrics)
         path = out_dir / REPORT_FILE

@@ -29,6 +29,8 @@ class TableSchema(BaseModel):
     """The subset of `steps` that learned statistics from rows (imputation, scaling, clipping, categories)."""
     scored: dict[str, str] | None = None
     """Set on a scored table: {"task": ..., "label": ..., "model": node id}."""
+    meta: tuple[tuple[str, Kind], ...] = ()
+    """Meta columns (ids, names, free text): they flow through every node untouched and are never features."""
 
     @property
     def names(self) -> list[str]:
@@ -42,6 +44,30 @@ class TableSchema(BaseModel):
 
     def has(self, name: str) -> bool:
         return self.kind(name) is not None or not self.exact
+
+    @property
+    def meta_names(self) -> list[str]:
+        return [c for c, _ in self.meta]
+
+    def with_meta(self, names: list[str], param: str = "meta", node: str | None = None) -> "TableSchema":
+        """Move `names` from the working columns into the meta columns (unknown names are refused)."""
+        for name in names:
+            if self.exact and self.kind(name) is None and name not in self.meta_names:
+                raise BadInput(f"unknown column '{name}'; the input has {', '.join(self.names) or 'no columns'}",
+                               node=node, param=param, column=name)
+        moved = [(c, k) for c, k in self.columns if c in names]
+        return self.model_copy(update={"columns": tuple(c for c in self.columns if c[0] not in names),
+                                       "meta": self.meta + tuple(moved)})
+
+    def without_meta(self, names: list[str], param: str = "features", node: str | None = None) -> "TableSchema":
+        """Move meta columns back among the working columns (features)."""
+        for name in names:
+            if name not in self.meta_names and (self.exact or self.kind(name) is not None):
+                raise BadInput(f"'{name}' is not a meta column (meta: {', '.join(self.meta_names) or 'none'})",
+                               node=node, param=param, column=name)
+        back = [(c, k) for c, k in self.meta if c in names]
+        return self.model_copy(update={"columns": self.columns + tuple(back),
+                                       "meta": tuple(c for c in self.meta if c[0] not in names)})
 
     def of_kind(self, *kinds: str) -> list[str]:
         return [c for c, k in self.columns if k in kinds]
@@ -120,6 +146,10 @@ class Columns(BaseModel):
     def resolve(self, schema: TableSchema, param: str = "columns", node: str | None = None) -> list[str]:
         """The selected column names, in table order (names mode: in the given order)."""
         for name in [*self.names, *self.exclude]:
+            if name in schema.meta_names:
+                raise BadInput(f"'{name}' is a meta column (ids, names, text): it flows through untouched and is "
+                               "never transformed; make it a feature with Edit Metadata first",
+                               node=node, param=param, column=name)
             if schema.exact and schema.kind(name) is None:
                 raise BadInput(
                     f"unknown column '{name}'; the input has {', '.join(schema.names) or 'no columns'}",

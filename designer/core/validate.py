@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from designer.core.errors import BadInput, Issue, Location
 from designer.core.pipeline import Link, Pipeline
-from designer.core.node import SchemaContext
+from designer.core.node import ModelSpec, SchemaContext
 from designer.core.registry import NodeRegistry, default_registry
 
 
@@ -213,7 +213,31 @@ def validate(pipeline: Pipeline, base_dir: str | Path = ".", registry: NodeRegis
         return v
     v.order = ordered(g)
     _propagate(pipeline, v, types, Path(base_dir))
+    _check_labels(pipeline, v, types)
     return v
+
+
+def _inputs_of(pipeline: Pipeline, v: Validation, node_id: str) -> dict[str, Any]:
+    return {l.target_port: v.schemas[(l.source_node, l.source_port)] for l in pipeline.links_into(node_id)
+            if (l.source_node, l.source_port) in v.schemas}
+
+
+def _check_labels(pipeline: Pipeline, v: Validation, types: NodeRegistry) -> None:
+    """Refuse a fitted column step upstream of a Train whose selection includes that Train's label."""
+    for (node_id, _), spec in list(v.schemas.items()):
+        label = getattr(spec, "label", None)
+        if not isinstance(spec, ModelSpec) or not label:
+            continue
+        train = pipeline.node(node_id)
+        for up in sorted(nx.ancestors(v.graph, node_id), key=v.order.index):
+            cls = types.get(pipeline.node(up).type)
+            if cls is None or up not in v.params:
+                continue
+            if label in cls().transforms(v.params[up], _inputs_of(pipeline, v, up)):
+                _err(v.issues, f"its selection includes '{label}', the label that '{train.title or node_id}' "
+                               f"({node_id}) learns to predict: a transformed label silently changes metrics and "
+                               "predictions. Leave it out (add it to 'exclude'), or set allow_label to true if "
+                               "this is really wanted", node=up, param="columns", column=label)
 
 
 def _propagate(pipeline: Pipeline, v: Validation, types: NodeRegistry, base_dir: Path) -> None:

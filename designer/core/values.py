@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
+from designer.core.errors import BadInput
 from designer.core.recipe import Recipe, Step
 from designer.core.schema import TableSchema
 
@@ -36,27 +37,67 @@ class DataSource:
         return dict(self.__dict__)
 
 
+SOURCE_ROW = "source_row"
+"""The column of a scored table that holds each row's number in its source (1 = the first data row)."""
+
+
 @dataclass(frozen=True, eq=False)
 class Table:
-    """A DataFrame plus its recipe: the fitted column steps it went through since its source."""
+    """A DataFrame plus its recipe: the fitted column steps it went through since its source.
+
+    The frame's index is each row's position in its source (0-based), kept through splits, samples and
+    removed rows. Meta columns (ids, names, text) travel beside the frame in `meta`, index-aligned: no
+    module sees them as columns to transform or learn from, and scored tables give them back.
+    """
 
     frame: "pd.DataFrame"
     recipe: Recipe = ()
     source_schema: TableSchema | None = None
     sources: tuple[DataSource, ...] = ()
     scored: dict[str, Any] | None = None
+    meta: "pd.DataFrame | None" = None
+    features: "pd.DataFrame | None" = None
+    """On a scored table: the features as the model saw them (after the recipe), for evaluation."""
 
     @classmethod
     def from_source(cls, frame: "pd.DataFrame", source: DataSource) -> "Table":
+        import pandas as pd
+
+        if not frame.index.equals(pd.RangeIndex(len(frame))):
+            frame = frame.reset_index(drop=True)
         return cls(frame=frame, source_schema=TableSchema.of_frame(frame), sources=(source,))
 
     def with_frame(self, frame: "pd.DataFrame") -> "Table":
         """Same recipe, other rows (row steps: split, sample, drop duplicates)."""
-        return replace(self, frame=frame)
+        meta = None if self.meta is None else self.meta.loc[frame.index]
+        return replace(self, frame=frame, meta=meta)
 
     def with_step(self, step: Step, frame: "pd.DataFrame") -> "Table":
         """The result of a fitted column step."""
         return replace(self, frame=frame, recipe=self.recipe + (step,))
+
+    def with_roles(self, meta: Sequence[str] = (), features: Sequence[str] = ()) -> "Table":
+        """Move columns into the meta columns, or meta columns back among the features."""
+        import pandas as pd
+
+        if not meta and not features:
+            return self
+        frame, extra = self.frame, self.meta
+        unknown = [c for c in meta if c not in frame.columns] + [
+            c for c in features if extra is None or c not in extra.columns]
+        if unknown:
+            raise BadInput(f"no column '{unknown[0]}' to {'set aside as meta' if unknown[0] in meta else 'make a feature'}",
+                           param="meta" if unknown[0] in meta else "features", column=unknown[0])
+        if meta:
+            moved = frame[list(meta)]
+            extra = moved if extra is None else pd.concat([extra, moved], axis=1)
+            frame = frame.drop(columns=list(meta))
+        if features and extra is not None:
+            frame = pd.concat([frame, extra[list(features)]], axis=1)
+            extra = extra.drop(columns=list(features))
+        if extra is not None and extra.shape[1] == 0:
+            extra = None
+        return replace(self, frame=frame, meta=extra)
 
     @property
     def step_ids(self) -> list[str]:
@@ -64,7 +105,31 @@ class Table:
 
     @property
     def schema(self) -> TableSchema:
-        return TableSchema.of_frame(self.frame)
+        schema = TableSchema.of_frame(self.frame)
+        if self.meta is not None:
+            schema = schema.model_copy(update={"meta": TableSchema.of_frame(self.meta).columns})
+        return schema
+
+    @property
+    def view(self) -> "pd.DataFrame":
+        """The whole table as a person sees it: for a scored table the source row number first, then the
+        meta columns, the columns as given and the predictions; else meta columns, then the rest."""
+        import pandas as pd
+
+        parts = [] if self.meta is None else [self.meta]
+        frame = pd.concat([*parts, self.frame], axis=1) if parts else self.frame
+        if self.scored is not None:
+            name = SOURCE_ROW
+            while name in frame.columns:
+                name = f"_{name}"
+            frame = frame.copy(deep=False)
+            frame.insert(0, name, frame.index.to_numpy() + 1 if _plain_index(frame) else frame.index.to_numpy())
+        return frame
+
+
+def _plain_index(frame: "pd.DataFrame") -> bool:
+    """A 0-based integer row position (the only kind of index tables get from their source)."""
+    return frame.index.dtype.kind in "iu"
 
 
 @dataclass(frozen=True)

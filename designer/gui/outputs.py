@@ -71,8 +71,6 @@ def output_of(runner: "RunController", pipeline: Pipeline, node: str, port: str)
 
 
 def _viewer_args(kind: str, out: Output) -> tuple[Any, ...]:
-    if kind == "evaluation":
-        return out.value, {p: v for p, v in out.inputs.items() if hasattr(v, "frame")} or None
     return (out.value,)
 
 

@@ -223,7 +223,10 @@ def test_score_new_raw_rows_equals_the_score_node(tmp_path: Path, sample_runs: d
     headless = pd.read_csv(scored_path)
     in_run = pd.read_csv(out / "score.scored.csv").drop(columns=["price_k"])
     assert "prediction" in headless.columns and len(headless) == len(raw)
-    pd.testing.assert_frame_equal(headless, in_run, check_exact=True)
+    assert headless["source_row"].tolist() == list(range(1, len(raw) + 1))  # rows of new_rows.csv
+    assert in_run["source_row"].tolist() == (raw.index + 1).tolist()  # rows of the run's source file
+    pd.testing.assert_frame_equal(headless.drop(columns="source_row"), in_run.drop(columns="source_row"),
+                                  check_exact=True)
 
     rc, stdout, _ = call(["score", str(out / "train.bundle.zip"), str(rows), "-o", str(tmp_path / "s2.csv")])
     assert rc == 0 and f"scored {len(raw)} rows" in stdout

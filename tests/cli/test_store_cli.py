@@ -89,12 +89,15 @@ def test_show_and_compare(proj: Path, capsys: pytest.CaptureFixture[str]) -> Non
                  "learner (learn.linear_regression): l2=2", "evaluate.scored.r2", "bundle ", "python 3"):
         assert text in out, text
     shown = run_json(capsys, "runs", "show", "latest")
-    assert json.loads(shown["pipeline_text"])["nodes"][2]["params"]["l2"] == 2.0
+    assert json.loads(shown["pipeline_text"])["nodes"][2]["params"]["l2"] == 0.0  # the file as it is
+    assert shown["overrides"] == ["learner.l2=2.0"] and shown["params"]["learner"]["l2"] == 2.0
     rc, out, _ = run_cli(capsys, "runs", "compare", "latest~1", "latest")
-    assert rc == 0 and "learner.l2: 0 -> 2" in out and "metrics: differ" in out
+    assert rc == 0 and "learner.l2: 0 -> 2 (--set)" in out and "metrics: differ" in out
+    assert "pipeline: same file text" in out and "learner.l2=2.0" in out
     assert "data: unchanged (1 input, same SHA-256)" in out
     c = run_json(capsys, "runs", "compare", "latest~1", "latest")
-    assert c["params"] == [{"node": "learner", "param": "l2", "a": 0.0, "b": 2.0}] and not c["data_changed"]
+    assert c["params"] == [{"node": "learner", "param": "l2", "a": 0.0, "b": 2.0, "set": True}]
+    assert not c["data_changed"] and c["overrides"] == {"a": [], "b": ["learner.l2=2.0"]}
     rc, _, err = run_cli(capsys, "runs", "show", "nosuchrun")
     assert rc == 2 and "no run 'nosuchrun'" in err
 

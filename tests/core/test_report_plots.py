@@ -62,15 +62,16 @@ def test_regression_and_classification_figures() -> None:
     assert len(figs["ROC curve"].axes[0].lines) == 2  # the class curve and the chance diagonal
 
 
-def test_clustering_figures_need_the_frame_for_pca() -> None:
+def test_clustering_figures_draw_the_pca_points_evaluate_stored() -> None:
+    from nodes.evaluate import pca_points
+
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame(rng.normal(size=(60, 3)), columns=["a", "b", "c"])
-    frame["cluster"] = np.repeat([0, 1, 2], 20)
-    frame["distance"] = 0.5
+    X = rng.normal(size=(60, 3))
     entry = {"port": "scored", "task": "clustering", "model": "km", "rows": 60, "metrics": {},
              "plots": {"cluster_sizes": {"0": 20, "1": 20, "2": 20}}}
     assert list(evaluation_figures(entry)) == ["Cluster sizes"]
-    figs = evaluation_figures(entry, frame, ["a", "b", "c"])
+    entry["plots"]["pca"] = pca_points(X, np.repeat([0, 1, 2], 20))
+    figs = evaluation_figures(entry)
     scatters = [c for c in figs["Clusters (PCA)"].axes[0].collections if isinstance(c, PathCollection)]
     assert len(scatters) == 3 and sum(len(s.get_offsets()) for s in scatters) == 60
 

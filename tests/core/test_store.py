@@ -123,7 +123,7 @@ def test_v1_store_is_migrated_to_v2_keeping_its_runs(tmp_path: Path) -> None:
     conn.execute("INSERT INTO run_artifacts VALUES ('0000000001abc', '/x/t.bundle.zip', 'bundle', 't', 'ab', 3)")
     conn.close()
     with RunStore.open(f) as s:
-        assert s.schema_version == 2
+        assert s.schema_version == SCHEMA_VERSION
         old = s.get_run("0000000001")
         assert old.pipeline_name == "Old" and old.reproduces is None and old.seconds == 2.0
         assert old.flat_metrics == {"evaluate.scored.r2": 0.5} and old.bundles()["t"]["sha256"] == "ab"

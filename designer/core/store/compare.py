@@ -24,6 +24,7 @@ def _data_changes(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> list[dict
 def compare_runs(a: RunRecord, b: RunRecord) -> dict[str, Any]:
     """What differs between two runs: pipeline, parameters, metrics, input data, libraries."""
     params = []
+    overridden = {o.partition("=")[0] for o in [*a.overrides, *b.overrides]}
     added = sorted(set(b.params) - set(a.params))
     removed = sorted(set(a.params) - set(b.params))
     for node in sorted(set(a.params) & set(b.params)):
@@ -31,7 +32,7 @@ def compare_runs(a: RunRecord, b: RunRecord) -> dict[str, Any]:
         for key in sorted(set(fa) | set(fb)):
             va, vb = fa.get(key), fb.get(key)
             if not same_value(va, vb):
-                params.append({"node": node, "param": key, "a": va, "b": vb})
+                params.append({"node": node, "param": key, "a": va, "b": vb, "set": f"{node}.{key}" in overridden})
     types_a = {n: d.get("type") for n, d in a.nodes.items()}
     types_b = {n: d.get("type") for n, d in b.nodes.items()}
     for node in sorted(set(types_a) & set(types_b)):
@@ -49,6 +50,7 @@ def compare_runs(a: RunRecord, b: RunRecord) -> dict[str, Any]:
     return {
         "a": a.id, "b": b.id,
         "pipeline": {"a": a.pipeline_name, "b": b.pipeline_name, "same_text": a.pipeline_hash == b.pipeline_hash},
+        "overrides": {"a": list(a.overrides), "b": list(b.overrides)},
         "params": params, "nodes_added": added, "nodes_removed": removed,
         "metrics": metrics, "metrics_identical": all(m["same"] for m in metrics),
         "data": data, "data_changed": any(d["change"] != "same" for d in data),

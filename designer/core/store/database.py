@@ -18,7 +18,7 @@ from typing import Any, Iterable, Iterator, Self
 from designer.core.store.errors import StoreError
 from designer.core.store.location import ENV_TIMEOUT, STORE_DIR, store_file, timeout_from_env
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # ---------------------------------------------------------------------------------------------- schema
 
@@ -86,8 +86,12 @@ CREATE TABLE models (
 CREATE INDEX models_by_run ON models (run_id);
 """
 
+_V3 = """
+ALTER TABLE runs ADD COLUMN git_dirty INTEGER;
+"""
+
 # MIGRATIONS[n] takes a store from version n to n + 1 (v0 = an empty file). Append, never edit.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 

@@ -162,7 +162,7 @@ class ModelRegistry(Database):
                       "train_rows": manifest.get("train_rows"), "learner": manifest.get("learner"),
                       "created": manifest.get("created")},
             "run": {"id": run.id, "status": run.status, "started_at": run.started_at, "ended_at": run.ended_at,
-                    "seconds": run.seconds, "host": run.host, "git_commit": run.git_commit,
+                    "seconds": run.seconds, "host": run.host, "git_commit": run.git_commit, "git_dirty": run.git_dirty,
                     "overrides": run.overrides, "reproduces": run.reproduces},
             "pipeline": {"name": run.pipeline_name, "sha256": run.pipeline_hash, "path": run.pipeline_path,
                          "base_dir": run.base_dir, "node": m.node},

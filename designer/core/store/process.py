@@ -19,6 +19,24 @@ def git_commit_of(folder: str | os.PathLike[str]) -> str | None:
     return out if r.returncode == 0 and re.fullmatch(r"[0-9a-f]{40,64}", out) else None
 
 
+def git_dirty(folder: str | os.PathLike[str], path: str = ".") -> bool | None:
+    """Whether tracked files under `path` (relative to `folder`) have uncommitted changes; None outside git."""
+    try:
+        r = subprocess.run(["git", "-C", str(folder), "status", "--porcelain", "--untracked-files=no", "--", path],
+                           capture_output=True, text=True, timeout=5, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return bool(r.stdout.strip()) if r.returncode == 0 else None
+
+
+def source_commit(folder: str | os.PathLike[str]) -> str | None:
+    """The commit a source folder (a git checkout) is at, with '+dirty' when its files changed since."""
+    commit = git_commit_of(folder)
+    if commit is None:
+        return None
+    return commit + ("+dirty" if git_dirty(folder) else "")
+
+
 def _proc_stat(pid: int) -> list[str] | None:
     """Fields 3.. of /proc/PID/stat (state, ppid, ...); None where there is no /proc."""
     try:

@@ -156,6 +156,8 @@ class RunRecord:
     pid_token: str | None = None
     host: str | None = None
     git_commit: str | None = None
+    git_dirty: bool | None = None
+    """The pipeline folder's repository had uncommitted changes when the run started."""
     overrides: list[str] = field(default_factory=list)
     upto: str | None = None
     out_dir: str | None = None

@@ -17,13 +17,13 @@ from designer.core.store.compare import compare_runs
 from designer.core.store.errors import StoreError
 from designer.core.store.location import find_store, store_for_pipeline
 from designer.core.store.models import ModelRegistry
-from designer.core.store.process import git_commit_of, pid_alive, process_token
+from designer.core.store.process import git_commit_of, git_dirty, pid_alive, process_token
 from designer.core.store.records import (INTERRUPTED, RUNNING, STATUSES, RunRecord, _dumps, _loads, new_run_id,
                                          now_iso)
 
 _RUN_COLUMNS = ("id", "pipeline_name", "pipeline_hash", "pipeline_text", "pipeline_path", "base_dir", "status",
                 "started_at", "ended_at", "pid", "pid_token", "host", "git_commit", "overrides", "upto", "out_dir",
-                "params", "metrics", "libraries", "nodes", "errors", "warnings", "message", "reproduces")
+                "params", "metrics", "libraries", "nodes", "errors", "warnings", "message", "reproduces", "git_dirty")
 _JSON_COLUMNS = {"overrides": [], "params": {}, "metrics": {}, "libraries": {}, "nodes": {}, "errors": {},
                  "warnings": {}}
 
@@ -37,14 +37,18 @@ class RunStore(ModelRegistry):
                   reproduces: str | None = None, git_commit: str | None | bool = True) -> str:
         """Insert a "running" row for this process before the run executes; returns the new run id.
 
-        `git_commit=True` looks the commit up from the pipeline's folder; pass a string or None to set it.
+        `git_commit=True` looks the commit (and whether files have changed since) up from the pipeline's
+        folder; pass a string or None to set it.
         """
         import hashlib
 
         self.mark_interrupted()
         base = Path(base_dir).resolve()
+        dirty = None
         if git_commit is True:
-            git_commit = git_commit_of(Path(pipeline_path).resolve().parent if pipeline_path else base)
+            folder = Path(pipeline_path).resolve().parent if pipeline_path else base
+            git_commit = git_commit_of(folder)
+            dirty = git_dirty(folder) if git_commit else None
         pid = os.getpid()
         row = {
             "pipeline_name": pipeline_name, "pipeline_text": pipeline_text,
@@ -53,6 +57,7 @@ class RunStore(ModelRegistry):
             "status": RUNNING, "started_at": now_iso(), "pid": pid, "pid_token": process_token(pid),
             "host": socket.gethostname(), "git_commit": git_commit or None, "overrides": _dumps(list(overrides)),
             "upto": upto, "out_dir": str(Path(out_dir).resolve()) if out_dir else None, "reproduces": reproduces,
+            "git_dirty": None if dirty is None else int(dirty),
         }
         for _ in range(20):
             run_id = new_run_id()
@@ -128,6 +133,7 @@ class RunStore(ModelRegistry):
         values = dict(zip(_RUN_COLUMNS, row))
         for col, empty in _JSON_COLUMNS.items():
             values[col] = _loads(values[col], empty)
+        values["git_dirty"] = None if values["git_dirty"] is None else bool(values["git_dirty"])
         rec = RunRecord(**values)
         if rec.status == RUNNING and rec.host == socket.gethostname() and not pid_alive(rec.pid, rec.pid_token):
             rec.status = INTERRUPTED  # not marked yet (read-only or busy store): show the truth anyway

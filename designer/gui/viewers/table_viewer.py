@@ -28,7 +28,8 @@ Index = QModelIndex | QPersistentModelIndex
 
 
 def frame_of(value: "Table | pd.DataFrame") -> "pd.DataFrame":
-    return getattr(value, "frame", value)
+    """What a person sees of a table: meta columns included (and the source row of scored rows)."""
+    return getattr(value, "view", value)
 
 
 def is_missing(value: Any) -> bool:

@@ -41,7 +41,7 @@ def test_regression(qtbot: Any, regression_report: tuple[Report, Table], tmp_pat
 
 def test_classification_side_by_side(qtbot: Any, classification_report: tuple[Report, Table, Table]) -> None:
     report, first, second = classification_report
-    v = EvaluationViewer(report, {"scored": first, "scored2": second})
+    v = EvaluationViewer(report)
     qtbot.addWidget(v)
     assert v.metrics_table.columnCount() == 3  # metric, scored, scored2
     assert v.metrics_table.horizontalHeaderItem(2).text() == "scored2\ntrain"
@@ -54,15 +54,14 @@ def test_classification_side_by_side(qtbot: Any, classification_report: tuple[Re
         assert all(len(view.figure.axes[0].lines) >= 1 for view in v.figures[name])
 
 
-def test_clustering_pca_needs_the_scored_table(qtbot: Any, clustering_report: tuple[Report, Table]) -> None:
+def test_clustering_shows_sizes_and_the_pca_scatter(qtbot: Any, clustering_report: tuple[Report, Table]) -> None:
     report, scored = clustering_report
     v = EvaluationViewer(report)
     qtbot.addWidget(v)
-    assert tabs(v) == ["Cluster sizes", "Clusters (PCA)"] and "Clusters (PCA)" not in v.figures  # a note
+    assert tabs(v) == ["Cluster sizes", "Clusters (PCA)"]
     sizes = report.entries[0]["plots"]["cluster_sizes"]
     (bars,) = v.figures["Cluster sizes"]
     assert [p.get_height() for p in bars.figure.axes[0].patches] == list(sizes.values())
-    v.refresh(report, scored)
     (pca,) = v.figures["Clusters (PCA)"]
     assert scatter_points(pca.figure) == len(scored.frame)
     assert len(pca.figure.axes[0].get_legend().get_texts()) == len(sizes)
