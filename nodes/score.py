@@ -17,7 +17,8 @@ def scored_schema(model: ModelSpec | None, schema: TableSchema) -> TableSchema:
         base = schema
     else:
         cols = [(c, k) for c, k in spec.columns if c != spec.label or schema.kind(c)]
-        base = schema.model_copy(update={"columns": tuple(cols), "steps": spec.steps})
+        base = schema.model_copy(update={"columns": tuple(cols), "steps": spec.steps,
+                                         "stats_steps": spec.stats_steps})
     extra = [(CLUSTER, "numeric"), (DISTANCE, "numeric")] if spec.task == "clustering" else [(PREDICTION, "unknown")]
     out = base.add(extra)
     if spec.task == "classification":
