@@ -251,6 +251,42 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from designer.core.config import enabled_plugins, set_plugin_enabled
+    from designer.core.errors import BadInput
+    from designer.core.registry import default_registry
+
+    plugins = default_registry().plugins
+    action = args.plugins_command or "list"
+    if action == "list":
+        enabled = enabled_plugins()
+        rows = [{**p.to_json(), "enabled": p.name in enabled} for p in sorted(plugins.values(), key=lambda p: p.name)]
+        if args.json:
+            print(json.dumps(rows, indent=2))
+            return EXIT_OK
+        if not rows:
+            print("no plugins installed")
+        for r in rows:
+            state = "enabled" if r["enabled"] else "not enabled"
+            print(f"{r['name']:<20} {r['package']} {r['version']}  [{state} for bundles]  namespaces: "
+                  f"{', '.join(r['namespaces']) or '-'}  modules: {', '.join(r['modules']) or '-'}")
+            if r["error"]:
+                print(f"    unusable: {r['error']}")
+        return EXIT_OK
+    name = args.name
+    if action == "enable" and name not in plugins:
+        installed = ", ".join(sorted(plugins)) or "none"
+        raise BadInput(f"no installed plugin is named '{name}' (installed: {installed}; see `pipeline-designer "
+                       "plugins list`)")
+    path = set_plugin_enabled(name, action == "enable")
+    if action == "enable":
+        print(f"enabled plugin '{name}' ({plugins[name].package}): bundles holding its types now load "
+              f"(settings: {path})")
+    else:
+        print(f"disabled plugin '{name}': bundles holding its types are refused (settings: {path})")
+    return EXIT_OK
+
+
 def cmd_open(args: argparse.Namespace) -> int:
     try:
         from designer.gui.app import main as gui_main
@@ -265,6 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="pipeline-designer",
         description="Design, run and score machine-learning pipelines. Without a command, opens the designer.",
         epilog="Exit status: 0 success, 1 failed run, 2 bad input.")
+    parser.add_argument("--no-plugins", action="store_true",
+                        help="load only the built-in modules (same as setting $PIPELINE_DESIGNER_NO_PLUGINS=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("open", help="open the desktop designer (optionally with a pipeline file)")
@@ -315,6 +353,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schema", help="print the JSON Schema of pipeline files")
     p.set_defaults(func=cmd_schema)
 
+    p = sub.add_parser("plugins", help="list installed plugins; enable or disable one for trained bundles")
+    p.set_defaults(func=cmd_plugins, plugins_command=None, json=False)
+    psub = p.add_subparsers(dest="plugins_command", metavar="ACTION")
+    q = psub.add_parser("list", help="installed plugins, their modules, and whether bundles may use them")
+    q.add_argument("--json", action="store_true", help="machine-readable output")
+    for action, text in (("enable", "trust a plugin: bundles holding its fitted steps or models may load"),
+                         ("disable", "stop trusting a plugin in bundles (its modules stay usable in pipelines)")):
+        q = psub.add_parser(action, help=text)
+        q.add_argument("name", help="the plugin's name, as `plugins list` shows it")
+
     from designer.cli_store import add_store_commands
 
     add_store_commands(sub)  # `runs` and `models`
@@ -325,6 +373,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = getattr(args, "func", cmd_open)
     try:
+        if args.no_plugins:  # before any command touches the registry; the desktop app uses the same one
+            from designer.core.registry import NodeRegistry, set_default_registry
+
+            set_default_registry(NodeRegistry.from_entry_points(plugins=False))
         return func(args)
     except KeyboardInterrupt:
         _err("interrupted")

@@ -316,6 +316,23 @@ def _schema_errors(instance: Any, schema: dict[str, Any]) -> list[str]:
     return [e.message for e in validator.iter_errors(instance)]
 
 
+def test_plugins_enable_refuses_an_unknown_name_and_no_plugins_lists_none(capsys: pytest.CaptureFixture[str]) -> None:
+    """Enabling needs an installed plugin; disabling (removing trust) always works. The example plugin's tests
+    (tests/plugins) cover enabling a real one."""
+    from designer.core.config import enabled_plugins
+    from designer.core.registry import set_default_registry
+
+    assert cli.main(["plugins", "enable", "nope"]) == 2
+    assert "no installed plugin is named 'nope'" in capsys.readouterr().err
+    assert cli.main(["plugins", "disable", "nope"]) == 0 and enabled_plugins() == set()
+    assert "disabled plugin 'nope'" in capsys.readouterr().out
+    try:
+        assert cli.main(["--no-plugins", "plugins", "list", "--json"]) == 0
+    finally:
+        set_default_registry(None)
+    assert json.loads(capsys.readouterr().out) == []
+
+
 def test_schema_is_a_json_schema_that_validates_the_samples() -> None:
     rc, stdout, _ = call(["schema"])
     assert rc == 0
