@@ -1,12 +1,14 @@
-"""The conformance suite: every registered module (built-ins and installed plugins) keeps the node contract.
-See designer/conformance.py for what each check proves."""
+"""The conformance suite: every registered module (built-ins, installed plugins, and the example plugin even
+when it is not installed) keeps the node contract. See designer/conformance.py for what each check proves."""
 
 from __future__ import annotations
 
 from designer.conformance import Feed, parametrize_with_checks
 from designer.core.registry import NodeRegistry
+from tests import example_plugin
 
 REGISTRY = NodeRegistry.from_entry_points()
+example_plugin.add_to(REGISTRY)
 
 # How to feed the modules whose defaults do not fit the sample table (tables: "table" mixed with missing values,
 # "numeric" numeric only; see designer.conformance.Feed). Every other module gets the defaults of its ports.
@@ -28,6 +30,7 @@ def test_module_conformance(module, check):
     check(module)
 
 
-def test_every_built_in_is_covered():
+def test_every_built_in_and_the_example_plugin_are_covered():
     ids = {info.type_id for info in REGISTRY.infos()}
     assert {"data.csv", "clean.missing", "learn.train", "score.model", "evaluate.model"} <= ids
+    assert example_plugin.TYPE_ID in ids, "the example plugin should be importable from examples/"
