@@ -3,16 +3,19 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 SAMPLE ?= sample_pipelines/diabetes_linear_regression.pipeline.json
+PLUGIN := examples/plugin-log-transform
 
 
 .PHONY: run test bench clean venv
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The example plugin is installed too, so the conformance suite and its own tests see it as a real plugin.
+$(STAMP): pyproject.toml $(PLUGIN)/pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e $(PLUGIN) --no-deps
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -165,7 +165,7 @@ def check_features(frame: Any, features: list[str], node: str) -> None:
 
 def model_spec(schema: TableSchema, task: str, label: str | None, features: list[str], node: str) -> ModelSpec:
     return ModelSpec(node=node, task=task, label=label, features=tuple(features), steps=tuple(schema.steps),
-                     columns=tuple(schema.columns))
+                     columns=tuple(schema.columns), stats_steps=tuple(schema.stats_steps))
 
 
 def fit(estimator: Any, X: Any, y: Any, ctx: RunContext) -> Any:

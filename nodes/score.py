@@ -18,7 +18,8 @@ def scored_schema(model: ModelSpec | None, schema: TableSchema, with_features: b
     extra: list[tuple[str, Kind]] = [(f"{FEATURE_PREFIX}{f}", "numeric") for f in spec.features] if with_features \
         else []
     extra += [(CLUSTER, "numeric"), (DISTANCE, "numeric")] if spec.task == "clustering" else [(PREDICTION, "unknown")]
-    out = schema.model_copy(update={"steps": spec.steps or schema.steps}).add(extra)
+    steps = {"steps": spec.steps, "stats_steps": spec.stats_steps} if model else {}
+    out = schema.model_copy(update=steps).add(extra)
     if spec.task == "classification":
         out = out.model_copy(update={"exact": False})
     return out.model_copy(update={"scored": {"task": spec.task, "label": spec.label or "", "model": spec.node}})

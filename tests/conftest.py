@@ -35,8 +35,9 @@ def _run_store(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _user_config(tmp_path_factory, monkeypatch):
-    """The user's own settings (enabled plugins) live in a temporary file, never in the real home."""
-    monkeypatch.setenv("PIPELINE_DESIGNER_CONFIG", str(tmp_path_factory.getbasetemp() / "config" / "config.json"))
+    """The user's own settings (enabled plugins) live in a temporary file of each test's own, never in the real
+    home, so a plugin one test enables is not enabled in the next."""
+    monkeypatch.setenv("PIPELINE_DESIGNER_CONFIG", str(tmp_path_factory.mktemp("config") / "config.json"))
 
 
 @pytest.fixture

@@ -59,6 +59,8 @@ class ModelSpec:
     features: tuple[str, ...]
     steps: tuple[str, ...] = ()
     columns: tuple[tuple[str, str], ...] = ()
+    stats_steps: tuple[str, ...] = ()
+    """The subset of `steps` that learned statistics from rows (see TableSchema.stats_steps)."""
 
 
 @dataclass(frozen=True)

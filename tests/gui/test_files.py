@@ -142,7 +142,7 @@ def test_a_module_that_is_not_installed_opens_keeps_its_links_and_saves_back(win
     assert set(item.inputs) == {"data"} and set(item.outputs) == {"data"}  # ports as its links use them
     assert len(w.scene.links) == 3
     v = w.validate_now()
-    assert "pipeline-designer-log-transform" in " ".join(i.message for i in v.node_issues("logs"))
+    assert "pipeline-designer-gone-log" in " ".join(i.message for i in v.node_issues("logs"))
     target = tmp_path / "again.pipeline.json"
     w.ask_save_path = lambda: str(target)
     assert w.save_as()

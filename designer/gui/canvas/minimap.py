@@ -35,7 +35,9 @@ class Minimap(QGraphicsView):
         self._timer.setSingleShot(True)
         self._timer.setInterval(150)
         self._timer.timeout.connect(self.refit)
-        main.scene().changed.connect(lambda *_: self._timer.start())
+        # A bound method, not a lambda: Qt drops the connection when the map is destroyed, while the scene (kept
+        # alive from Python) may still emit `changed`; a lambda then reached a deleted timer.
+        main.scene().changed.connect(self._scene_changed)
         self.wanted = True
         self.refresh_colours()
         self.refit()
@@ -52,6 +54,9 @@ class Minimap(QGraphicsView):
     def place(self) -> None:
         parent = self.main.viewport()
         self.move(parent.width() - SIZE[0] - MARGIN, parent.height() - SIZE[1] - MARGIN)
+
+    def _scene_changed(self, *_: object) -> None:
+        self._timer.start()
 
     def refit(self) -> None:
         rect = self.main.pipeline_scene.content_rect()

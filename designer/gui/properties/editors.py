@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import math
 import os
-import types
-import typing
 from pathlib import Path
-from typing import Any, Callable, Literal, TypeVar
+from typing import Any, Callable, TypeVar
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (QBoxLayout, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel,
@@ -16,6 +14,7 @@ from PySide6.QtWidgets import (QBoxLayout, QCheckBox, QComboBox, QDoubleSpinBox,
                                QVBoxLayout, QWidget)
 from pydantic.fields import FieldInfo
 
+from designer.core.forms import choices_of, editor_kind
 from designer.core.schema import Columns, TableSchema
 
 ColumnList = list[tuple[str, str]]  # (name, kind) of the upstream table, in order
@@ -456,6 +455,28 @@ class ColumnsEditor(ParamEditor):
             self._fill()
 
 
+class ColumnListEditor(ColumnsEditor):
+    """A plain list of column names (meta columns, for instance), ticked from the upstream columns."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mode.hide()
+        self._value = Columns(mode="names")
+
+    def _update_summary(self) -> None:
+        self.summary.setText(", ".join(self._value.names) or "none")
+
+    @staticmethod
+    def dump(value: Columns) -> list[str]:  # type: ignore[override]
+        return list(value.names)
+
+    def set_value(self, value: Any) -> None:
+        names = [str(v) for v in value] if isinstance(value, list) else []
+        if names != self._value.names or not self.list.count():
+            self._value = Columns(mode="names", names=names)
+            self._fill()
+
+
 class MappingEditor(ParamEditor):
     """A dict of column → value (e.g. casts, renames): one row per entry, keys picked from upstream columns."""
 
@@ -585,40 +606,35 @@ def _show_optional(value: Any) -> str:
 
 
 def make_editor(field: FieldInfo, base_dir: Callable[[], Path | None]) -> ParamEditor:
-    """The editor for one parameter, from its annotation and json_schema_extra hints."""
-    ann = field.annotation
-    origin, args = typing.get_origin(ann), typing.get_args(ann)
+    """The editor for one parameter: the kind `designer.core.forms.editor_kind` reads from the field."""
+    kind = editor_kind(field)
     extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
-    if ann is bool:
+    if kind == "bool":
         return BoolEditor()
-    if origin is Literal:
-        return ChoiceEditor(args)
-    if ann is int:
+    if kind == "choice":
+        return ChoiceEditor(choices_of(field))
+    if kind == "int":
         return IntEditor(field)
-    if ann is float:
+    if kind == "float":
         return FloatEditor(field)
-    if isinstance(ann, type) and issubclass(ann, Columns):
+    if kind == "columns":
         return ColumnsEditor()
-    if ann is str:
-        if extra.get("x-file"):
-            return FileEditor(str(extra["x-file"]), str(extra.get("x-filter", "")), base_dir)
-        if extra.get("x-column"):
-            return ColumnEditor(optional=not field.is_required())
-        if extra.get("x-multiline"):
-            return MultilineEditor()
+    if kind == "column_list":
+        return ColumnListEditor()
+    if kind == "file":
+        return FileEditor(str(extra["x-file"]), str(extra.get("x-filter", "")), base_dir)
+    if kind == "column":
+        return ColumnEditor(optional=not field.is_required())
+    if kind == "multiline":
+        return MultilineEditor()
+    if kind == "text":
         return TextEditor()
-    if origin in (typing.Union, types.UnionType):
-        rest = [a for a in args if a is not type(None)]
-        if type(None) in args and rest and all(a in (int, float) for a in rest):
-            return TextEditor(_parse_optional_number, _show_optional, placeholder="empty: none")
-        if set(rest) <= {int, float, str}:
-            return TextEditor(_parse_number_or_text, _show_optional)
-    if origin is dict and args and args[0] is str:
-        value_type = args[1]
-        if typing.get_origin(value_type) is Literal:
-            return MappingEditor(typing.get_args(value_type))
-        if value_type is str:
-            return MappingEditor(None)
-    if origin is list and args == (str,):
+    if kind == "optional_number":
+        return TextEditor(_parse_optional_number, _show_optional, placeholder="empty: none")
+    if kind == "number_or_text":
+        return TextEditor(_parse_number_or_text, _show_optional)
+    if kind == "mapping":
+        return MappingEditor(choices_of(field) or None)
+    if kind == "text_list":
         return TextEditor(_parse_list, _show_list, placeholder="comma-separated")
     return TextEditor(_parse_json, lambda v: json.dumps(v, ensure_ascii=False), placeholder="JSON")

@@ -1,0 +1,77 @@
+"""Which editor the property panel generates for each parameter: a Qt-free reading of the Params model.
+
+The panel (`designer.gui.properties.editors.make_editor`) builds the widget named here, so what this says
+is what the user gets; the conformance suite checks with it that every parameter of every module has an
+editor of its own, not the raw-JSON fallback.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from designer.core.schema import Columns
+
+EditorKind = Literal["bool", "choice", "int", "float", "columns", "column_list", "file", "column", "multiline", "text",
+                     "optional_number", "number_or_text", "mapping", "text_list", "json"]
+FALLBACK = "json"
+"""A field of a type the panel does not know: edited as raw JSON text."""
+
+
+def editor_kind(field: FieldInfo) -> EditorKind:
+    """The editor for one parameter, from its annotation and its json_schema_extra hints."""
+    ann = field.annotation
+    origin, args = typing.get_origin(ann), typing.get_args(ann)
+    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    if ann is bool:
+        return "bool"
+    if origin is Literal:
+        return "choice"
+    if ann is int:
+        return "int"
+    if ann is float:
+        return "float"
+    if isinstance(ann, type) and issubclass(ann, Columns):
+        return "columns"
+    if ann is str:
+        if extra.get("x-file"):
+            return "file"
+        if extra.get("x-column"):
+            return "column"
+        if extra.get("x-multiline"):
+            return "multiline"
+        return "text"
+    if origin in (typing.Union, types.UnionType):
+        rest = [a for a in args if a is not type(None)]
+        if type(None) in args and rest and all(a in (int, float) for a in rest):
+            return "optional_number"
+        if set(rest) <= {int, float, str}:
+            return "number_or_text"
+    if origin is dict and args and args[0] is str:
+        if typing.get_origin(args[1]) is Literal or args[1] is str:
+            return "mapping"
+    if origin is list and args == (str,):
+        return "text_list"
+    if origin is list and len(args) == 1 and typing.get_origin(args[0]) is typing.Annotated \
+            and typing.get_args(args[0])[0] is str and any(
+                isinstance(m, FieldInfo) and isinstance(m.json_schema_extra, dict) and m.json_schema_extra.get("x-column")
+                for m in typing.get_args(args[0])[1:]):
+        return "column_list"
+    return FALLBACK
+
+
+def form_of(params: type[BaseModel]) -> dict[str, EditorKind]:
+    """{parameter: editor kind} of a Params model, in the order the panel shows them."""
+    return {name: editor_kind(field) for name, field in params.model_fields.items()}
+
+
+def choices_of(field: FieldInfo) -> tuple[Any, ...]:
+    """The allowed values of a Literal field, or of the values of a dict[str, Literal[...]] field."""
+    ann = field.annotation
+    if typing.get_origin(ann) is dict:
+        ann = typing.get_args(ann)[1]
+    return typing.get_args(ann) if typing.get_origin(ann) is Literal else ()
