@@ -6,7 +6,7 @@ SAMPLE ?= sample_pipelines/diabetes_linear_regression.pipeline.json
 PLUGIN := examples/plugin-log-transform
 
 
-.PHONY: run test bench clean venv
+.PHONY: run test check bench clean venv
 
 venv: $(STAMP)
 
@@ -21,9 +21,15 @@ $(STAMP): pyproject.toml $(PLUGIN)/pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/pipeline-designer open $(SAMPLE)
 
+# Static checks first (ruff, import-linter contracts, mypy), then the suite.
 # pytest exits 5 when it collects no test: that is not a failure of the suite.
-test: $(STAMP)
+test: $(STAMP) check
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
+
+check: $(STAMP)
+	$(VENV)/bin/ruff check designer nodes tests bench examples
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 bench: $(STAMP)
 	$(PY) bench/bench_pipeline.py

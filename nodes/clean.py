@@ -19,7 +19,7 @@ IN = (Port("data", PortType.TABLE, "Input table"),)
 OUT = (Port("data", PortType.TABLE, "Cleaned table"),)
 
 
-def _columns_field(default_mode: str, description: str) -> Any:
+def _columns_field(default_mode: Literal["all", "numeric", "categorical", "names"], description: str) -> Any:
     return Field(default_factory=lambda: Columns(mode=default_mode), description=description)
 
 
@@ -83,7 +83,7 @@ def roles(params: Any) -> tuple[list[str], list[str]]:
     return list(getattr(params, "meta", [])), list(getattr(params, "features", []))
 
 
-META_FIELD = Field(default_factory=list, description="Columns to set aside as meta columns (ids, names, text): "
+META_FIELD: Any = Field(default_factory=list, description="Columns to set aside as meta columns (ids, names, text): "
                                                       "they flow on untouched and are never features")
 
 
@@ -173,7 +173,7 @@ class CleanMissing(ColumnStepNode):
 
     def schema(self, params: MissingParams, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
         schema = table_input(inputs)
-        cols = self.selected(params, schema, ctx.node_id)
+        self.selected(params, schema, ctx.node_id)  # names an unknown or wrongly typed column
         if params.mode == "remove_row":
             return {"data": schema}
         if params.mode == "remove_column":

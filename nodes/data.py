@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +18,15 @@ from designer.core.node import NodeType, Params, Port, RunContext, SchemaContext
 RESOURCES = Path(__file__).resolve().parent.parent / "resources" / "data"
 
 TABLE_OUT = (Port("data", PortType.TABLE, "The loaded table"),)
+
+
+def existing_file(path: str, base: Path) -> Path:
+    """The data file a `path` parameter names (relative to the pipeline's folder), which must exist."""
+    p = Path(path).expanduser()
+    p = p if p.is_absolute() else base / p
+    if not p.is_file():
+        raise BadInput(f"no such file: {p}", param="path", file=str(p))
+    return p
 
 
 class _MetaParams(Params):
@@ -76,11 +84,7 @@ class LoadCsv(NodeType):
     reads_files = ("path",)
 
     def _path(self, params: LoadCsvParams, base: Path) -> Path:
-        p = Path(params.path).expanduser()
-        p = p if p.is_absolute() else base / p
-        if not p.is_file():
-            raise BadInput(f"no such file: {p}", param="path", file=str(p))
-        return p
+        return existing_file(params.path, base)
 
     def schema(self, params: LoadCsvParams, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
         path = self._path(params, ctx.base_dir)
@@ -118,7 +122,8 @@ class LoadParquet(NodeType):
     Params = LoadParquetParams
     reads_files = ("path",)
 
-    _path = LoadCsv._path
+    def _path(self, params: LoadParquetParams, base: Path) -> Path:
+        return existing_file(params.path, base)
 
     def schema(self, params: LoadParquetParams, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
         import pyarrow as pa
@@ -187,22 +192,23 @@ SAMPLES: dict[str, tuple[str, Any]] = {
     "messy_housing": ("Messy housing prices (regression, 600 rows, missing values, text categories)", _messy),
 }
 
-_NUM = "numeric"
+_NUM: Kind = "numeric"
+_CAT: Kind = "categorical"
 SAMPLE_SCHEMAS: dict[str, list[tuple[str, Kind]]] = {
     "diabetes": [(c, _NUM) for c in ["age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6",
                                      "progression"]],
     "iris": [(c, _NUM) for c in ["sepal length (cm)", "sepal width (cm)", "petal length (cm)",
-                                 "petal width (cm)"]] + [("species", "categorical")],
+                                 "petal width (cm)"]] + [("species", _CAT)],
     "wine": [(c, _NUM) for c in [
         "alcohol", "malic_acid", "ash", "alcalinity_of_ash", "magnesium", "total_phenols", "flavanoids",
         "nonflavanoid_phenols", "proanthocyanins", "color_intensity", "hue",
-        "od280/od315_of_diluted_wines", "proline"]] + [("cultivar", "categorical")],
+        "od280/od315_of_diluted_wines", "proline"]] + [("cultivar", _CAT)],
     "breast_cancer": [(c, _NUM) for c in [
         f"{p}{f}" for p in ("mean ", "radius error|", "worst ") for f in (
             "radius", "texture", "perimeter", "area", "smoothness", "compactness", "concavity",
-            "concave points", "symmetry", "fractal dimension")]] + [("diagnosis", "categorical")],
+            "concave points", "symmetry", "fractal dimension")]] + [("diagnosis", _CAT)],
     "messy_housing": [("area_m2", _NUM), ("rooms", _NUM), ("age_years", _NUM), ("distance_km", _NUM),
-                      ("city", "categorical"), ("condition", "categorical"), ("garden", "categorical"),
+                      ("city", _CAT), ("condition", _CAT), ("garden", _CAT),
                       ("price_k", _NUM)],
 }
 # scikit-learn names the breast-cancer error columns "radius error", "texture error", ...

@@ -103,6 +103,7 @@ def evaluate_table(table: Table, name: str) -> dict[str, Any]:
     frame = table.frame
     task, label = info["task"], info.get("label")
     if task == "clustering":
+        plots: dict[str, Any]
         metrics, plots = clustering_metrics(frame, table.features)
         return {"port": name, "task": task, "model": info["model"], "rows": len(frame), "metrics": metrics,
                 "plots": plots}
@@ -116,7 +117,7 @@ def evaluate_table(table: Table, name: str) -> dict[str, Any]:
     pred = frame[PREDICTION].to_numpy()
     if task == "regression":
         metrics = regression_metrics(y.astype(float), pred.astype(float))
-        plots: dict[str, Any] = {"actual": y.astype(float).tolist(), "predicted": pred.astype(float).tolist()}
+        plots = {"actual": y.astype(float).tolist(), "predicted": pred.astype(float).tolist()}
     else:
         classes = list(info.get("classes") or sorted(np.unique(np.concatenate([y, pred])).tolist()))
         cols = [probability_column(c) for c in classes]

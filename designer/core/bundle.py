@@ -226,8 +226,9 @@ def load_bundle(path: str | Path) -> tuple[TrainedModel, dict[str, Any]]:
         untrusted = set(sio.get_untrusted_types(data=payload))
     except Exception as e:  # skops raises many kinds for corrupt data
         raise _refuse(p, f"model.skops is not readable ({e})") from None
-    needs = manifest.get("plugins") if isinstance(manifest.get("plugins"), dict) else {}
-    trusted = trusted_types(untrusted, p, {k: v for k, v in needs.items() if isinstance(v, dict)})
+    needs = manifest.get("plugins")
+    needs = {k: v for k, v in needs.items() if isinstance(v, dict)} if isinstance(needs, dict) else {}
+    trusted = trusted_types(untrusted, p, needs)
     try:
         obj = sio.loads(payload, trusted=sorted(trusted))
     except Exception as e:

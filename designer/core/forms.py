@@ -18,7 +18,7 @@ from designer.core.schema import Columns
 
 EditorKind = Literal["bool", "choice", "int", "float", "columns", "column_list", "file", "column", "multiline", "text",
                      "optional_number", "number_or_text", "mapping", "text_list", "json"]
-FALLBACK = "json"
+FALLBACK: EditorKind = "json"
 """A field of a type the panel does not know: edited as raw JSON text."""
 
 
@@ -56,12 +56,17 @@ def editor_kind(field: FieldInfo) -> EditorKind:
             return "mapping"
     if origin is list and args == (str,):
         return "text_list"
-    if origin is list and len(args) == 1 and typing.get_origin(args[0]) is typing.Annotated \
-            and typing.get_args(args[0])[0] is str and any(
-                isinstance(m, FieldInfo) and isinstance(m.json_schema_extra, dict) and m.json_schema_extra.get("x-column")
-                for m in typing.get_args(args[0])[1:]):
+    if origin is list and len(args) == 1 and _is_column_name(args[0]):
         return "column_list"
     return FALLBACK
+
+
+def _is_column_name(ann: Any) -> bool:
+    """`ColumnName`: a str annotated as a column (the panel offers the upstream columns)."""
+    if typing.get_origin(ann) is not typing.Annotated or typing.get_args(ann)[0] is not str:
+        return False
+    marks = [m.json_schema_extra for m in typing.get_args(ann)[1:] if isinstance(m, FieldInfo)]
+    return any(isinstance(extra, dict) and extra.get("x-column") for extra in marks)
 
 
 def form_of(params: type[BaseModel]) -> dict[str, EditorKind]:

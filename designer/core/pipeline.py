@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from designer.core.errors import BadInput, Location
+from designer.core.errors import BadInput
 
 FORMAT = "pipeline-designer"
 VERSION = 2
@@ -76,7 +76,7 @@ class Link(BaseModel):
 
     @classmethod
     def make(cls, source_node: str, source_port: str, target_node: str, target_port: str) -> "Link":
-        return cls(source=f"{source_node}.{source_port}", target=f"{target_node}.{target_port}")
+        return cls.model_validate({"from": f"{source_node}.{source_port}", "to": f"{target_node}.{target_port}"})
 
 
 class Note(BaseModel):
@@ -162,7 +162,7 @@ def _migrate_v1(data: dict[str, Any]) -> dict[str, Any]:
     for n in data.get("nodes", []):
         n = dict(n)
         if "position" in n:
-            positions[n.get("id")] = n.pop("position")
+            positions[str(n.get("id"))] = n.pop("position")
         if "parameters" in n:
             n["params"] = n.pop("parameters")
         nodes.append(n)

@@ -15,7 +15,6 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from designer.core.errors import BadInput
-from designer.core.model import CLUSTER, DISTANCE
 from designer.core.profile import ColumnProfile, format_stat, histogram
 
 if TYPE_CHECKING:
@@ -139,8 +138,11 @@ def confusion_figure(entry: dict[str, Any]) -> Figure:
     ax.spines[:].set_visible(False)
     image = ax.imshow(matrix, cmap="Blues")
     ticks = np.arange(n)
-    tilt = {"rotation": 45, "ha": "right"} if n > 4 else {}
-    ax.set_xticks(ticks, [_short(c, 16) for c in classes], **tilt)
+    ax.set_xticks(ticks, [_short(c, 16) for c in classes])
+    if n > 4:
+        ax.tick_params(axis="x", labelrotation=45)
+        for label in ax.get_xticklabels():
+            label.set_horizontalalignment("right")
     ax.set_yticks(ticks, [_short(c, 16) for c in classes])
     if n <= 20:
         threshold = matrix.max() / 2 if matrix.size else 0
@@ -270,17 +272,20 @@ def _permutation_importance(model: "TrainedModel", scored: "Table | pd.DataFrame
 
     from designer.core.model import feature_matrix
 
-    frame = getattr(scored, "frame", scored)
+    import pandas as pd
+
+    frame: pd.DataFrame = scored if isinstance(scored, pd.DataFrame) else scored.frame
+    features = frame if isinstance(scored, pd.DataFrame) or scored.features is None else scored.features
     label = model.label
-    if label not in frame.columns or any(f not in frame.columns for f in model.features):
+    if label not in frame.columns or any(f not in features.columns for f in model.features):
         return None
-    frame = frame[frame[label].notna()]
-    if len(frame) < 2:
+    rows = frame.index[frame[label].notna().to_numpy()]
+    if len(rows) < 2:
         return None
-    if len(frame) > max_rows:
-        frame = frame.sample(max_rows, random_state=0)
-    X = feature_matrix(frame[model.features])
-    y = frame[label].to_numpy()
+    if len(rows) > max_rows:
+        rows = pd.Index(rows.to_series().sample(max_rows, random_state=0))
+    X = feature_matrix(features.loc[rows, model.features])
+    y = frame.loc[rows, label].to_numpy()
     if model.task == "regression":
         y = y.astype(float)
     result = permutation_importance(model.estimator, X, y, n_repeats=repeats, random_state=0)
@@ -289,7 +294,7 @@ def _permutation_importance(model: "TrainedModel", scored: "Table | pd.DataFrame
                       {f"drop in {metric}": result.importances_mean.tolist()},
                       errors=result.importances_std.tolist(),
                       note=f"How much {metric} drops when a feature's values are shuffled "
-                           f"({len(frame):,} scored rows, {repeats} repeats, fixed seed).")
+                           f"({len(rows):,} scored rows, {repeats} repeats, fixed seed).")
 
 
 def importance_figure(imp: Importance) -> Figure:

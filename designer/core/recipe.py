@@ -304,7 +304,7 @@ def cast_series(series: "pd.Series", kind: str, node: str | None = None, column:
 
 
 def _plain(values: Any) -> list[Any]:
-    out = []
+    out: list[Any] = []
     for v in np.asarray(values, dtype=object).tolist():
         if isinstance(v, float) and np.isnan(v):
             out.append(None)

@@ -86,9 +86,10 @@ def report_of(pipeline: Pipeline, result: RunResult, base_dir: Path) -> dict[str
                                "file": f"{node_id}.{port}.csv", "scored": value.scored})
                 sources.update({s.sha256: s.to_json() for s in value.sources})
     v = result.validation
+    assert v is not None
     inputs = [{"node": n, "type": pipeline.node(n).type, "title": pipeline.node(n).title,
                "params": v.params[n].model_dump(mode="json")}
-              for n in (v.order if v else []) if result.status.get(n) in (NodeState.DONE, NodeState.CACHED)
+              for n in v.order if result.status.get(n) in (NodeState.DONE, NodeState.CACHED)
               and _is_source(registry.require(pipeline.node(n).type, n))]
     return {"format": REPORT_FORMAT, "version": 1, "pipeline": pipeline.name,
             "base_dir": str(Path(base_dir).resolve()), "evaluations": evaluations, "scored": scored,

@@ -183,7 +183,7 @@ class StoreRecorder(RunObserver):
 
     def _finish_plain(self, status: str, message: str, issues: Any = None) -> None:
         if self.run_id and self.store is not None:
-            errors = {}
+            errors: dict[str, str] = {}
             for issue in issues or ():
                 key = getattr(getattr(issue, "location", None), "node", None) or ""
                 if getattr(issue, "severity", "error") == "error":

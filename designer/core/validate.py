@@ -204,9 +204,9 @@ def validate(pipeline: Pipeline, base_dir: str | Path = ".", registry: NodeRegis
         if cls is None:
             continue
         connected = {l.target_port for l in pipeline.links_into(n.id)}
-        for port in cls.inputs:
-            if not port.optional and port.name not in connected:
-                _err(issues, f"required {port.type.value} input is not connected", node=n.id, port=port.name)
+        for wanted in cls.inputs:
+            if not wanted.optional and wanted.name not in connected:
+                _err(issues, f"required {wanted.type.value} input is not connected", node=n.id, port=wanted.name)
 
     v = Validation(issues=issues, graph=g, params=params, unavailable=unavailable)
     if cycles:

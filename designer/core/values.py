@@ -86,8 +86,9 @@ class Table:
         unknown = [c for c in meta if c not in frame.columns] + [
             c for c in features if extra is None or c not in extra.columns]
         if unknown:
-            raise BadInput(f"no column '{unknown[0]}' to {'set aside as meta' if unknown[0] in meta else 'make a feature'}",
-                           param="meta" if unknown[0] in meta else "features", column=unknown[0])
+            as_meta = unknown[0] in meta
+            raise BadInput(f"no column '{unknown[0]}' to {'set aside as meta' if as_meta else 'make a feature'}",
+                           param="meta" if as_meta else "features", column=unknown[0])
         if meta:
             moved = frame[list(meta)]
             extra = moved if extra is None else pd.concat([extra, moved], axis=1)

@@ -66,7 +66,8 @@ def output_of(runner: "RunController", pipeline: Pipeline, node: str, port: str)
         return Output(missing="not run yet: run the pipeline to see this output" if state is None or
                       state.state in (NodeState.QUEUED, NodeState.RUNNING) else f"'{node}' has no output '{port}'")
     inputs = {l.target_port: runner.outputs(l.source_node).get(l.source_port) for l in pipeline.links_into(node)}
-    note = "Out of date: this node changed since it ran. Run again to refresh." if state.state == NodeState.STALE else ""
+    stale = state.state == NodeState.STALE
+    note = "Out of date: this node changed since it ran. Run again to refresh." if stale else ""
     return Output(value, inputs, note=note)
 
 

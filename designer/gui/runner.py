@@ -77,8 +77,9 @@ class RunController(QObject):
         for node_id in list(self.states):
             if node_id not in plan_nodes:
                 self._set(node_id, None)
-        self._thread = threading.Thread(target=self._work, args=(RunSession(pipeline, base_dir, upto=upto, pipeline_path=pipeline_path), self._cancel),
-                                        name="pipeline-run", daemon=True)
+        session = RunSession(pipeline, base_dir, upto=upto, pipeline_path=pipeline_path)
+        self._thread = threading.Thread(target=self._work, args=(session, self._cancel), name="pipeline-run",
+                                        daemon=True)
         self.running_changed.emit(True)
         self._thread.start()
         return True

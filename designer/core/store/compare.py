@@ -42,7 +42,8 @@ def compare_runs(a: RunRecord, b: RunRecord) -> dict[str, Any]:
     metrics = []
     for key in list(ma) + [k for k in mb if k not in ma]:
         va, vb = ma.get(key), mb.get(key)
-        delta = vb - va if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (va, vb)) else None
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (va, vb))
+        delta = vb - va if numbers and va is not None and vb is not None else None
         metrics.append({"metric": key, "a": va, "b": vb, "delta": delta, "same": same_value(va, vb)})
     data = _data_changes(a.inputs, b.inputs)
     libs = [{"library": k, "a": a.libraries.get(k), "b": b.libraries.get(k)}

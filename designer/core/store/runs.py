@@ -24,8 +24,8 @@ from designer.core.store.records import (INTERRUPTED, RUNNING, STATUSES, RunReco
 _RUN_COLUMNS = ("id", "pipeline_name", "pipeline_hash", "pipeline_text", "pipeline_path", "base_dir", "status",
                 "started_at", "ended_at", "pid", "pid_token", "host", "git_commit", "overrides", "upto", "out_dir",
                 "params", "metrics", "libraries", "nodes", "errors", "warnings", "message", "reproduces", "git_dirty")
-_JSON_COLUMNS = {"overrides": [], "params": {}, "metrics": {}, "libraries": {}, "nodes": {}, "errors": {},
-                 "warnings": {}}
+_JSON_COLUMNS: dict[str, Any] = {"overrides": [], "params": {}, "metrics": {}, "libraries": {}, "nodes": {},
+                                 "errors": {}, "warnings": {}}
 
 
 class RunStore(ModelRegistry):
