@@ -22,6 +22,10 @@ def _err(message: str) -> None:
     print(f"pipeline-designer: error: {message}", file=sys.stderr)
 
 
+def _warn(message: str) -> None:
+    print(f"pipeline-designer: warning: {message}", file=sys.stderr)
+
+
 class Progress:
     """Progress lines on a terminal (stderr); silent when stderr is not a terminal."""
 
@@ -167,7 +171,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     from designer.core.values import Table
 
     bundle, registered = resolve_bundle(args.bundle, args.store)  # a bundle path or NAME[:VERSION]
-    model, manifest = load_bundle(bundle)
+    model, manifest, warnings = load_bundle(bundle)
+    for w in warnings:
+        _warn(f"{bundle}: {w}")
     frame = read_table(args.data)
     try:
         scored = model.score(Table(frame=frame)).frame

@@ -89,7 +89,7 @@ def test_run_sample_writes_metrics_scored_tables_and_bundles(path: Path, sample_
             assert len(scored) > 0 and ({"prediction", "cluster"} & set(scored.columns))
             assert f"wrote {out / f'{node.id}.scored.csv'}" in run["stdout"]
         if node.type.startswith("learn.train"):
-            model, manifest = load_bundle(out / f"{node.id}.bundle.zip")
+            model, manifest, _ = load_bundle(out / f"{node.id}.bundle.zip")
             assert model.node_id == node.id and manifest["pipeline"]["name"] == pipeline.name
     for entries in summary["metrics"].values():  # the metrics are printed too
         for entry in entries:

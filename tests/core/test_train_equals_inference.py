@@ -59,7 +59,7 @@ def test_bundle_on_raw_rows_reproduces_score_node_bit_for_bit(runs, name, tmp_pa
         scored = result.outputs[score]["scored"].frame
         bundle = tmp_path / f"{train}.bundle.zip"
         write_bundle(bundle, result.outputs[train]["model"], pipeline_json=path.read_text(), params={})
-        model, _ = load_bundle(bundle)
+        model, _, _ = load_bundle(bundle)
         again = model.score(Table(frame=raw.loc[scored.index])).frame
         pd.testing.assert_frame_equal(again, scored, check_exact=True)
 

@@ -1,0 +1,148 @@
+"""Makers of the corpus's big or hostile inputs, generated at test time into a temporary folder (never
+committed): crafted bundles, zip bombs, devices and pipes where files belong, huge or pathological
+pipelines and data files."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import Any, Callable
+
+GIB = 1 << 30
+
+
+# ------------------------------------------------------------------------------------------ zip helpers
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def read_members(bundle: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(bundle) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def resign(members: dict[str, bytes], change: Callable[[dict[str, Any]], None] | None = None) -> dict[str, bytes]:
+    """`members` with the manifest's member hashes and its own hash recomputed (after `change` edits the
+    manifest): what anyone can do, so only the checks behind the hashes can refuse such a bundle."""
+    from designer.core.bundle import manifest_sha256
+
+    manifest = json.loads(members["manifest.json"])
+    if change is not None:
+        change(manifest)
+    manifest["members"] = {n: hashlib.sha256(d).hexdigest() for n, d in members.items() if n != "manifest.json"}
+    manifest["sha256"] = manifest_sha256(manifest)
+    return {**members, "manifest.json": json.dumps(manifest, indent=2).encode()}
+
+
+def deflated_zeros(path: Path, name: str, size: int, level: int = 1, before: dict[str, bytes] | None = None) -> None:
+    """A zip whose member `name` inflates to `size` zero bytes (written in 1 MB blocks: cheap to make)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as z:
+        for n, data in (before or {}).items():
+            z.writestr(n, data)
+        with z.open(name, "w", force_zip64=True) as f:
+            block = bytes(1 << 20)
+            for _ in range(size >> 20):
+                f.write(block)
+
+
+# ------------------------------------------------------------------------------------------ crafted bundles
+def _bad_tree(model: Any, index: int | None) -> None:
+    """Point the first inner node of the first tree's left child at `index` (None: just past the end)."""
+    tree = model._predictors[0][0]
+    inner = (~tree.nodes["is_leaf"].astype(bool)).nonzero()[0][0]
+    tree.nodes["left"][inner] = len(tree.nodes) if index is None else index
+
+
+def crafted_tree_bundles(good: Path, folder: Path) -> None:
+    """Bundles written with `write_bundle` (so every hash is right) holding a boosted model whose tree
+    reads out of bounds, where the old top-level check did not look."""
+    from sklearn.pipeline import Pipeline
+
+    from designer.core.bundle import load_bundle, write_bundle
+
+    pipeline_json = read_members(good)["pipeline.json"].decode()
+
+    def write(name: str, edit: Callable[[Any], None]) -> None:
+        model, _, _ = load_bundle(good)
+        edit(model)
+        write_bundle(folder / f"{name}.bundle.zip", model, pipeline_json=pipeline_json, params={})
+
+    def wrapped(index: int | None) -> Callable[[Any], None]:
+        def edit(model: Any) -> None:
+            _bad_tree(model.estimator, index)
+            model.estimator = Pipeline([("model", model.estimator)])  # a trusted scikit-learn wrapper
+        return edit
+
+    def hidden(model: Any) -> None:  # a second, broken copy of the model inside a recipe step's attributes
+        import copy
+
+        spare = copy.deepcopy(model.estimator)
+        _bad_tree(spare, 2 ** 31)
+        model.recipe[0].notes = [{"spare": spare}]
+
+    write("tree_index_2_31_in_pipeline", wrapped(2 ** 31))
+    write("tree_index_past_end_in_pipeline", wrapped(None))
+    write("tree_hidden_in_recipe_step", hidden)
+
+
+def kmeans_width_bundle(folder: Path) -> None:
+    """A k-means bundle whose schema lists 2 features while the estimator was fitted on 3."""
+    import numpy as np
+    from sklearn.cluster import KMeans
+
+    from designer.core.bundle import write_bundle
+    from designer.core.model import TrainedModel
+    from designer.core.schema import TableSchema
+
+    est = KMeans(n_clusters=2, n_init=1, random_state=0).fit(np.arange(30, dtype=float).reshape(10, 3))
+    model = TrainedModel(node_id="train", task="clustering", estimator=est, features=["a", "b"], recipe=(),
+                         input_schema=TableSchema(columns=(("a", "numeric"), ("b", "numeric"))))
+    write_bundle(folder / "kmeans_width.bundle.zip", model, pipeline_json='{"name": "k"}', params={})
+    (folder / "ab.csv").write_text("a,b\n1,2\n3,4\n")
+
+
+def malformed_bundles(good: Path, folder: Path) -> None:
+    """Bundles whose hashes are all right but whose content is not what the program writes."""
+    members = read_members(good)
+
+    def with_member(name: str, data: bytes) -> dict[str, bytes]:
+        return resign({**members, name: data})
+
+    (folder / "manifest_list.bundle.zip").write_bytes(zip_bytes({**members, "manifest.json": b"[]"}))
+    (folder / "schema_not_json.bundle.zip").write_bytes(zip_bytes(with_member("schema.json", b"{not json")))
+    (folder / "schema_no_features.bundle.zip").write_bytes(zip_bytes(with_member(
+        "schema.json", json.dumps({**json.loads(members["schema.json"]), "features": 7}).encode())))
+    manifest = json.loads(members["manifest.json"])  # forged metrics, hashes of the other members still right
+    manifest["metrics"] = {"evaluate.scored": {"r2": 0.99}}
+    (folder / "forged_metrics.bundle.zip").write_bytes(
+        zip_bytes({**members, "manifest.json": json.dumps(manifest).encode()}))
+    older = {k: v for k, v in json.loads(members["manifest.json"]).items() if k != "sha256"}
+    (folder / "older_manifest.bundle.zip").write_bytes(zip_bytes({**members, "manifest.json": json.dumps(older).encode()}))
+
+    def other_versions(m: dict[str, Any]) -> None:
+        m["libraries"].update({"scikit-learn": "0.24.2", "numpy": "1.19.5"})
+
+    (folder / "other_versions.bundle.zip").write_bytes(zip_bytes(resign(members, other_versions)))
+    inner = io.BytesIO()  # model.skops whose own member is a bomb (64 MB of zeros at ~1,000:1)
+    deflated_zeros(inner, "bomb.npy", 64 << 20, level=9)  # type: ignore[arg-type]
+    (folder / "inner_bomb.bundle.zip").write_bytes(zip_bytes(with_member("model.skops", inner.getvalue())))
+
+
+def not_files(folder: Path) -> None:
+    """A folder and a FIFO where a bundle file belongs."""
+    (folder / "folder.bundle.zip").mkdir()
+    os.mkfifo(folder / "fifo.bundle.zip")
+
+
+def zip_bomb(folder: Path) -> None:
+    """A 4.6 MB bundle whose model.skops inflates to 1 GiB (more than the 512 MB the program reads)."""
+    manifest = json.dumps({"format": "pipeline-designer-bundle", "version": 1}).encode()
+    deflated_zeros(folder / "bomb.bundle.zip", "model.skops", GIB, before={"manifest.json": manifest})
