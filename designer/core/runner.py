@@ -55,7 +55,8 @@ def model_params(pipeline: Pipeline, result: RunResult, node_id: str) -> dict[st
     v = result.validation
     assert v is not None
     nodes = nx.ancestors(v.graph, node_id) | {node_id}
-    return {n: {"type": pipeline.node(n).type, **v.params[n].model_dump(mode="json")} for n in sorted(nodes)}
+    by_id = {n.id: n for n in pipeline.nodes}
+    return {n: {"type": by_id[n].type, **v.params[n].model_dump(mode="json")} for n in sorted(nodes)}
 
 
 def _is_source(cls: type[NodeType]) -> bool:
@@ -73,23 +74,24 @@ def report_of(pipeline: Pipeline, result: RunResult, base_dir: Path) -> dict[str
     from designer.core.registry import default_registry
 
     registry = default_registry()
+    by_id = {n.id: n for n in pipeline.nodes}
     evaluations, scored, sources = [], [], {}
     for node_id, outputs in result.outputs.items():
         for port, value in outputs.items():
             if isinstance(value, Report):
                 files = {link.target_port: f"{link.source_node}.{link.source_port}.csv"
                          for link in pipeline.links_into(node_id)}
-                evaluations.append({"node": node_id, "title": pipeline.node(node_id).title,
+                evaluations.append({"node": node_id, "title": by_id[node_id].title,
                                     "entries": value.entries, "files": files})
             elif isinstance(value, Table) and value.scored is not None:
-                scored.append({"node": node_id, "port": port, "title": pipeline.node(node_id).title,
+                scored.append({"node": node_id, "port": port, "title": by_id[node_id].title,
                                "file": f"{node_id}.{port}.csv", "scored": value.scored})
                 sources.update({s.sha256: s.to_json() for s in value.sources})
     v = result.validation
-    inputs = [{"node": n, "type": pipeline.node(n).type, "title": pipeline.node(n).title,
+    inputs = [{"node": n, "type": by_id[n].type, "title": by_id[n].title,
                "params": v.params[n].model_dump(mode="json")}
               for n in (v.order if v else []) if result.status.get(n) in (NodeState.DONE, NodeState.CACHED)
-              and _is_source(registry.require(pipeline.node(n).type, n))]
+              and _is_source(registry.require(by_id[n].type, n))]
     return {"format": REPORT_FORMAT, "version": 1, "pipeline": pipeline.name,
             "base_dir": str(Path(base_dir).resolve()), "evaluations": evaluations, "scored": scored,
             "inputs": inputs, "sources": list(sources.values())}

@@ -146,3 +146,27 @@ def zip_bomb(folder: Path) -> None:
     """A 4.6 MB bundle whose model.skops inflates to 1 GiB (more than the 512 MB the program reads)."""
     manifest = json.dumps({"format": "pipeline-designer-bundle", "version": 1}).encode()
     deflated_zeros(folder / "bomb.bundle.zip", "model.skops", GIB, before={"manifest.json": manifest})
+
+
+# ------------------------------------------------------------------------------------------ pipelines
+def pipeline_json(nodes: list[dict[str, Any]], links: list[tuple[str, str]], name: str = "generated") -> str:
+    return json.dumps({"format": "pipeline-designer", "version": 2, "name": name, "nodes": nodes,
+                       "links": [{"from": a, "to": b} for a, b in links]})
+
+
+def complete_graph(n: int = 14) -> str:
+    """n nodes, each linked to every other (7.6 KB for 14): listing every simple cycle never finishes."""
+    nodes = [{"id": f"n{i}", "type": "clean.select"} for i in range(n)]
+    return pipeline_json(nodes, [(f"n{i}.data", f"n{j}.data") for i in range(n) for j in range(n) if i != j])
+
+
+def chain(n: int) -> str:
+    """A sample data set through n - 1 Remove Duplicates nodes in a row (quadratic link lookups: > 45 s)."""
+    nodes = [{"id": "n0", "type": "data.sample", "params": {"dataset": "iris"}}]
+    nodes += [{"id": f"n{i}", "type": "clean.duplicates"} for i in range(1, n)]
+    return pipeline_json(nodes, [(f"n{i - 1}.data", f"n{i}.data") for i in range(1, n)])
+
+
+def big_pipelines(folder: Path) -> None:
+    (folder / "complete14.pipeline.json").write_text(complete_graph(14))
+    (folder / "chain10000.pipeline.json").write_text(chain(10_000))
