@@ -142,12 +142,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def read_table(path: str) -> Any:
     """A CSV or Parquet data file for scoring, with the Load CSV defaults and located errors."""
     from designer.core.csv_read import DEFAULT_MISSING, read_csv_frame
+    from designer.core.files import regular_file
 
-    p = Path(path)
-    if not p.is_file():
-        from designer.core.errors import BadInput
-
-        raise BadInput("no such data file", file=str(p))
+    p = regular_file(path, "data file")
     if p.suffix.lower() in (".parquet", ".pq"):
         import pandas as pd
         import pyarrow as pa

@@ -170,3 +170,45 @@ def chain(n: int) -> str:
 def big_pipelines(folder: Path) -> None:
     (folder / "complete14.pipeline.json").write_text(complete_graph(14))
     (folder / "chain10000.pipeline.json").write_text(chain(10_000))
+
+
+# ------------------------------------------------------------------------------------------ data files
+def load_csv_pipeline(path: str, name: str = "load a CSV") -> str:
+    return pipeline_json([{"id": "load", "type": "data.csv", "params": {"path": path}}], [], name)
+
+
+def data_files(folder: Path) -> None:
+    """A 200 KB text cell (valid; the csv module refused it), and a folder and a FIFO where a CSV belongs,
+    each with a pipeline that loads it."""
+    (folder / "big_cell.csv").write_text("id,text,y\n1," + "x" * 200_000 + ",2.5\n2,short,3.5\n")
+    (folder / "big_cell.pipeline.json").write_text(load_csv_pipeline("big_cell.csv"))
+    (folder / "data_folder.csv").mkdir()
+    (folder / "data_folder.pipeline.json").write_text(load_csv_pipeline("data_folder.csv"))
+    os.mkfifo(folder / "data_fifo.csv")
+    (folder / "data_fifo.pipeline.json").write_text(load_csv_pipeline("data_fifo.csv"))
+
+
+# Tricky but valid CSV content: the schema sniffed at validation must be what pandas reads at run time
+TRICKY_CSV: dict[str, bytes] = {
+    "byte_order_mark": "\ufeffy,x\n1,2\n3,4\n".encode(),
+    "int_31_digits": b"id,x\n1234567890123456789012345678901,1\n2,2\n",
+    "uint64": b"id,x\n18446744073709551615,1\n2,2\n",
+    "uint64_and_negative": b"id,x\n18446744073709551615,1\n-1,2\n",
+    "int64_limits": b"id,x\n9223372036854775807,1\n-9223372036854775808,2\n",
+    "number_5000_digits": b"a,b\n" + b"1" * 5000 + b",1\n2,2\n",
+    "number_5000_digits_decimal": b"a,b\n" + b"1" * 5000 + b".5,1\n2,2\n",
+    "huge_int_and_decimal": b"a,b\n1.5,1\n1234567890123456789012345678901,2\n",
+    "nul_after_digit": b"a,b\n1,2\n3\x00,3\n",
+    "nul_alone": b"a,b\n1,2\n\x00,3\n",
+    "underscore_digits": b"a,b\n1_000,1\n2,2\n",
+    "arabic_indic_digit": "a,b\n\u0661,1\n2,2\n".encode(),
+    "NAN_not_a_marker": b"a,b\nNAN,1\n2,2\n",
+    "boolean_with_missing": b"a,b\nTrue,1\n,2\n",
+    "boolean_any_case": b"a,b\ntRuE,1\nfalse,2\n",
+    "boolean_with_blank": b"a,b\n True,1\nFalse,2\n",
+    "infinities": b"a,b\n-Infinity,1\nINF,2\n",
+    "blanks_around_numbers": b"a,b\n 1.5 ,1\n\t2,2\n",
+    "empty_header_cell": b"a,,c\n1,2,3\n",
+    "text_cell_200_kb": b"a,b\n" + b"x" * 200_000 + b",1\n",
+    "leading_zeros": b"a,b\n" + b"0" * 30 + b"1,1\n2,2\n",
+}

@@ -116,6 +116,8 @@ SCORE_CASES: dict[str, tuple[str, ...]] = {
                               "unseen category 'Atlantis'", "row 2"),
     "empty": ("empty.csv", "empty"),
     "non_utf8": ("non_utf8.csv", "line 3", "not valid utf-8", "0xf6"),
+    # was: exit 0 with the second 'area_m2' read as 'area_m2.1' and the wrong column scored
+    "score_duplicate_header": ("score_duplicate_header.csv", "column 'area_m2'", "twice"),
 }
 # broken bundles (made by `make_bad_bundles` and tests/bad_input/hostile.py) scoring good rows
 BUNDLE_CASES: dict[str, tuple[str, ...]] = {
@@ -173,6 +175,22 @@ for _name, _expect in BUNDLE_WARNING_CASES.items():
 for _name, _expect in GEN_BUNDLE_CASES.items():
     add(Case(f"bundle-{_name}", ("score", f"{{gen}}/{_name}.bundle.zip", "{corpus}/score_good_rows.csv", "-o",
                                  "{out}/scored.csv"), _expect, hostile=True))
+# valid data files that were refused or misread (exit 0): a byte-order mark, a 200 KB text cell
+add(Case("validate-bom_label", ("validate", "{corpus}/bom_label.pipeline.json"), ("ok: 3 nodes",), exit=0))
+add(Case("run-bom_label", ("run", "{corpus}/bom_label.pipeline.json", "--out", "{out}/out"), ("wrote",), exit=0))
+add(Case("score-bom", ("score", "{bundle}", "{corpus}/score_bom.csv", "-o", "{out}/scored.csv"), ("scored 2 rows",),
+         exit=0))
+add(Case("validate-big_cell", ("validate", "{gen}/big_cell.pipeline.json"), ("ok: 1 nodes",), exit=0))
+add(Case("run-big_cell", ("run", "{gen}/big_cell.pipeline.json", "--out", "{out}/out"), ("wrote",), exit=0))
+# a folder or a FIFO where a data file belongs (was: "no such file"; a FIFO could hang)
+for _what, _say in (("folder", "is a folder"), ("fifo", "is not a regular file")):
+    _file = f"data_{_what}.csv"
+    add(Case(f"validate-data_{_what}", ("validate", f"{{gen}}/data_{_what}.pipeline.json"),
+             (_file, "node 'load'", "parameter 'path'", _say)))
+    add(Case(f"run-data_{_what}", ("run", f"{{gen}}/data_{_what}.pipeline.json", "--out", "{out}/out"),
+             (_file, "node 'load'", "parameter 'path'", _say)))
+    add(Case(f"score-data_{_what}", ("score", "{bundle}", f"{{gen}}/{_file}", "-o", "{out}/scored.csv"),
+             (_file, _say), hostile=True))
 # validation in linear time (was: 14 fully linked nodes never finish, 10,000 nodes in a row take > 45 s)
 _CYCLE = ("node 'n0'", "cycle: n0 → n1 → n0; a pipeline must not loop")
 add(Case("validate-complete14", ("validate", "{gen}/complete14.pipeline.json"), _CYCLE, one_line=False,
@@ -295,6 +313,7 @@ def make_generated(folder: Path) -> dict[str, str]:
     hostile.not_files(folder)
     hostile.zip_bomb(folder)
     hostile.big_pipelines(folder)
+    hostile.data_files(folder)
     return {"gen": str(folder)}
 
 
@@ -487,3 +506,18 @@ def test_a_knot_of_cycles_is_reported_once_in_file_order() -> None:
     v = validate(parse_pipeline(hostile.complete_graph(14)))
     cycles = [i for i in v.errors if i.message.startswith("cycle:")]
     assert [str(i) for i in cycles] == ["error: node 'n0': cycle: n0 → n1 → n0; a pipeline must not loop"]
+
+
+@pytest.mark.parametrize("name", sorted(hostile.TRICKY_CSV))
+def test_validation_sniffs_a_csv_as_the_run_reads_it(name: str, tmp_path: Path) -> None:
+    """The column names and kinds validation promises (sniffed with the csv module) are the ones the run
+    gets (pandas): byte-order mark, integers beyond 64 bits, NUL bytes, digits Python's float() takes but
+    pandas does not, booleans with missing cells, a 200 KB cell."""
+    from designer.core.csv_read import DEFAULT_MISSING, read_csv_frame, sniff_csv_file
+    from designer.core.schema import TableSchema
+
+    path = tmp_path / f"{name}.csv"
+    path.write_bytes(hostile.TRICKY_CSV[name])
+    sniffed = sniff_csv_file(path, ",", "utf-8", True, DEFAULT_MISSING, {})
+    read = TableSchema.of_frame(read_csv_frame(str(path), ",", "utf-8", True, DEFAULT_MISSING, {}))
+    assert sniffed.columns == read.columns
