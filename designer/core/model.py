@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from designer.core.errors import BadInput
-from designer.core.recipe import Recipe, apply_steps, check_numeric, pending_steps
+from designer.core.recipe import Recipe, apply_steps, check_numeric, located_values, pending_steps
 from designer.core.schema import TableSchema
 from designer.core.values import DataSource, Table
 
@@ -81,15 +81,16 @@ class TrainedModel:
         est = self.estimator
         self._check_missing(X, features, node)
         out = frame.copy(deep=False)
-        if self.task == "clustering":
-            out[CLUSTER] = est.predict(X)
-            out[DISTANCE] = np.min(est.transform(X), axis=1)
-        else:
-            out[PREDICTION] = est.predict(X)
-            if self.task == "classification" and hasattr(est, "predict_proba"):
-                proba = est.predict_proba(X)
-                for i, cls in enumerate(est.classes_):
-                    out[probability_column(cls)] = proba[:, i]
+        with located_values(features, self.features, node, "the model"):
+            if self.task == "clustering":
+                out[CLUSTER] = est.predict(X)
+                out[DISTANCE] = np.min(est.transform(X), axis=1)
+            else:
+                out[PREDICTION] = est.predict(X)
+                if self.task == "classification" and hasattr(est, "predict_proba"):
+                    proba = est.predict_proba(X)
+                    for i, cls in enumerate(est.classes_):
+                        out[probability_column(cls)] = proba[:, i]
         scored = {"task": self.task, "label": self.label, "model": self.node_id,
                   "features": list(self.features), "classes": [_plain(c) for c in getattr(est, "classes_", [])]}
         applied = pending_steps(table.step_ids, self.recipe)

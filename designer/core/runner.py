@@ -21,7 +21,7 @@ def parse_value(text: str) -> Any:
     """A command-line value: JSON if it parses (numbers, true/false, lists), else the plain string."""
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON (or a number beyond Python's digit limit): a string
         return text
 
 

@@ -170,6 +170,11 @@ def chain(n: int) -> str:
 def big_pipelines(folder: Path) -> None:
     (folder / "complete14.pipeline.json").write_text(complete_graph(14))
     (folder / "chain10000.pipeline.json").write_text(chain(10_000))
+    split = [{"id": "data", "type": "data.sample"}, {"id": "split", "type": "split.rows", "params": {"seed": 1}}]
+    text = json.dumps(json.loads(pipeline_json(split, [("data.data", "split.data")])), indent=2)
+    (folder / "digits5000.pipeline.json").write_text(text.replace('"seed": 1', '"seed": ' + "7" * 5000))
+    (folder / "nested100000.pipeline.json").write_text(
+        '{"format": "pipeline-designer", "version": 2,\n"description": ' + "[" * 100_000 + "]" * 100_000 + "}")
 
 
 # ------------------------------------------------------------------------------------------ data files

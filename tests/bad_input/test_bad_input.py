@@ -103,10 +103,22 @@ PIPELINE_CASES: dict[str, tuple[str, ...]] = {
     "csv_empty": ("empty.csv", "node 'load'", "parameter 'path'", "empty"),
     "csv_header_only": ("header_only.csv", "node 'load'", "parameter 'path'", "header but no rows"),
     "csv_non_utf8": ("non_utf8.csv", "line 3", "node 'load'", "not valid utf-8", "0xf6", "'encoding'"),
+    # numbers beyond what numpy and scikit-learn take are bounded parameters (was: exit 1, scikit-learn's
+    # text blaming 'fraction', or an OverflowError)
+    "split_seed_huge": ("node 'split'", "parameter 'seed'", "less than or equal to 4294967295", "10000000000000"),
+    "min_samples_leaf_huge": ("node 'learner'", "parameter 'min_samples_leaf'", "less than or equal to 2147483647"),
+    "seed_true": ("node 'split'", "parameter 'seed'", "not true or false"),  # was: seed 1
+    "version_true": ("version_true.pipeline.json", "line 3", "'version' must be a whole number", "true"),
+    "nan_literal": ("nan_literal.pipeline.json", "line 17", "not valid JSON", "NaN"),
 }
 # found only when the data flows: `run` fails (validation cannot know)
 RUN_ONLY_CASES: dict[str, tuple[str, ...]] = {
     "all_missing_median": ("node 'fill'", "column 'basement'", "no values at all", "median"),
+    # values a learner or transformer cannot take (was: exit 1 with scikit-learn's "Input X contains ...")
+    "infinite_feature": ("node 'train'", "column 'x1'", "infinite value at row 2", "LinearRegression", "Clip Values"),
+    "infinite_label": ("node 'train'", "column 'y'", "infinite value at row 3", "Clip Values"),
+    "missing_feature_linear": ("node 'train'", "column 'x1'", "missing value at row 2", "Clean Missing Data"),
+    "infinite_before_imputer": ("node 'fill'", "column 'x1'", "infinite value at row 2", "Clip Values"),
 }
 # corpus/NAME.csv scored with a bundle trained on the messy housing sample
 SCORE_CASES: dict[str, tuple[str, ...]] = {
@@ -118,6 +130,8 @@ SCORE_CASES: dict[str, tuple[str, ...]] = {
     "non_utf8": ("non_utf8.csv", "line 3", "not valid utf-8", "0xf6"),
     # was: exit 0 with the second 'area_m2' read as 'area_m2.1' and the wrong column scored
     "score_duplicate_header": ("score_duplicate_header.csv", "column 'area_m2'", "twice"),
+    "score_infinite": ("score_infinite.csv", "node 'fill_numbers'", "column 'area_m2'", "infinite value at row 2",
+                       "Clip Values"),
 }
 # broken bundles (made by `make_bad_bundles` and tests/bad_input/hostile.py) scoring good rows
 BUNDLE_CASES: dict[str, tuple[str, ...]] = {
@@ -191,6 +205,22 @@ for _what, _say in (("folder", "is a folder"), ("fifo", "is not a regular file")
              (_file, "node 'load'", "parameter 'path'", _say)))
     add(Case(f"score-data_{_what}", ("score", "{bundle}", f"{{gen}}/{_file}", "-o", "{out}/scored.csv"),
              (_file, _say), hostile=True))
+# pipeline files Python's json reads only to fail later (was: exit 1, ValueError or RecursionError)
+for _command in ("validate", "run"):
+    add(Case(f"{_command}-digits5000", (_command, "{gen}/digits5000.pipeline.json", "--out", "{out}/out")[
+        :2 if _command == "validate" else 4], ("digits5000.pipeline.json", "line 14", "5,000 digits")))
+    add(Case(f"{_command}-nested100000", (_command, "{gen}/nested100000.pipeline.json", "--out", "{out}/out")[
+        :2 if _command == "validate" else 4], ("nested100000.pipeline.json", "line 2", "nested more than 64")))
+add(Case("run-set_digits5000", ("run", str(SAMPLES / "iris_kmeans.pipeline.json"), "--set", "learner.seed=" + "7" * 5000,
+                                "--out", "{out}/out"), ("node 'learner'", "parameter 'seed'")))
+# where the output cannot be written (was: exit 1 with IsADirectoryError / OSError)
+add(Case("score-output_is_folder", ("score", "{bundle}", "{corpus}/score_good_rows.csv", "-o", "{out}"),
+         ("is a folder; name a file to write",)))
+add(Case("score-disk_full", ("score", "{bundle}", "{corpus}/score_good_rows.csv", "-o", "{out}/scored.csv"),
+         ("scored.csv", "cannot write", "No space left on device"), patch=lambda: _disk_full(),
+         check=lambda out, r: _nothing_left(out)))
+add(Case("run-disk_full", ("run", str(SAMPLES / "diabetes_linear_regression.pipeline.json"), "--out", "{out}/out"),
+         ("cannot write", "No space left on device"), patch=lambda: _disk_full(), check=lambda out, r: _nothing_left(out)))
 # validation in linear time (was: 14 fully linked nodes never finish, 10,000 nodes in a row take > 45 s)
 _CYCLE = ("node 'n0'", "cycle: n0 → n1 → n0; a pipeline must not loop")
 add(Case("validate-complete14", ("validate", "{gen}/complete14.pipeline.json"), _CYCLE, one_line=False,
@@ -300,6 +330,25 @@ def make_bad_bundles(good: Path, folder: Path) -> None:
     hostile.crafted_tree_bundles(good, folder)
     hostile.malformed_bundles(good, folder)
     hostile.kmeans_width_bundle(folder)
+
+
+@contextlib.contextmanager
+def _disk_full() -> Any:
+    """Every file the program writes fails at fsync with ENOSPC, as on a full disk."""
+    import errno
+
+    def fsync(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(os, "fsync", fsync)
+        yield
+
+
+def _nothing_left(folder: Path) -> None:
+    """No temporary or half-written file is left behind."""
+    left = [p.name for p in folder.rglob("*") if p.is_file() and p.suffix in (".tmp", ".csv", ".zip", ".json")]
+    assert not left, left
 
 
 def _one_cycle(r: Result) -> None:
