@@ -46,10 +46,11 @@ def _dump(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
 
 
-def _open(args: argparse.Namespace) -> Any:
+def _open(args: argparse.Namespace, write: bool = False) -> Any:
+    """The store of a `runs`/`models` command; commands that only read also read a read-only store."""
     from designer.core.store import open_found
 
-    return open_found(getattr(args, "store", None))
+    return open_found(getattr(args, "store", None), write=write)
 
 
 # ---------------------------------------------------------------------------------------------- run / score glue
@@ -84,7 +85,7 @@ def resolve_bundle(ref: str, store_option: str | None = None) -> tuple[Path, str
     except StoreError:
         return p, None  # load_bundle reports the missing file
     try:
-        store = open_found(store_option)
+        store = open_found(store_option, write=False)
     except StoreError as e:
         raise BadInput(f"'{ref}' is neither a bundle file nor a registered model ({e})") from None
     with store:
@@ -248,7 +249,7 @@ def cmd_runs_reproduce(args: argparse.Namespace) -> int:
     from designer.core.store import RUNNING, compare_runs
     from designer.core.store_record import StoreRecorder
 
-    store = _open(args)
+    store = _open(args, write=True)
     try:
         orig = store.get_run(args.run)
         if orig.status == RUNNING:
@@ -328,7 +329,7 @@ def cmd_runs_reproduce(args: argparse.Namespace) -> int:
 
 
 def cmd_models_register(args: argparse.Namespace) -> int:
-    with _open(args) as store:
+    with _open(args, write=True) as store:
         m = store.register_model(args.run, args.node, args.name)
     if args.json:
         _dump(m.to_json())

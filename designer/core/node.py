@@ -19,8 +19,8 @@ from designer.core.errors import BadInput, Cancelled
 from designer.core.schema import TableSchema
 from designer.core.values import PortType
 
-__all__ = ["MAX_SEED", "MAX_COUNT", "Port", "Params", "NoParams", "LearnerSpec", "ModelSpec", "ReportSpec", "PortSpec", "SchemaContext",
-           "RunContext", "NodeType", "table_input", "require"]
+__all__ = ["MAX_SEED", "MAX_COUNT", "Port", "Params", "NoParams", "LearnerSpec", "ModelSpec", "ReportSpec", "PortSpec",
+           "SchemaContext", "RunContext", "NodeType", "table_input", "require"]
 
 
 @dataclass(frozen=True)

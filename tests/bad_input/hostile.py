@@ -125,7 +125,8 @@ def malformed_bundles(good: Path, folder: Path) -> None:
     (folder / "forged_metrics.bundle.zip").write_bytes(
         zip_bytes({**members, "manifest.json": json.dumps(manifest).encode()}))
     older = {k: v for k, v in json.loads(members["manifest.json"]).items() if k != "sha256"}
-    (folder / "older_manifest.bundle.zip").write_bytes(zip_bytes({**members, "manifest.json": json.dumps(older).encode()}))
+    (folder / "older_manifest.bundle.zip").write_bytes(
+        zip_bytes({**members, "manifest.json": json.dumps(older).encode()}))
 
     def other_versions(m: dict[str, Any]) -> None:
         m["libraries"].update({"scikit-learn": "0.24.2", "numpy": "1.19.5"})

@@ -73,6 +73,10 @@ class Case:
     """A hostile file: the command must stay under PEAK_MB of memory."""
     one_line: bool = True
     """Exit 2 with exactly one error line (False: a file with many problems, each listed on its own line)."""
+    env: tuple[tuple[str, str | None], ...] = ()
+    """Changes to the command's environment (None removes a variable)."""
+    unprivileged: bool = False
+    """Run without the power to ignore file permissions (root: in a user namespace, see UNPRIVILEGED)."""
 
     @property
     def needs_bundle(self) -> bool:
@@ -211,8 +215,8 @@ for _command in ("validate", "run"):
         :2 if _command == "validate" else 4], ("digits5000.pipeline.json", "line 14", "5,000 digits")))
     add(Case(f"{_command}-nested100000", (_command, "{gen}/nested100000.pipeline.json", "--out", "{out}/out")[
         :2 if _command == "validate" else 4], ("nested100000.pipeline.json", "line 2", "nested more than 64")))
-add(Case("run-set_digits5000", ("run", str(SAMPLES / "iris_kmeans.pipeline.json"), "--set", "learner.seed=" + "7" * 5000,
-                                "--out", "{out}/out"), ("node 'learner'", "parameter 'seed'")))
+add(Case("run-set_digits5000", ("run", str(SAMPLES / "iris_kmeans.pipeline.json"), "--set",
+                                "learner.seed=" + "7" * 5000, "--out", "{out}/out"), ("node 'learner'", "parameter 'seed'")))
 # where the output cannot be written (was: exit 1 with IsADirectoryError / OSError)
 add(Case("score-output_is_folder", ("score", "{bundle}", "{corpus}/score_good_rows.csv", "-o", "{out}"),
          ("is a folder; name a file to write",)))
@@ -220,7 +224,20 @@ add(Case("score-disk_full", ("score", "{bundle}", "{corpus}/score_good_rows.csv"
          ("scored.csv", "cannot write", "No space left on device"), patch=lambda: _disk_full(),
          check=lambda out, r: _nothing_left(out)))
 add(Case("run-disk_full", ("run", str(SAMPLES / "diabetes_linear_regression.pipeline.json"), "--out", "{out}/out"),
-         ("cannot write", "No space left on device"), patch=lambda: _disk_full(), check=lambda out, r: _nothing_left(out)))
+         ("cannot write", "No space left on device"), patch=lambda: _disk_full(),
+         check=lambda out, r: _nothing_left(out)))
+# run stores the program cannot use or must not touch: a warning, never a lost record or a changed file
+add(Case("run-store_is_folder", ("run", "{out}/p/bom_label.pipeline.json", "--out", "{out}/out"),
+         ("warning", ".pipeline-designer/runs.sqlite", "is a folder", "this run is not recorded", "wrote"), exit=0,
+         setup=lambda out, fill: _store_is_folder(out), env=(("PIPELINE_DESIGNER_STORE", None),),
+         check=lambda out, r: _not_recorded_inside(out, r)))
+add(Case("runs_list-read_only_store", ("runs", "list", "--store", "{out}/p/.pipeline-designer"),
+         ("A CSV saved by Excel",), exit=0, setup=lambda out, fill: _read_only_store(out), unprivileged=True,
+         check=lambda out, r: _writable_again(out)))
+add(Case("run-store_of_another_program", ("run", "{out}/p/bom_label.pipeline.json", "--out", "{out}/out",
+                                          "--store", "{out}/other.sqlite"),
+         ("warning", "not a Pipeline Designer run store", "this run is not recorded"), exit=0,
+         setup=lambda out, fill: _other_program_store(out), check=lambda out, r: _other_program_untouched(out)))
 # validation in linear time (was: 14 fully linked nodes never finish, 10,000 nodes in a row take > 45 s)
 _CYCLE = ("node 'n0'", "cycle: n0 → n1 → n0; a pipeline must not loop")
 add(Case("validate-complete14", ("validate", "{gen}/complete14.pipeline.json"), _CYCLE, one_line=False,
@@ -265,12 +282,28 @@ runpy.run_module("designer", run_name="__main__", alter_sys=True)
 """
 
 
+def _unprivileged_prefix() -> list[str] | None:
+    """How to run a command that must obey file permissions: as is for a normal user; as root (who may write
+    a 0444 file anyway) inside a new user namespace, where root's own files are checked by their owner
+    permission bits (`unshare -U`); None when that is not possible here."""
+    if os.geteuid() != 0:
+        return []
+    import shutil
+
+    if shutil.which("unshare") and subprocess.run(["unshare", "-U", "true"], capture_output=True).returncode == 0:
+        return ["unshare", "-U"]
+    return None
+
+
+UNPRIVILEGED = _unprivileged_prefix() if hasattr(os, "geteuid") else None
+
+
 def run_cli(argv: list[str], cwd: Path, env: dict[str, str] | None = None, measure: bool = False) -> Result:
     """The command in a subprocess, with its wall time and (`measure`) its peak memory."""
     env = env or cli_env(cwd)
     peak_file = cwd / ".peak_kb"
     if measure:
-        assert argv[1:3] == ["-m", "designer"], argv
+        assert argv[1:3] == ["-m", "designer"], argv  # no prefix: measure the program itself
         argv = [argv[0], "-c", MEASURED, *argv[3:]]
         env = {**env, "BAD_INPUT_PEAK_FILE": str(peak_file)}
     start = time.perf_counter()
@@ -351,6 +384,61 @@ def _nothing_left(folder: Path) -> None:
     assert not left, left
 
 
+def _copy_pipeline(out: Path) -> Path:
+    """The byte-order-mark pipeline and its data in `out/p`, where a run records beside it by default."""
+    folder = out / "p"
+    folder.mkdir(exist_ok=True)
+    for name in ("bom_label.pipeline.json", "bom.csv"):
+        (folder / name).write_bytes((CORPUS / name).read_bytes())
+    return folder
+
+
+def _store_is_folder(out: Path) -> None:
+    (_copy_pipeline(out) / ".pipeline-designer" / "runs.sqlite").mkdir(parents=True)
+
+
+def _not_recorded_inside(out: Path, r: Result) -> None:
+    """No "recorded run" claim, and no store made inside the folder that stands where the file belongs."""
+    assert "recorded run" not in r.stdout, r.stdout
+    assert not any((out / "p" / ".pipeline-designer" / "runs.sqlite").iterdir())
+
+
+def _read_only_store(out: Path) -> None:
+    """A store with one run, then made read-only: the file 0444, its folder 0555 (no WAL index can be made)."""
+    folder = _copy_pipeline(out)
+    proc = run_cli([sys.executable, "-m", "designer", "run", str(folder / "bom_label.pipeline.json"), "--out",
+                    str(out / "first"), "--store", str(folder / ".pipeline-designer")], cwd=out)
+    assert proc.returncode == 0, proc.stderr
+    store = folder / ".pipeline-designer"
+    assert not list(store.glob("runs.sqlite-*"))  # no WAL files left: a read-only reader cannot make them
+    (store / "runs.sqlite").chmod(0o444)
+    store.chmod(0o555)
+
+
+def _writable_again(out: Path) -> None:
+    store = out / "p" / ".pipeline-designer"
+    store.chmod(0o755)
+    (store / "runs.sqlite").chmod(0o644)
+
+
+def _other_program_store(out: Path) -> None:
+    import sqlite3
+
+    _copy_pipeline(out)
+    with contextlib.closing(sqlite3.connect(out / "other.sqlite")) as conn:
+        conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
+        conn.commit()
+
+
+def _other_program_untouched(out: Path) -> None:
+    """Still in its own journal mode (not switched to WAL), with only its own table."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(out / "other.sqlite")) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["invoices"]
+
+
 def _one_cycle(r: Result) -> None:
     """One cycle for the knot of nodes, not one per simple cycle (there are billions)."""
     assert r.stderr.count("cycle:") == 1, r.stderr
@@ -426,7 +514,11 @@ class Launcher:
 
         def job() -> Result:
             out, fill = self._prepare(case)
-            return run_cli(case.command(fill), cwd=out, measure=case.hostile)
+            env = cli_env(out)
+            for key, value in case.env:
+                env.pop(key, None) if value is None else env.__setitem__(key, value.format(**fill))
+            prefix = (UNPRIVILEGED or []) if case.unprivileged else []
+            return run_cli(prefix + case.command(fill), cwd=out, env=env, measure=case.hostile)
 
         if case.needs_bundle:
             self.bundles()
@@ -462,6 +554,8 @@ def test_bad_input_exits_2_with_one_clear_message(name: str, launcher: Launcher)
     """Each case's documented outcome: for bad input exit 2 and exactly one located error line (other cases
     name their own exit status); never a traceback or a signal; bounded memory on hostile files."""
     case = CASES[name]
+    if case.unprivileged and UNPRIVILEGED is None:
+        pytest.skip("running as root without user namespaces: file permissions cannot be tested")
     proc = launcher.result(name)
     both = proc.stdout + proc.stderr
     assert "Traceback" not in both, both
