@@ -99,9 +99,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.report:  # the run folder as one HTML page: evaluation plots and profiles
         run.artifacts.append(_write_run_report(out, args.report))
     if args.json:
-        print(json.dumps({"ok": r.ok, "cancelled": r.cancelled, "status": r.status, "errors": r.errors,
-                          "warnings": r.warnings, "metrics": run.metrics, "run_id": run.run_id,
-                          "artifacts": [str(a) for a in run.artifacts]}, indent=2, default=str))
+        from designer.core import jsontext
+
+        print(jsontext.dumps({"ok": r.ok, "cancelled": r.cancelled, "status": r.status, "errors": r.errors,
+                              "warnings": r.warnings, "metrics": run.metrics, "run_id": run.run_id,
+                              "artifacts": [str(a) for a in run.artifacts]}, indent=2))
     else:
         for node, warnings in r.warnings.items():
             for w in warnings:
@@ -233,7 +235,9 @@ def cmd_nodes(args: argparse.Namespace) -> int:
 
     cat = _with_defaults(default_registry().catalogue())
     if args.json:
-        print(json.dumps(cat, indent=2, default=str))
+        from designer.core import jsontext
+
+        print(jsontext.dumps(cat, indent=2))
         return EXIT_OK
     for entry in cat:
         ins = ", ".join(f"{p['name']}:{p['type']}{'?' if p['optional'] else ''}" for p in entry["inputs"])

@@ -23,6 +23,8 @@ def _warn(message: str) -> None:
 
 
 def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
     if isinstance(value, float):
         return "nan" if math.isnan(value) else f"{value:.6g}"
     if isinstance(value, str):
@@ -43,7 +45,9 @@ def _took(seconds: float | None) -> str:
 
 
 def _dump(data: Any) -> None:
-    print(json.dumps(data, indent=2, default=str))
+    from designer.core import jsontext
+
+    print(jsontext.dumps(data, indent=2))  # valid JSON: a NaN metric (of an older record) prints as null
 
 
 def _open(args: argparse.Namespace, write: bool = False) -> Any:

@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 import networkx as nx
 
+from designer.core import jsontext
 from designer.core.engine import Engine, Event, RunResult
 from designer.core.lifecycle import EventCallback, RunObserver, RunSession, run_pipeline
 from designer.core.errors import BadInput
@@ -139,13 +140,13 @@ class OutputWriter(RunObserver):
                     session.artifacts.append(path)
         session.artifacts += write_bundles(pipeline, result, out_dir, session.metrics)
         path = out_dir / REPORT_FILE
-        atomic_write_text(path, json.dumps(report_of(pipeline, result, session.base_dir), default=str) + "\n")
+        atomic_write_text(path, jsontext.dumps(report_of(pipeline, result, session.base_dir)) + "\n")
         session.artifacts.append(path)
         summary = {"pipeline": pipeline.name, "ok": result.ok, "cancelled": result.cancelled,
                    "status": result.status, "errors": result.errors, "warnings": result.warnings,
                    "seconds": {k: round(v, 4) for k, v in result.seconds.items()}, "metrics": session.metrics}
         path = out_dir / "metrics.json"
-        atomic_write_text(path, json.dumps(summary, indent=2, default=str) + "\n")
+        atomic_write_text(path, jsontext.dumps(summary, indent=2) + "\n")
         session.artifacts.append(path)
 
 

@@ -243,6 +243,7 @@ def validate(pipeline: Pipeline, base_dir: str | Path = ".", registry: NodeRegis
     for cycle in cycles:
         _err(issues, f"cycle: {' → '.join(cycle + cycle[:1])}; a pipeline must not loop", node=cycle[0])
 
+    _outside_writes(pipeline, types, params, Path(base_dir), issues)
     inbound = links_by_target(pipeline)
     for n in pipeline.nodes:
         cls = types.get(n.type)
@@ -259,6 +260,24 @@ def validate(pipeline: Pipeline, base_dir: str | Path = ".", registry: NodeRegis
     v.order = ordered(g)
     _propagate(pipeline, v, types, Path(base_dir))
     return v
+
+
+def _outside_writes(pipeline: Pipeline, types: NodeRegistry, params: dict[str, Any], base_dir: Path,
+                    issues: list[Issue]) -> None:
+    """Warn where a module writes a file (its `writes_files` parameters) outside the pipeline's folder: running
+    a pipeline someone sent you should not quietly write into your home folder or over system files."""
+    base = base_dir.resolve()
+    for n in pipeline.nodes:
+        cls, parsed = types.get(n.type), params.get(n.id)
+        for name in (getattr(cls, "writes_files", ()) if cls is not None and parsed is not None else ()):
+            value = getattr(parsed, name, None)
+            if not isinstance(value, str) or not value:
+                continue
+            target = Path(value).expanduser()
+            target = (target if target.is_absolute() else base / target).resolve()
+            if not target.is_relative_to(base):
+                issues.append(Issue("warning", f"writes outside the pipeline's folder: {target}",
+                                    Location(node=n.id, param=name)))
 
 
 def _propagate(pipeline: Pipeline, v: Validation, types: NodeRegistry, base_dir: Path) -> None:

@@ -183,6 +183,13 @@ def load_csv_pipeline(path: str, name: str = "load a CSV") -> str:
     return pipeline_json([{"id": "load", "type": "data.csv", "params": {"path": path}}], [], name)
 
 
+def save_outside(folder: Path) -> None:
+    """A Save CSV node writing into the folder above the pipeline's."""
+    nodes = [{"id": "data", "type": "data.sample", "params": {"dataset": "iris"}},
+             {"id": "save", "type": "data.save_csv", "params": {"path": "../outside.csv"}}]
+    (folder / "save_outside.pipeline.json").write_text(pipeline_json(nodes, [("data.data", "save.data")]))
+
+
 def data_files(folder: Path) -> None:
     """A 200 KB text cell (valid; the csv module refused it), and a folder and a FIFO where a CSV belongs,
     each with a pipeline that loads it."""

@@ -238,6 +238,16 @@ add(Case("run-store_of_another_program", ("run", "{out}/p/bom_label.pipeline.jso
                                           "--store", "{out}/other.sqlite"),
          ("warning", "not a Pipeline Designer run store", "this run is not recorded"), exit=0,
          setup=lambda out, fill: _other_program_store(out), check=lambda out, r: _other_program_untouched(out)))
+# valid JSON whatever the numbers (was: bare NaN in metrics.json, report.json and --json output)
+add(Case("run-constant_label", ("run", "{corpus}/constant_label.pipeline.json", "--out", "{out}/out"),
+         ("wrote",), exit=0, check=lambda out, r: _strict_json(out / "out")))
+add(Case("run_json-constant_label", ("run", "{corpus}/constant_label.pipeline.json", "--out", "{out}/out", "--json"),
+         ('"relative_squared_error": null',), exit=0, check=lambda out, r: _strict_json_text(r.stdout)))
+# a module writing outside the pipeline's folder: a validation warning naming the node and the path
+_OUTSIDE = ("warning", "node 'save'", "writes outside the pipeline's folder", "outside.csv")
+add(Case("validate-save_outside", ("validate", "{gen}/save_outside.pipeline.json"), _OUTSIDE + ("parameter 'path'",),
+         exit=0))
+add(Case("run-save_outside", ("run", "{gen}/save_outside.pipeline.json", "--out", "{out}/out"), _OUTSIDE, exit=0))
 # validation in linear time (was: 14 fully linked nodes never finish, 10,000 nodes in a row take > 45 s)
 _CYCLE = ("node 'n0'", "cycle: n0 → n1 → n0; a pipeline must not loop")
 add(Case("validate-complete14", ("validate", "{gen}/complete14.pipeline.json"), _CYCLE, one_line=False,
@@ -439,6 +449,22 @@ def _other_program_untouched(out: Path) -> None:
         assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["invoices"]
 
 
+def _strict_json_text(text: str) -> Any:
+    def refuse(name: str) -> None:
+        raise AssertionError(f"{name} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def _strict_json(folder: Path) -> None:
+    """metrics.json, report.json and the bundle's manifest parse as standard JSON; undefined metrics are null."""
+    metrics = _strict_json_text((folder / "metrics.json").read_text())
+    assert metrics["metrics"]["evaluate"][0]["metrics"]["relative_squared_error"] is None
+    _strict_json_text((folder / "report.json").read_text())
+    manifest = _strict_json_text(hostile.read_members(folder / "train.bundle.zip")["manifest.json"].decode())
+    assert manifest["metrics"]["evaluate.scored"]["relative_squared_error"] is None
+
+
 def _one_cycle(r: Result) -> None:
     """One cycle for the knot of nodes, not one per simple cycle (there are billions)."""
     assert r.stderr.count("cycle:") == 1, r.stderr
@@ -451,6 +477,7 @@ def make_generated(folder: Path) -> dict[str, str]:
     hostile.zip_bomb(folder)
     hostile.big_pipelines(folder)
     hostile.data_files(folder)
+    hostile.save_outside(folder)
     return {"gen": str(folder)}
 
 
