@@ -90,7 +90,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     token = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: token.cancel())
     try:
-        run_pipeline(run, observers=[EventCallback(progress), OutputWriter(out), recorder], cancel=token,
+        writer = OutputWriter(out, also=(Path(args.report),) if args.report else ())
+        run_pipeline(run, observers=[EventCallback(progress), writer, recorder], cancel=token,
                      reuse=False, keep_outputs=False)
     finally:
         signal.signal(signal.SIGINT, previous)

@@ -248,6 +248,20 @@ _OUTSIDE = ("warning", "node 'save'", "writes outside the pipeline's folder", "o
 add(Case("validate-save_outside", ("validate", "{gen}/save_outside.pipeline.json"), _OUTSIDE + ("parameter 'path'",),
          exit=0))
 add(Case("run-save_outside", ("run", "{gen}/save_outside.pipeline.json", "--out", "{out}/out"), _OUTSIDE, exit=0))
+# an output folder always holds exactly one run's outputs, and never loses a file no run wrote (was: a failed
+# or cancelled re-run replaced metrics.json and left the previous run's bundle and scored table beside it)
+_RERUN = ("run", "{corpus}/rerun_outputs.pipeline.json", "--out", "{out}/out")
+add(Case("run-rerun_fails", (*_RERUN, "--set", "load.path=train_infinite_feature.csv"),
+         ("node 'train'", "column 'x1'", "infinite value"), setup=lambda out, fill: _first_run(out),
+         check=lambda out, r: _only_this_run(out / "out", "failed")))
+add(Case("run-rerun_cancelled", _RERUN, ("run cancelled",), exit=1, setup=lambda out, fill: _first_run(out),
+         patch=lambda: _cancelled_at_once(), check=lambda out, r: _only_this_run(out / "out", "cancelled")))
+add(Case("run-out_holds_user_files", _RERUN, ("out", "holds files no run wrote (notes.txt)", "choose an empty"),
+         setup=lambda out, fill: _user_file(out), check=lambda out, r: _user_file_kept(out)))
+add(Case("run-out_of_an_older_version", _RERUN, ("wrote",), exit=0, setup=lambda out, fill: _older_outputs(out),
+         check=lambda out, r: _only_this_run(out / "out", "succeeded")))
+add(Case("run-out_is_a_file", _RERUN, ("out", "the output folder is a file"),
+         setup=lambda out, fill: (out / "out").write_text("not a folder")))
 # validation in linear time (was: 14 fully linked nodes never finish, 10,000 nodes in a row take > 45 s)
 _CYCLE = ("node 'n0'", "cycle: n0 → n1 → n0; a pipeline must not loop")
 add(Case("validate-complete14", ("validate", "{gen}/complete14.pipeline.json"), _CYCLE, one_line=False,
@@ -463,6 +477,53 @@ def _strict_json(folder: Path) -> None:
     _strict_json_text((folder / "report.json").read_text())
     manifest = _strict_json_text(hostile.read_members(folder / "train.bundle.zip")["manifest.json"].decode())
     assert manifest["metrics"]["evaluate.scored"]["relative_squared_error"] is None
+
+
+def _first_run(out: Path) -> None:
+    proc = run_cli([sys.executable, "-m", "designer", *(a.format(corpus=CORPUS, out=out) for a in _RERUN)], cwd=out)
+    assert proc.returncode == 0, proc.stderr
+    assert {p.name for p in (out / "out").iterdir()} >= {"train.bundle.zip", "score.scored.csv"}
+
+
+@contextlib.contextmanager
+def _cancelled_at_once() -> Any:
+    """Ctrl-C before the first node: every node is skipped."""
+    from designer.core.engine import CancelToken
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(CancelToken, "__call__", lambda self: True)
+        yield
+
+
+def _only_this_run(folder: Path, status: str) -> None:
+    """The folder holds this run's outputs and nothing else (no staging or old folder left beside it)."""
+    summary = _strict_json_text((folder / "metrics.json").read_text())
+    assert {p.name for p in folder.iterdir()} == set(summary["files"]), summary["files"]
+    ok = {"failed": not summary["ok"] and not summary["cancelled"], "cancelled": summary["cancelled"],
+          "succeeded": summary["ok"]}[status]
+    assert ok, summary
+    if status != "succeeded":
+        assert sorted(summary["files"]) == ["metrics.json", "report.json"]
+    assert sorted(p.name for p in folder.parent.iterdir() if p.name.startswith(".out.")) == []
+
+
+def _user_file(out: Path) -> None:
+    (out / "out").mkdir()
+    (out / "out" / "notes.txt").write_text("mine")
+
+
+def _user_file_kept(out: Path) -> None:
+    assert [p.name for p in (out / "out").iterdir()] == ["notes.txt"]
+    assert (out / "out" / "notes.txt").read_text() == "mine"
+
+
+def _older_outputs(out: Path) -> None:
+    """What an older version wrote: no list of files in metrics.json."""
+    folder = out / "out"
+    folder.mkdir()
+    (folder / "metrics.json").write_text(json.dumps({"pipeline": "old", "status": {"score": "finished"}}))
+    for name in ("report.json", "score.scored.csv", "old.bundle.zip"):
+        (folder / name).write_text("old")
 
 
 def _one_cycle(r: Result) -> None:
