@@ -366,12 +366,12 @@ def load_bundle(path: str | Path) -> tuple[TrainedModel, dict[str, Any], list[st
     p = Path(path)
     manifest, members = read_manifest(p)
     schema = _read_schema(members["schema.json"], p)
-    import skops.io as sio  # only now: a refused file costs no scikit-learn import
     payload = members["model.skops"]
     try:  # model.skops is a zip too: skops inflates it, so its declared sizes are checked first
         open_zip(io.BytesIO(payload), lambda m: _refuse(p, m), "model.skops").close()
     except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, ValueError) as e:
         raise _refuse(p, f"model.skops is not readable ({str(e)[:200]})") from None
+    import skops.io as sio  # only now: a refused file costs no scikit-learn import
     try:
         untrusted = set(sio.get_untrusted_types(data=payload))
     except Exception as e:  # skops raises many kinds for corrupt data

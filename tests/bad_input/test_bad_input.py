@@ -4,11 +4,13 @@ parameter, column, row, file, line), never a traceback, a crash or a silent wron
 cost bounded memory and time. Valid-but-unusual input (a byte-order mark, a long cell) is read, and
 problems outside the run (an unusable run store) are warnings.
 
-Each case runs the real command line (`python -m designer ...`) in a subprocess. The selected cases are
-started together on a small thread pool when the first of them is needed, so the corpus costs about as
-much wall time as its slowest few commands rather than the sum of all of them. Big or hostile inputs are
-generated at test time (tests/bad_input/hostile.py), never committed. A few cases that must patch the
-program (a full disk) call `designer.cli.main` in this process instead.
+Each case runs the command line: as `python -m designer ...` in a subprocess where that proves something
+(a hostile file that could crash the interpreter or take too much memory, file permissions, another
+environment, a possible hang; see `Case.isolated`), else as `designer.cli.main(argv)` in this process with
+its output captured (also the cases that patch the program, such as a full disk). The subprocesses are
+started together on a small thread pool when the first case is needed, so they cost about as much wall
+time as the slowest few of them rather than the sum. Big or hostile inputs are generated at test time
+(tests/bad_input/hostile.py), never committed.
 """
 
 from __future__ import annotations
@@ -77,6 +79,16 @@ class Case:
     """Changes to the command's environment (None removes a variable)."""
     unprivileged: bool = False
     """Run without the power to ignore file permissions (root: in a user namespace, see UNPRIVILEGED)."""
+    subprocess: bool = False
+    """Run in a subprocess even though nothing below asks for one (it could hang, or end to end)."""
+
+    @property
+    def isolated(self) -> bool:
+        """Run as `python -m designer` in a subprocess: hostile files (a crash, or memory measured on a process
+        of its own), file permissions, another environment, a possible hang. Everything else calls
+        `designer.cli.main` in this process: a subprocess would prove nothing more and costs a second of
+        imports per case on a small shared machine."""
+        return self.patch is None and (self.hostile or self.unprivileged or bool(self.env) or self.subprocess)
 
     @property
     def needs_bundle(self) -> bool:
@@ -204,9 +216,9 @@ add(Case("run-big_cell", ("run", "{gen}/big_cell.pipeline.json", "--out", "{out}
 for _what, _say in (("folder", "is a folder"), ("fifo", "is not a regular file")):
     _file = f"data_{_what}.csv"
     add(Case(f"validate-data_{_what}", ("validate", f"{{gen}}/data_{_what}.pipeline.json"),
-             (_file, "node 'load'", "parameter 'path'", _say)))
+             (_file, "node 'load'", "parameter 'path'", _say), subprocess=_what == "fifo"))
     add(Case(f"run-data_{_what}", ("run", f"{{gen}}/data_{_what}.pipeline.json", "--out", "{out}/out"),
-             (_file, "node 'load'", "parameter 'path'", _say)))
+             (_file, "node 'load'", "parameter 'path'", _say), subprocess=_what == "fifo"))
     add(Case(f"score-data_{_what}", ("score", "{bundle}", f"{{gen}}/{_file}", "-o", "{out}/scored.csv"),
              (_file, _say), hostile=True))
 # pipeline files Python's json reads only to fail later (was: exit 1, ValueError or RecursionError)
@@ -214,7 +226,8 @@ for _command in ("validate", "run"):
     add(Case(f"{_command}-digits5000", (_command, "{gen}/digits5000.pipeline.json", "--out", "{out}/out")[
         :2 if _command == "validate" else 4], ("digits5000.pipeline.json", "line 14", "5,000 digits")))
     add(Case(f"{_command}-nested100000", (_command, "{gen}/nested100000.pipeline.json", "--out", "{out}/out")[
-        :2 if _command == "validate" else 4], ("nested100000.pipeline.json", "line 2", "nested more than 64")))
+        :2 if _command == "validate" else 4], ("nested100000.pipeline.json", "line 2", "nested more than 64"),
+        subprocess=True))
 add(Case("run-set_digits5000", ("run", str(SAMPLES / "iris_kmeans.pipeline.json"), "--set",
                                 "learner.seed=" + "7" * 5000, "--out", "{out}/out"), ("node 'learner'", "parameter 'seed'")))
 # where the output cannot be written (was: exit 1 with IsADirectoryError / OSError)
@@ -265,10 +278,12 @@ add(Case("run-out_is_a_file", _RERUN, ("out", "the output folder is a file"),
 # validation in linear time (was: 14 fully linked nodes never finish, 10,000 nodes in a row take > 45 s)
 _CYCLE = ("node 'n0'", "cycle: n0 → n1 → n0; a pipeline must not loop")
 add(Case("validate-complete14", ("validate", "{gen}/complete14.pipeline.json"), _CYCLE, one_line=False,
-         check=lambda out, r: _one_cycle(r)))
+         check=lambda out, r: _one_cycle(r), subprocess=True))
 add(Case("run-complete14", ("run", "{gen}/complete14.pipeline.json", "--out", "{out}/out"),
-         ("the pipeline has 169 problems", *_CYCLE), one_line=False, check=lambda out, r: _one_cycle(r)))
-add(Case("validate-chain10000", ("validate", "{gen}/chain10000.pipeline.json"), ("ok: 10000 nodes",), exit=0))
+         ("the pipeline has 169 problems", *_CYCLE), one_line=False, check=lambda out, r: _one_cycle(r),
+         subprocess=True))
+add(Case("validate-chain10000", ("validate", "{gen}/chain10000.pipeline.json"), ("ok: 10000 nodes",), exit=0,
+         subprocess=True))
 add(Case("bundle-kmeans_width", ("score", "{bundles}/kmeans_width.bundle.zip", "{bundles}/ab.csv", "-o",
                                  "{out}/scored.csv"),
          ("kmeans_width.bundle.zip", "refused", "schema.json lists 2 feature columns", "fitted on 3")))
@@ -350,13 +365,17 @@ def run_cli(argv: list[str], cwd: Path, env: dict[str, str] | None = None, measu
 
 
 def run_inprocess(argv: list[str], patch: Callable[[], ContextManager[Any]]) -> Result:
-    """`designer.cli.main(argv)` in this process, inside `patch`, with its output captured."""
+    """`designer.cli.main(argv)` in this process, inside `patch`, with its output captured (and one OpenMP
+    thread, as the subprocesses have)."""
+    from threadpoolctl import threadpool_limits
+
     from designer.cli import main
 
     out, err = io.StringIO(), io.StringIO()
-    with patch(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    start = time.perf_counter()
+    with patch(), threadpool_limits(1), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(argv)
-    return Result(code, out.getvalue(), err.getvalue())
+    return Result(code, out.getvalue(), err.getvalue(), seconds=time.perf_counter() - start)
 
 
 def _with_payload(members: dict[str, bytes], payload: bytes) -> dict[str, bytes]:
@@ -556,7 +575,7 @@ class Launcher:
         if any(CASES[n].needs_gen for n in selected):
             self.generated()
         for name in sorted(selected, key=lambda n: CASES[n].needs_bundle):  # then the cases that need no bundle
-            if CASES[name].patch is None:
+            if CASES[name].isolated:
                 self.submit(name)
 
     def _build_bundles(self) -> dict[str, str]:
@@ -616,9 +635,9 @@ class Launcher:
 
     def result(self, name: str) -> Result:
         case = CASES[name]
-        if case.patch is not None:  # in this process, in the test's own thread
+        if not case.isolated:  # in this process, in the test's own thread
             _, fill = self._prepare(case)
-            return run_inprocess([a.format(**fill) for a in case.argv], case.patch)
+            return run_inprocess([a.format(**fill) for a in case.argv], case.patch or contextlib.nullcontext)
         self.submit(name)
         return self.futures[name].result(timeout=TIMEOUT * 3)
 
@@ -715,6 +734,7 @@ def _best_seconds(work: Callable[[], Any], repeat: int) -> float:
     return best
 
 
+@pytest.mark.slow
 def test_validation_and_planning_take_linear_time() -> None:
     """Ten times the nodes take about ten times as long to validate and plan (fingerprints included), not a
     hundred times: no per-node scan of every link or node. A ratio, not an absolute time (shared machines)."""
