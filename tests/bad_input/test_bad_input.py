@@ -726,11 +726,20 @@ def test_corpus_is_small_and_uses_only_bundled_data() -> None:
 
 
 def _best_seconds(work: Callable[[], Any], repeat: int) -> float:
+    """The fastest of `repeat` runs, without garbage collection (whose passes grow with the heap): the
+    least disturbed by other work on a shared machine."""
+    import gc
+
     best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        work()
-        best = min(best, time.perf_counter() - start)
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(repeat):
+            start = time.perf_counter()
+            work()
+            best = min(best, time.perf_counter() - start)
+    finally:
+        gc.enable()
     return best
 
 
@@ -744,8 +753,8 @@ def test_validation_and_planning_take_linear_time() -> None:
     small, big = (parse_pipeline(hostile.chain(n)) for n in (1_000, 10_000))
     engine = Engine()
     t_small = _best_seconds(lambda: engine.plan(small, CORPUS), 5)
-    t_big = _best_seconds(lambda: engine.plan(big, CORPUS), 2)
-    assert t_big < 25 * t_small, f"1,000 nodes {t_small:.3f} s, 10,000 nodes {t_big:.3f} s"
+    t_big = _best_seconds(lambda: engine.plan(big, CORPUS), 3)
+    assert t_big < 30 * t_small, f"1,000 nodes {t_small:.3f} s, 10,000 nodes {t_big:.3f} s"  # quadratic: ~100x
 
 
 @pytest.mark.timeout(60)
