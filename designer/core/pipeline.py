@@ -293,7 +293,7 @@ def parse_pipeline(text: str, file: str = "<pipeline>") -> Pipeline:
                        line=text.count("\n", 0, m.start()) + 1 if m else None) from None
     except RecursionError:
         deep = True
-    except ValueError as e:  # an integer beyond Python's digit limit
+    except ValueError:  # an integer beyond Python's digit limit
         m = re.search(r"\d{%d,}" % (MAX_DIGITS + 1), text)
         where = {"line": text.count("\n", 0, m.start()) + 1} if m else {}
         digits = f"{len(m.group()):,} digits" if m else "too many digits"

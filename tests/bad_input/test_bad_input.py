@@ -16,7 +16,6 @@ time as the slowest few of them rather than the sum. Big or hostile inputs are g
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
 import os
@@ -26,7 +25,7 @@ import threading
 import time
 import zipfile
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ContextManager
 
