@@ -297,7 +297,7 @@ def non_finite_value(frame: "pd.DataFrame", columns: Iterable[str], infinite: bo
     for col in columns:
         if col not in frame.columns:
             continue
-        values = pd.to_numeric(frame[col], errors="coerce") if infinite else frame[col]
+        values = to_numbers(frame[col]) if infinite else frame[col]
         bad = np.isinf(values.to_numpy(dtype=np.float64, na_value=np.nan)) if infinite else values.isna().to_numpy()
         if bad.any():
             row = row_number(frame, int(bad.nonzero()[0][0]))
@@ -326,13 +326,26 @@ def located_values(frame: "pd.DataFrame", columns: Iterable[str], node: str | No
         raise found from None
 
 
+def to_numbers(series: "pd.Series") -> "pd.Series":
+    """`pd.to_numeric(series, errors="coerce")` that also takes integers too large for a float (pandas reads
+    a 400-digit integer as a Python int, which to_numeric cannot convert): they become ±inf, as a decimal
+    number that long does, and are then refused where infinity is (naming the row)."""
+    import pandas as pd
+
+    try:
+        return pd.to_numeric(series, errors="coerce")
+    except OverflowError:
+        return pd.to_numeric(series.map(lambda v: str(v) if isinstance(v, int) and not isinstance(v, bool) else v),
+                             errors="coerce")
+
+
 def check_numeric(series: "pd.Series", node: str | None = None, column: str | None = None) -> None:
     """Refuse a column that should hold numbers but holds text, quoting the first value that is not a number."""
     import pandas as pd
 
     if kind_of_dtype(series.dtype) == "numeric":
         return
-    as_numbers = pd.to_numeric(series, errors="coerce")
+    as_numbers = to_numbers(series)
     bad = as_numbers.isna() & series.notna()
     if bad.any():
         row = bad.to_numpy().nonzero()[0][0]
@@ -345,7 +358,7 @@ def cast_series(series: "pd.Series", kind: str, node: str | None = None, column:
     import pandas as pd
 
     if kind == "numeric":
-        converted = pd.to_numeric(series, errors="coerce")
+        converted = to_numbers(series)
         bad = converted.isna() & series.notna()
         if bad.any():
             row = bad.to_numpy().nonzero()[0][0]

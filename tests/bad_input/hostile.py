@@ -198,6 +198,8 @@ def data_files(folder: Path) -> None:
     (folder / "data_folder.csv").mkdir()
     (folder / "data_folder.pipeline.json").write_text(load_csv_pipeline("data_folder.csv"))
     os.mkfifo(folder / "data_fifo.csv")
+    (folder / "digits5000.csv").write_text("area_m2,rooms,age_years,distance_km,city,condition,garden\n"
+                                           + "7" * 5000 + ",3,12,4.5,Porto,good,yes\n")
     (folder / "data_fifo.pipeline.json").write_text(load_csv_pipeline("data_fifo.csv"))
 
 

@@ -147,6 +147,8 @@ SCORE_CASES: dict[str, tuple[str, ...]] = {
     "score_duplicate_header": ("score_duplicate_header.csv", "column 'area_m2'", "twice"),
     "score_infinite": ("score_infinite.csv", "node 'fill_numbers'", "column 'area_m2'", "infinite value at row 2",
                        "Clip Values"),
+    # a 400-digit integer: pandas keeps it as a Python int, too large for a float (was: exit 1, OverflowError)
+    "score_huge_integer": ("score_huge_integer.csv", "column 'area_m2'", "infinite value at row 1", "Clip Values"),
 }
 # broken bundles (made by `make_bad_bundles` and tests/bad_input/hostile.py) scoring good rows
 BUNDLE_CASES: dict[str, tuple[str, ...]] = {
@@ -229,6 +231,9 @@ for _command in ("validate", "run"):
         subprocess=True))
 add(Case("run-set_digits5000", ("run", str(SAMPLES / "iris_kmeans.pipeline.json"), "--set",
                                 "learner.seed=" + "7" * 5000, "--out", "{out}/out"), ("node 'learner'", "parameter 'seed'")))
+add(Case("score-digits5000", ("score", "{bundle}", "{gen}/digits5000.csv", "-o", "{out}/scored.csv"),
+         ("digits5000.csv", "column 'area_m2'", "expected numbers but found '777", "… (row 1)"),
+         check=lambda out, r: _short(r.stderr)))
 # where the output cannot be written (was: exit 1 with IsADirectoryError / OSError)
 add(Case("score-output_is_folder", ("score", "{bundle}", "{corpus}/score_good_rows.csv", "-o", "{out}"),
          ("is a folder; name a file to write",)))
@@ -542,6 +547,11 @@ def _older_outputs(out: Path) -> None:
     (folder / "metrics.json").write_text(json.dumps({"pipeline": "old", "status": {"score": "finished"}}))
     for name in ("report.json", "score.scored.csv", "old.bundle.zip"):
         (folder / name).write_text("old")
+
+
+def _short(message: str) -> None:
+    """A 5,000-digit cell is quoted cut short, not in full."""
+    assert len(message) < 400, len(message)
 
 
 def _one_cycle(r: Result) -> None:
