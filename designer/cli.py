@@ -22,6 +22,10 @@ def _err(message: str) -> None:
     print(f"pipeline-designer: error: {message}", file=sys.stderr)
 
 
+def _warn(message: str) -> None:
+    print(f"pipeline-designer: warning: {message}", file=sys.stderr)
+
+
 class Progress:
     """Progress lines on a terminal (stderr); silent when stderr is not a terminal."""
 
@@ -86,7 +90,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     token = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: token.cancel())
     try:
-        run_pipeline(run, observers=[EventCallback(progress), OutputWriter(out), recorder], cancel=token,
+        writer = OutputWriter(out, also=(Path(args.report),) if args.report else ())
+        run_pipeline(run, observers=[EventCallback(progress), writer, recorder], cancel=token,
                      reuse=False, keep_outputs=False)
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -95,9 +100,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.report:  # the run folder as one HTML page: evaluation plots and profiles
         run.artifacts.append(_write_run_report(out, args.report))
     if args.json:
-        print(json.dumps({"ok": r.ok, "cancelled": r.cancelled, "status": r.status, "errors": r.errors,
-                          "warnings": r.warnings, "metrics": run.metrics, "run_id": run.run_id,
-                          "artifacts": [str(a) for a in run.artifacts]}, indent=2, default=str))
+        from designer.core import jsontext
+
+        print(jsontext.dumps({"ok": r.ok, "cancelled": r.cancelled, "status": r.status, "errors": r.errors,
+                              "warnings": r.warnings, "metrics": run.metrics, "run_id": run.run_id,
+                              "artifacts": [str(a) for a in run.artifacts]}, indent=2))
     else:
         for node, warnings in r.warnings.items():
             for w in warnings:
@@ -138,12 +145,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def read_table(path: str) -> Any:
     """A CSV or Parquet data file for scoring, with the Load CSV defaults and located errors."""
     from designer.core.csv_read import DEFAULT_MISSING, read_csv_frame
+    from designer.core.files import regular_file
 
-    p = Path(path)
-    if not p.is_file():
-        from designer.core.errors import BadInput
-
-        raise BadInput("no such data file", file=str(p))
+    p = regular_file(path, "data file")
     if p.suffix.lower() in (".parquet", ".pq"):
         import pandas as pd
         import pyarrow as pa
@@ -167,7 +171,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     from designer.core.values import Table
 
     bundle, registered = resolve_bundle(args.bundle, args.store)  # a bundle path or NAME[:VERSION]
-    model, manifest = load_bundle(bundle)
+    model, manifest, warnings = load_bundle(bundle)
+    for w in warnings:
+        _warn(f"{bundle}: {w}")
     frame = read_table(args.data)
     try:
         scored = model.score(Table(frame=frame), with_features=args.with_features).view
@@ -230,7 +236,9 @@ def cmd_nodes(args: argparse.Namespace) -> int:
 
     cat = _with_defaults(default_registry().catalogue())
     if args.json:
-        print(json.dumps(cat, indent=2, default=str))
+        from designer.core import jsontext
+
+        print(jsontext.dumps(cat, indent=2))
         return EXIT_OK
     for entry in cat:
         ins = ", ".join(f"{p['name']}:{p['type']}{'?' if p['optional'] else ''}" for p in entry["inputs"])

@@ -23,6 +23,8 @@ def _warn(message: str) -> None:
 
 
 def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
     if isinstance(value, float):
         return "nan" if math.isnan(value) else f"{value:.6g}"
     if isinstance(value, str):
@@ -43,13 +45,16 @@ def _took(seconds: float | None) -> str:
 
 
 def _dump(data: Any) -> None:
-    print(json.dumps(data, indent=2, default=str))
+    from designer.core import jsontext
+
+    print(jsontext.dumps(data, indent=2))  # valid JSON: a NaN metric (of an older record) prints as null
 
 
-def _open(args: argparse.Namespace) -> Any:
+def _open(args: argparse.Namespace, write: bool = False) -> Any:
+    """The store of a `runs`/`models` command; commands that only read also read a read-only store."""
     from designer.core.store import open_found
 
-    return open_found(getattr(args, "store", None))
+    return open_found(getattr(args, "store", None), write=write)
 
 
 # ---------------------------------------------------------------------------------------------- run / score glue
@@ -83,7 +88,7 @@ def resolve_bundle(ref: str, store_option: str | None = None) -> tuple[Path, str
     except StoreError:
         return p, None  # load_bundle reports the missing file
     try:
-        store = open_found(store_option)
+        store = open_found(store_option, write=False)
     except StoreError as e:
         raise BadInput(f"'{ref}' is neither a bundle file nor a registered model ({e})") from None
     with store:
@@ -252,7 +257,7 @@ def cmd_runs_reproduce(args: argparse.Namespace) -> int:
     from designer.core.store import RUNNING, compare_runs
     from designer.core.store_record import StoreRecorder
 
-    store = _open(args)
+    store = _open(args, write=True)
     try:
         orig = store.get_run(args.run)
         if orig.status == RUNNING:
@@ -333,7 +338,7 @@ def cmd_runs_reproduce(args: argparse.Namespace) -> int:
 
 
 def cmd_models_register(args: argparse.Namespace) -> int:
-    with _open(args) as store:
+    with _open(args, write=True) as store:
         m = store.register_model(args.run, args.node, args.name)
     if args.json:
         _dump(m.to_json())

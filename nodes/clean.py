@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 
 from designer.core.errors import BadInput
 from designer.core.recipe import (ClipStep, DropStep, EditStep, EncodeStep, SelectStep, Step, TransformerStep,
-                                   as_categories, sklearn_input)
+                                   as_categories, located_values, sklearn_input)
 from designer.core.schema import ColumnName, Columns, Kind, TableSchema
 from designer.core.values import PortType, Table
 from designer.core.node import NodeType, Params, Port, PortSpec, RunContext, SchemaContext, table_input
@@ -73,7 +73,8 @@ class ColumnStepNode(NodeType):
         meta, features = roles(params)
         table: Table = inputs["data"].with_roles(meta, features)
         cols = self.selected(params, table.schema, ctx.node_id)
-        step = self.fit(params, table.frame, cols, ctx)
+        with located_values(table.frame, cols, ctx.node_id, f"'{self.title}'"):
+            step = self.fit(params, table.frame, cols, ctx)
         ctx.progress(0.6, "applying")
         return {"data": table.with_step(step, step.transform(table.frame))}
 

@@ -8,9 +8,10 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from designer.core.csv_read import DEFAULT_MISSING, read_csv_frame, sniff_csv
+from designer.core.csv_read import DEFAULT_MISSING, read_csv_frame, sniff_csv, sniff_csv_file
 from designer.core.digest import BackgroundDigest, frame_sha256
 from designer.core.errors import BadInput
+from designer.core.files import regular_file
 from designer.core.schema import ColumnName, Kind, TableSchema
 from designer.core.values import DataSource, PortType, Table
 from designer.core.node import NodeType, Params, Port, RunContext, SchemaContext, table_input
@@ -23,10 +24,7 @@ TABLE_OUT = (Port("data", PortType.TABLE, "The loaded table"),)
 def existing_file(path: str, base: Path) -> Path:
     """The data file a `path` parameter names (relative to the pipeline's folder), which must exist."""
     p = Path(path).expanduser()
-    p = p if p.is_absolute() else base / p
-    if not p.is_file():
-        raise BadInput(f"no such file: {p}", param="path", file=str(p))
-    return p
+    return regular_file(p if p.is_absolute() else base / p, "file", param="path")
 
 
 class _MetaParams(Params):
@@ -88,13 +86,8 @@ class LoadCsv(NodeType):
 
     def schema(self, params: LoadCsvParams, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
         path = self._path(params, ctx.base_dir)
-        try:
-            with open(path, newline="", encoding=params.encoding) as f:
-                schema = sniff_csv(f, params.delimiter, params.header, params.missing_values,
-                                   {"param": "path", "file": str(path)})
-            return with_meta(schema, params)
-        except LookupError:
-            raise BadInput(f"unknown encoding '{params.encoding}'", param="encoding") from None
+        return with_meta(sniff_csv_file(path, params.delimiter, params.encoding, params.header,
+                                        params.missing_values, {"param": "path"}), params)
 
     def run(self, params: LoadCsvParams, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         path = self._path(params, ctx.base_dir)

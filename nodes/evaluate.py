@@ -18,12 +18,15 @@ def regression_metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     from sklearn import metrics as m
 
     dev = y - y.mean()
+    with np.errstate(divide="ignore", invalid="ignore"):  # a constant label: undefined (NaN; null in JSON)
+        relative = (float(np.abs(y - pred).sum() / np.abs(dev).sum()),
+                    float(((y - pred) ** 2).sum() / (dev ** 2).sum()))
     return {
         "mae": float(m.mean_absolute_error(y, pred)),
         "rmse": float(np.sqrt(m.mean_squared_error(y, pred))),
         "r2": float(m.r2_score(y, pred)),
-        "relative_absolute_error": float(np.abs(y - pred).sum() / np.abs(dev).sum()),
-        "relative_squared_error": float(((y - pred) ** 2).sum() / (dev ** 2).sum()),
+        "relative_absolute_error": relative[0],
+        "relative_squared_error": relative[1],
     }
 
 

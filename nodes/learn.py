@@ -8,10 +8,11 @@ from pydantic import Field
 
 from designer.core.errors import BadInput
 from designer.core.model import TrainedModel, feature_matrix
-from designer.core.recipe import DropStep
+from designer.core.recipe import DropStep, located_values
 from designer.core.schema import ColumnName, Columns, TableSchema
 from designer.core.values import Learner, PortType, Table
-from designer.core.node import LearnerSpec, ModelSpec, NodeType, Params, Port, RunContext, SchemaContext, table_input
+from designer.core.node import (MAX_COUNT, MAX_SEED, LearnerSpec, ModelSpec, NodeType, Params, Port, RunContext,
+                                SchemaContext, table_input)
 
 LEARNER_OUT = (Port("learner", PortType.LEARNER, "Untrained algorithm with its hyperparameters"),)
 MODEL_OUT = (Port("model", PortType.MODEL, "Trained model with its cleaning recipe"),)
@@ -83,7 +84,7 @@ class KMeansParams(Params):
     init: Literal["k-means++", "random"] = Field("k-means++", description="How to place the first centroids")
     n_init: int = Field(10, ge=1, le=100, description="Runs with different centroid seeds; the best is kept")
     max_iter: int = Field(300, ge=1, le=10000, description="Maximum iterations per run")
-    seed: int = Field(42, ge=0, description="Random seed")
+    seed: int = Field(42, ge=0, le=MAX_SEED, description="Random seed")
 
 
 class KMeansLearner(LearnerNode):
@@ -103,10 +104,10 @@ class KMeansLearner(LearnerNode):
 
 class BoostedParams(Params):
     max_leaves: int = Field(31, ge=2, le=4096, description="Maximum leaves per tree")
-    min_samples_leaf: int = Field(20, ge=1, description="Minimum rows per leaf")
+    min_samples_leaf: int = Field(20, ge=1, le=MAX_COUNT, description="Minimum rows per leaf")
     learning_rate: float = Field(0.1, gt=0, le=1, description="Shrinkage applied to each tree")
     n_trees: int = Field(100, ge=1, le=10000, description="Number of boosting iterations (trees)")
-    seed: int = Field(42, ge=0, description="Random seed")
+    seed: int = Field(42, ge=0, le=MAX_SEED, description="Random seed")
 
 
 def _boosted(cls_name: str, params: BoostedParams) -> Any:
@@ -168,13 +169,16 @@ def model_spec(schema: TableSchema, task: str, label: str | None, features: list
                      columns=tuple(schema.columns), stats_steps=tuple(schema.stats_steps))
 
 
-def fit(estimator: Any, X: Any, y: Any, ctx: RunContext) -> Any:
+def fit(estimator: Any, frame: Any, features: list[str], label: str | None, ctx: RunContext) -> Any:
+    """A fitted clone of `estimator` on `frame`'s features (and label); a missing or infinite value the
+    estimator cannot take is named by column and row, with the module that fixes it."""
     from sklearn.base import clone
 
     est = clone(estimator)
-    ctx.progress(0.05, f"fitting {type(est).__name__} on {len(X):,} rows")
-    X = feature_matrix(X)
-    est.fit(X, y) if y is not None else est.fit(X)
+    ctx.progress(0.05, f"fitting {type(est).__name__} on {len(frame):,} rows")
+    X = feature_matrix(frame[features])
+    with located_values(frame, features, None, type(est).__name__, label=label):
+        est.fit(X, frame[label].to_numpy()) if label is not None else est.fit(X)
     return est
 
 
@@ -233,7 +237,7 @@ class TrainModel(NodeType):
         check_features(frame, features, ctx.node_id)
         if learner.task == "classification" and y.nunique() < 2:
             raise BadInput("the label has a single class; a classifier needs at least two", param="label")
-        est = fit(learner.estimator, frame[features], y.to_numpy(), ctx)
+        est = fit(learner.estimator, frame, features, params.label, ctx)
         return {"model": trained_model(ctx, learner, table, est, features, params.label)}
 
 
@@ -276,6 +280,6 @@ class TrainClusteringModel(NodeType):
             raise BadInput("has missing values; clean them before clustering", column=col, port="data")
         if len(X) < learner.estimator.n_clusters:
             raise BadInput(f"{len(X)} rows cannot form {learner.estimator.n_clusters} clusters", port="data")
-        est = fit(learner.estimator, X, None, ctx)
+        est = fit(learner.estimator, table.frame, features, None, ctx)
         return {"model": trained_model(ctx, learner, table, est, features, None)}
 

@@ -9,13 +9,13 @@ from pydantic import Field
 from designer.core.errors import BadInput
 from designer.core.schema import ColumnName
 from designer.core.values import PortType, Table
-from designer.core.node import NodeType, Params, Port, RunContext, SchemaContext, table_input
+from designer.core.node import MAX_SEED, NodeType, Params, Port, RunContext, SchemaContext, table_input
 
 
 class SplitParams(Params):
     fraction: float = Field(0.7, gt=0, lt=1, description="Fraction of rows in the first output (train)")
     shuffle: bool = Field(True, description="Shuffle rows before splitting")
-    seed: int = Field(42, ge=0, description="Random seed for the shuffle")
+    seed: int = Field(42, ge=0, le=MAX_SEED, description="Random seed for the shuffle")
     stratify: ColumnName = Field("", description="Keep this column's class proportions in both outputs "
                                                  "(empty: no stratification)")
 

@@ -1,10 +1,12 @@
 """Trained bundles: one zip per trained model, written and read by the app itself (DESIGN §5).
 
 Members: `manifest.json` (versions, pipeline, data hashes, parameters, metrics, SHA-256 of every other
-member), `model.skops` (estimator + fitted recipe, saved with skops), `schema.json` (input schema, label,
-task, features) and `pipeline.json` (the pipeline it came from). Loading verifies every hash and lets
-skops construct only the types on the app's own trusted list; boosted-tree predictors are checked
-for out-of-range node and feature indices before use.
+member and, in `sha256`, of the manifest itself), `model.skops` (estimator + fitted recipe, saved with
+skops), `schema.json` (input schema, label, task, features) and `pipeline.json` (the pipeline it came
+from). Loading reads the zip with bounded memory
+(`designer.core.files`), verifies every hash and lets skops construct only the types on the app's own
+trusted list; boosted-tree predictors, wherever they sit in the loaded model, are checked for out-of-range
+node and feature indices before use.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from designer.core import jsontext
 from designer.core.digest import bytes_sha256
 from designer.core.errors import BadInput
 from designer.core.model import TrainedModel
@@ -134,9 +137,11 @@ def write_bundle(path: str | Path, model: TrainedModel, *, pipeline_json: str, p
         "plugins": plugins,
         "members": {name: bytes_sha256(data) for name, data in members.items()},
     }
+    manifest = json.loads(jsontext.dumps(manifest))  # what a reader will see: valid JSON, non-finite as null
+    manifest["sha256"] = manifest_sha256(manifest)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("manifest.json", json.dumps(manifest, indent=2, default=str))
+        z.writestr("manifest.json", jsontext.dumps(manifest, indent=2))
         for name, data in members.items():
             z.writestr(name, data)
     atomic_write_bytes(path, buf.getvalue())
@@ -147,46 +152,161 @@ def _refuse(path: Path, message: str) -> BadInput:
     return BadInput(f"refused: {message}", file=str(path))
 
 
+def _canonical(manifest: dict[str, Any]) -> bytes:
+    return json.dumps({k: v for k, v in manifest.items() if k != "sha256"}, sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":"), allow_nan=False).encode()
+
+
+def manifest_sha256(manifest: dict[str, Any]) -> str:
+    """The SHA-256 a manifest carries of itself: over its canonical JSON without the `sha256` field."""
+    return bytes_sha256(_canonical(manifest))
+
+
 def read_manifest(path: str | Path) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """Open a bundle and verify its members against the manifest's hashes."""
+    """Open a bundle and verify its manifest and members against the manifest's hashes.
+
+    Hostile files cost bounded memory and time: the path must be a regular file of at most MAX_INFLATED
+    bytes; member names, declared sizes and compression ratios are checked before anything is inflated,
+    and members are inflated in chunks, never past their declared size (see `designer.core.files`).
+    """
+    import zlib
+
+    from designer.core.files import MAX_INFLATED, open_regular, open_zip, read_member
+
     p = Path(path)
-    try:
-        with zipfile.ZipFile(p) as z:
-            names = set(z.namelist())
-            if "manifest.json" not in names:
-                raise _refuse(p, "not a bundle (no manifest.json)")
-            manifest = json.loads(z.read("manifest.json"))
-            members = {n: z.read(n) for n in names if n != "manifest.json"}
-    except FileNotFoundError:
-        raise BadInput("no such bundle file", file=str(p)) from None
-    except (zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise _refuse(p, f"not a readable bundle ({e})") from None
+
+    def refuse(message: str) -> BadInput:
+        return _refuse(p, message)
+
+    with open_regular(p, "bundle file", max_bytes=MAX_INFLATED) as f:
+        try:
+            with open_zip(f, refuse, "the bundle", allowed=("manifest.json", *MEMBERS)) as z:
+                names = set(z.namelist())
+                if "manifest.json" not in names:
+                    raise refuse("not a bundle (no manifest.json)")
+                manifest = json.loads(read_member(z, "manifest.json", refuse, "the bundle"))
+                members = {n: read_member(z, n, refuse, "the bundle") for n in sorted(names - {"manifest.json"})}
+        except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, ValueError,
+                UnicodeDecodeError) as e:  # ValueError covers JSON errors; RuntimeError: encrypted, too deep
+            raise refuse(f"not a readable bundle ({type(e).__name__}: {str(e)[:200]})") from None
+    if not isinstance(manifest, dict):
+        raise refuse(f"manifest.json holds a JSON {type(manifest).__name__}, not an object")
     if manifest.get("format") != FORMAT:
-        raise _refuse(p, "not a Pipeline Designer bundle")
-    if manifest.get("version") != VERSION:
-        raise _refuse(p, f"bundle version {manifest.get('version')} is not supported (this program reads {VERSION})")
-    expected = manifest.get("members", {})
+        raise refuse("not a Pipeline Designer bundle")
+    if manifest.get("version") != VERSION or isinstance(manifest.get("version"), bool):
+        raise refuse(f"bundle version {str(manifest.get('version'))[:20]} is not supported (this program reads "
+                     f"{VERSION})")
+    claimed = manifest.get("sha256")
+    if claimed is not None:
+        try:
+            ok = claimed == manifest_sha256(manifest)
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise refuse("manifest.json does not match its own SHA-256 (changed after saving)")
+    expected = manifest.get("members")
+    if not isinstance(expected, dict) or not all(isinstance(v, str) for v in expected.values()):
+        raise refuse("manifest.json has no list of member hashes")
     if set(expected) != set(MEMBERS) or set(members) != set(MEMBERS):
         extra = sorted(set(members) ^ set(MEMBERS))
-        raise _refuse(p, f"unexpected or missing members: {', '.join(extra) or 'manifest list'}")
+        raise refuse(f"unexpected or missing members: {', '.join(extra) or 'manifest list'}")
     for name in MEMBERS:
         if bytes_sha256(members[name]) != expected[name]:
-            raise _refuse(p, f"member '{name}' does not match its SHA-256 in the manifest (changed after saving)")
+            raise refuse(f"member '{name}' does not match its SHA-256 in the manifest (changed after saving)")
+    for key, kind in (("pipeline", dict), ("libraries", dict), ("plugins", dict), ("learner", dict),
+                      ("metrics", dict), ("params", dict), ("data", list), ("train_rows", int)):
+        if key in manifest and not isinstance(manifest[key], kind):
+            raise refuse(f"manifest.json: '{key}' is not a JSON {'object' if kind is dict else kind.__name__}")
     return manifest, members
 
 
-def _check_trees(estimator: Any, path: Path) -> None:
-    """Validate boosted-tree predictors: child and feature indices in range, no categorical splits."""
-    import numpy as np
+def bundle_warnings(manifest: dict[str, Any]) -> list[str]:
+    """What a user should know before trusting a verified bundle's results: an unverifiable manifest (an
+    older bundle), or libraries whose versions differ from the ones it was made with."""
+    out = []
+    if "sha256" not in manifest:
+        out.append("manifest.json carries no SHA-256 of its own (a bundle from an older version), so its "
+                   "metrics and provenance cannot be verified")
+    made = manifest.get("libraries") or {}
+    now = library_versions()
+    differ = [f"{lib} {made[lib]} (now {now[lib]})" for lib in ("scikit-learn", "numpy", "pandas", "skops")
+              if lib in made and str(made[lib]) != now.get(lib)]
+    if differ:
+        out.append(f"made with other library versions: {', '.join(differ)}; its predictions may differ from "
+                   "the ones it was evaluated with")
+    return out
 
-    predictors = getattr(estimator, "_predictors", None)
-    if predictors is None:
-        return
-    n_features = int(getattr(estimator, "n_features_in_", 0))
+
+MAX_OBJECTS = 5_000_000
+"""The most objects `_check_trees` walks through in a loaded model (a bound on time for hostile files)."""
+
+
+def _check_trees(obj: Any, path: Path) -> None:
+    """Validate every boosted-tree predictor wherever it sits in the loaded object (a boosted model wrapped in
+    a Pipeline, a meta-estimator, a list or dict inside a recipe step): child and feature indices in range,
+    the node table's exact layout, no categorical splits. A predictor outside a boosted model is refused.
+
+    Walks estimators' attributes, lists, tuples, sets, dicts and object arrays iteratively (no recursion
+    limit to hit), each object once (cycles), at most MAX_OBJECTS of them.
+    """
+    import types
+
+    import numpy as np
+    from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
+
+    checked: set[int] = set()
+    seen: set[int] = set()
+    stack = [obj]
+    while stack:
+        o = stack.pop()
+        if id(o) in seen or isinstance(o, (str, bytes, int, float, complex, type, types.ModuleType,
+                                              types.FunctionType, types.BuiltinFunctionType, np.generic)):
+            continue
+        seen.add(id(o))
+        if len(seen) > MAX_OBJECTS:
+            raise _refuse(path, f"model.skops holds more than {MAX_OBJECTS:,} objects")
+        if isinstance(o, TreePredictor):
+            if id(o) not in checked:
+                raise _refuse(path, "model.skops holds a boosted-tree predictor outside a boosted-trees model")
+            continue
+        if isinstance(o, np.ndarray):
+            if o.dtype == object:
+                stack.extend(o.ravel().tolist())
+            continue
+        if isinstance(o, dict):
+            stack.extend(o.keys())
+            stack.extend(o.values())
+        elif isinstance(o, (list, tuple, set, frozenset)):
+            stack.extend(o)
+        else:
+            attrs = getattr(o, "__dict__", None)
+            if not isinstance(attrs, dict):
+                continue
+            if "_predictors" in attrs:
+                checked.update(_check_boosted(o, attrs["_predictors"], path))
+            stack.extend(attrs.values())
+
+
+def _check_boosted(estimator: Any, predictors: Any, path: Path) -> set[int]:
+    """Check one boosted model's predictors (a list per iteration of one tree per class); their ids."""
+    import numpy as np
+    from sklearn.ensemble._hist_gradient_boosting.common import PREDICTOR_RECORD_DTYPE
+    from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
+
+    name = type(estimator).__name__
+    n_features = getattr(estimator, "n_features_in_", None)
+    if not isinstance(n_features, (int, np.integer)) or isinstance(n_features, bool) or n_features < 1:
+        raise _refuse(path, f"{name} has no valid number of features")
+    if not isinstance(predictors, list) or not all(isinstance(p, list) for p in predictors):
+        raise _refuse(path, f"{name} holds its trees in an unexpected structure")
+    ids = set()
     for it, per_class in enumerate(predictors):
         for tree in per_class:
+            if not isinstance(tree, TreePredictor):
+                raise _refuse(path, f"{name} tree {it} is a {type(tree).__name__}, not a tree predictor")
             nodes = getattr(tree, "nodes", None)
-            if not isinstance(nodes, np.ndarray) or nodes.dtype.names is None or len(nodes) == 0:
+            if (not isinstance(nodes, np.ndarray) or nodes.dtype != PREDICTOR_RECORD_DTYPE or nodes.ndim != 1
+                    or len(nodes) == 0):
                 raise _refuse(path, f"tree {it} has no valid node table")
             n = len(nodes)
             inner = ~nodes["is_leaf"].astype(bool)
@@ -195,10 +315,12 @@ def _check_trees(estimator: Any, path: Path) -> None:
             feat = nodes["feature_idx"][inner].astype(np.int64)
             if ((left <= idx) | (left >= n) | (right <= idx) | (right >= n)).any():
                 raise _refuse(path, f"tree {it} has child indices out of range")
-            if ((feat < 0) | (feat >= n_features)).any():
+            if ((feat < 0) | (feat >= int(n_features))).any():
                 raise _refuse(path, f"tree {it} reads a feature index out of range")
             if nodes["is_categorical"].astype(bool).any():
                 raise _refuse(path, f"tree {it} uses categorical splits, which bundles never contain")
+            ids.add(id(tree))
+    return ids
 
 
 def _check_payload(obj: Any, path: Path) -> None:
@@ -215,29 +337,73 @@ def _check_payload(obj: Any, path: Path) -> None:
         raise _refuse(path, "model.skops holds a recipe that is not a list of recipe steps")
 
 
-def load_bundle(path: str | Path) -> tuple[TrainedModel, dict[str, Any]]:
-    """Load a verified bundle: (model, manifest). Raises BadInput for anything unexpected."""
-    import skops.io as sio
+TASKS = ("regression", "classification", "clustering")
+
+
+def _read_schema(data: bytes, path: Path) -> dict[str, Any]:
+    """schema.json, checked field by field (its hash only proves it is what the writer wrote)."""
+    from designer.core.schema import KINDS
+
+    try:
+        schema = json.loads(data)
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
+        raise _refuse(path, f"schema.json is not readable JSON ({str(e)[:200]})") from None
+    problem = None
+    if not isinstance(schema, dict):
+        problem = "is not a JSON object"
+    elif not isinstance(schema.get("node"), str):
+        problem = "names no training node"
+    elif schema.get("task") not in TASKS:
+        problem = f"names no known task (got {str(schema.get('task'))[:40]!r})"
+    elif not (schema.get("label") is None or isinstance(schema.get("label"), str)):
+        problem = "has a label that is not a column name"
+    elif not isinstance(schema.get("features"), list) or not all(isinstance(f, str) for f in schema["features"]):
+        problem = "has no list of feature columns"
+    elif not isinstance(schema.get("input_schema"), list) or not all(
+            isinstance(c, dict) and isinstance(c.get("name"), str) and c.get("kind") in KINDS
+            for c in schema["input_schema"]):
+        problem = "has no valid list of input columns (name and kind)"
+    if problem:
+        raise _refuse(path, f"schema.json {problem}")
+    return schema
+
+
+def load_bundle(path: str | Path) -> tuple[TrainedModel, dict[str, Any], list[str]]:
+    """Load a verified bundle: (model, manifest, warnings). Raises BadInput for anything unexpected; the
+    warnings (an older manifest without its own hash, other library versions) are for the caller to show."""
+    import zlib
+
+    from designer.core.files import open_zip
 
     p = Path(path)
     manifest, members = read_manifest(p)
+    schema = _read_schema(members["schema.json"], p)
     payload = members["model.skops"]
+    try:  # model.skops is a zip too: skops inflates it, so its declared sizes are checked first
+        open_zip(io.BytesIO(payload), lambda m: _refuse(p, m), "model.skops").close()
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, ValueError) as e:
+        raise _refuse(p, f"model.skops is not readable ({str(e)[:200]})") from None
+    import skops.io as sio  # only now: a refused file costs no scikit-learn import
     try:
         untrusted = set(sio.get_untrusted_types(data=payload))
     except Exception as e:  # skops raises many kinds for corrupt data
-        raise _refuse(p, f"model.skops is not readable ({e})") from None
+        raise _refuse(p, f"model.skops is not readable ({str(e)[:200]})") from None
     needs = manifest.get("plugins")
     needs = {k: v for k, v in needs.items() if isinstance(v, dict)} if isinstance(needs, dict) else {}
     trusted = trusted_types(untrusted, p, needs)
     try:
         obj = sio.loads(payload, trusted=sorted(trusted))
     except Exception as e:
-        raise _refuse(p, f"model.skops could not be loaded ({e})") from None
+        raise _refuse(p, f"model.skops could not be loaded ({str(e)[:200]})") from None
     _check_payload(obj, p)
-    _check_trees(obj["estimator"], p)
-    schema = json.loads(members["schema.json"])
-    model = TrainedModel(node_id=schema["node"], task=schema["task"], estimator=obj["estimator"],
-                         features=list(schema["features"]), recipe=tuple(obj["recipe"]),
-                         input_schema=TableSchema.from_json(schema["input_schema"]), label=schema.get("label"),
-                         learner=manifest.get("learner", {}), train_rows=manifest.get("train_rows", 0))
-    return model, manifest
+    _check_trees(obj, p)
+    estimator, features = obj["estimator"], list(schema["features"])
+    width = getattr(estimator, "n_features_in_", None)
+    if width is not None and width != len(features):
+        raise _refuse(p, f"schema.json lists {len(features)} feature columns but the model in model.skops was "
+                         f"fitted on {width}")
+    model = TrainedModel(node_id=schema["node"], task=schema["task"], estimator=estimator, features=features,
+                         recipe=tuple(obj["recipe"]), input_schema=TableSchema.from_json(schema["input_schema"]),
+                         label=schema.get("label"), learner=manifest.get("learner", {}),
+                         train_rows=manifest.get("train_rows", 0))
+    return model, manifest, bundle_warnings(manifest)

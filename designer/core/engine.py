@@ -83,6 +83,7 @@ class Plan:
     nodes: list[str]
     fingerprints: dict[str, str]
     consumers: dict[str, set[str]]
+    by_id: dict[str, Any] = field(default_factory=dict)
 
 
 def _file_token(path: Path) -> str:
@@ -121,8 +122,9 @@ class Engine:
     def fingerprint(self, pipeline: Pipeline, v: Validation, base_dir: Path) -> dict[str, str]:
         """Hash of each node's type, parameters, input files and upstream fingerprints."""
         fps: dict[str, str] = {}
+        by_id = {n.id: n for n in pipeline.nodes}
         for node_id in v.order:
-            node = pipeline.node(node_id)
+            node = by_id[node_id]
             cls = self.registry.get(node.type)
             params = v.params.get(node_id)
             files = {}
@@ -132,7 +134,7 @@ class Engine:
                     p = Path(value).expanduser()
                     files[name] = _file_token(p if p.is_absolute() else base_dir / p)
             upstream = sorted((l.target_port, fps.get(l.source_node, "?"), l.source_port)
-                              for l in pipeline.links_into(node_id))
+                              for l in v.inbound[node_id])
             raw = params.model_dump(mode="json") if params is not None else node.params
             blob = json.dumps({"type": node.type, "params": raw, "files": files, "in": upstream},
                               sort_keys=True, default=str)
@@ -146,9 +148,14 @@ class Engine:
             raise InvalidPipeline(v.issues)
         if upto is not None and not pipeline.has_node(upto):
             raise BadInput(f"no node '{upto}' to run up to", node=upto)
-        nodes = v.order if upto is None else [n for n in v.order if n == upto or n in nx.ancestors(v.graph, upto)]
-        consumers = {n: {t for _, t in v.graph.out_edges(n)} & set(nodes) for n in nodes}
-        return Plan(v, nodes, self.fingerprint(pipeline, v, base_dir), consumers)
+        if upto is None:
+            nodes = v.order
+        else:
+            needed = nx.ancestors(v.graph, upto)
+            nodes = [n for n in v.order if n == upto or n in needed]
+        planned = set(nodes)
+        consumers = {n: {t for _, t in v.graph.out_edges(n)} & planned for n in nodes}
+        return Plan(v, nodes, self.fingerprint(pipeline, v, base_dir), consumers, {n.id: n for n in pipeline.nodes})
 
     # -------------------------------------------------------------------------------------- running
     def run(self, pipeline: Pipeline, base_dir: str | Path = ".", *, upto: str | None = None,
@@ -169,7 +176,7 @@ class Engine:
         for node_id in plan.nodes:
             emit(Event(EventKind.QUEUED, node_id))
         for node_id in plan.nodes:
-            upstream = {l.source_node for l in pipeline.links_into(node_id)}
+            upstream = {l.source_node for l in plan.validation.inbound[node_id]}
             if cancel and cancel():
                 result.cancelled = True
             blocked = self._blocked(result, plan, node_id, upstream)
@@ -211,8 +218,9 @@ class Engine:
     def _execute(self, pipeline: Pipeline, plan: Plan, node_id: str, base: Path, result: RunResult,
                  emit: Callable[[Event], None], cancel: Callable[[], bool] | None, keep_outputs: bool) -> bool:
         """Run one node; record its outputs or its failure. True when it finished."""
-        node = pipeline.node(node_id)
-        inputs = {l.target_port: result.outputs[l.source_node][l.source_port] for l in pipeline.links_into(node_id)}
+        node = plan.by_id[node_id]
+        inputs = {l.target_port: result.outputs[l.source_node][l.source_port]
+                  for l in plan.validation.inbound[node_id]}
         ctx = RunContext(node_id, base, plan.fingerprints[node_id],
                          progress=lambda f, m: emit(Event(EventKind.PROGRESS, node_id, f, m)), cancelled=cancel)
         emit(Event(EventKind.STARTED, node_id))

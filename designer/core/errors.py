@@ -54,6 +54,17 @@ class BadInput(DesignerError):
     """The user's input is wrong: pipeline file, parameter, column, data file or bundle."""
 
 
+class CannotWrite(BadInput, OSError):
+    """A file the user asked for cannot be written (a folder in its place, no permission, a full disk). Also an
+    OSError, so code that handles a failed write keeps working; the path is its location."""
+
+    def __init__(self, error: OSError | str, path: object) -> None:
+        reason = error if isinstance(error, str) else (error.strerror or str(error))
+        super().__init__(f"cannot write: {reason}" if not isinstance(error, str) else error, file=str(path))
+        if isinstance(error, OSError):
+            self.errno, self.strerror = error.errno, error.strerror
+
+
 class RunFailed(DesignerError):
     """A run started but a node failed."""
 

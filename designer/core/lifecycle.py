@@ -55,7 +55,8 @@ class RunObserver:
         """After the engine returned; `session.result` is set."""
 
     def fail(self, session: RunSession, error: BaseException) -> None:
-        """The engine raised (an invalid pipeline, Ctrl-C, a bug); the error is re-raised afterwards."""
+        """The engine raised (an invalid pipeline, Ctrl-C, a bug), or an earlier observer's `finish` did (the
+        outputs could not be written); the error is re-raised afterwards."""
 
 
 class EventCallback(RunObserver):
@@ -90,6 +91,11 @@ def run_pipeline(session: RunSession, *, engine: Engine | None = None, observers
             o.fail(session, e)
         raise
     session.metrics = metrics_of(session.result)
-    for o in observers:
-        o.finish(session)
+    for i, o in enumerate(observers):
+        try:
+            o.finish(session)
+        except BaseException as e:  # outputs could not be written (a full disk): later observers hear of it
+            for later in observers[i + 1:]:
+                later.fail(session, e)
+            raise
     return session

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from designer.core.errors import BadInput
-from designer.core.recipe import Recipe, apply_steps, check_numeric, pending_steps
+from designer.core.recipe import Recipe, apply_steps, check_numeric, located_values, pending_steps, to_numbers
 from designer.core.schema import TableSchema
 from designer.core.values import DataSource, Table
 
@@ -50,22 +50,28 @@ class TrainedModel:
     train_rows: int = 0
 
     # -------------------------------------------------------------------------------------- scoring
-    def check_input(self, frame: "pd.DataFrame", node: str | None = None) -> None:
-        """Raw rows must have every input column with a compatible type."""
+    def check_input(self, frame: "pd.DataFrame", node: str | None = None) -> "pd.DataFrame":
+        """Raw rows must have every input column with a compatible type; returns them with numeric columns
+        that arrived as text or as integers beyond 64 bits (pandas keeps those as Python ints) as numbers."""
+        from designer.core.schema import kind_of_dtype
+
+        numbers = {}
         for name, kind in self.input_schema.columns:
             if name not in frame.columns:
                 raise BadInput(f"missing from the data; the model was trained with columns "
                                f"{', '.join(self.input_schema.names)}", node=node, column=name)
             if kind == "numeric":
                 check_numeric(frame[name], node=node, column=name)
+                if kind_of_dtype(frame[name].dtype) != "numeric":
+                    numbers[name] = to_numbers(frame[name])
+        return frame.assign(**numbers) if numbers else frame
 
     def prepare(self, table: Table, node: str | None = None) -> "pd.DataFrame":
         """Apply the recipe steps `table` has not been through yet; returns the cleaned frame."""
         steps = pending_steps(table.step_ids, self.recipe, node=node)
-        if not table.recipe:
-            self.check_input(table.frame, node=node)
+        frame = table.frame if table.recipe else self.check_input(table.frame, node=node)
         optional = [self.label] if self.label else []
-        return apply_steps(table.frame, steps, optional)
+        return apply_steps(frame, steps, optional)
 
     def features_of(self, frame: "pd.DataFrame", node: str | None = None) -> "pd.DataFrame":
         missing = [c for c in self.features if c not in frame.columns]
@@ -87,15 +93,16 @@ class TrainedModel:
         if with_features:
             for name in self.features:
                 out[f"{FEATURE_PREFIX}{name}"] = features[name].to_numpy()
-        if self.task == "clustering":
-            out[CLUSTER] = est.predict(X)
-            out[DISTANCE] = np.min(est.transform(X), axis=1)
-        else:
-            out[PREDICTION] = est.predict(X)
-            if self.task == "classification" and hasattr(est, "predict_proba"):
-                proba = est.predict_proba(X)
-                for i, cls in enumerate(est.classes_):
-                    out[probability_column(cls)] = proba[:, i]
+        with located_values(features, self.features, node, "the model"):
+            if self.task == "clustering":
+                out[CLUSTER] = est.predict(X)
+                out[DISTANCE] = np.min(est.transform(X), axis=1)
+            else:
+                out[PREDICTION] = est.predict(X)
+                if self.task == "classification" and hasattr(est, "predict_proba"):
+                    proba = est.predict_proba(X)
+                    for i, cls in enumerate(est.classes_):
+                        out[probability_column(cls)] = proba[:, i]
         scored = {"task": self.task, "label": self.label, "model": self.node_id,
                   "features": list(self.features), "classes": [_plain(c) for c in getattr(est, "classes_", [])]}
         applied = pending_steps(table.step_ids, self.recipe)

@@ -10,16 +10,17 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Union
+from types import UnionType
+from typing import Any, Callable, ClassVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 from designer.core.errors import BadInput, Cancelled
 from designer.core.schema import TableSchema
 from designer.core.values import PortType
 
-__all__ = ["Port", "Params", "NoParams", "LearnerSpec", "ModelSpec", "ReportSpec", "PortSpec", "SchemaContext",
-           "RunContext", "NodeType", "table_input", "require"]
+__all__ = ["MAX_SEED", "MAX_COUNT", "Port", "Params", "NoParams", "LearnerSpec", "ModelSpec", "ReportSpec", "PortSpec",
+           "SchemaContext", "RunContext", "NodeType", "table_input", "require"]
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,28 @@ class Port:
     optional: bool = False
 
 
-class Params(BaseModel):
-    """Base for parameter models: unknown keys are refused."""
+MAX_SEED = 2 ** 32 - 1
+"""The largest random seed numpy and scikit-learn take (bound seeds with it, so validation names the parameter)."""
+MAX_COUNT = 2 ** 31 - 1
+"""The largest count scikit-learn's compiled code takes (bound row and leaf counts with it)."""
 
-    model_config = ConfigDict(extra="forbid")
+
+class Params(BaseModel):
+    """Base for parameter models: unknown keys are refused; so are NaN and infinity for numbers, and true or
+    false where a number belongs (JSON's booleans are not numbers)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool) and info.field_name is not None:
+            annotation = cls.model_fields[info.field_name].annotation
+            if annotation in (int, float) or (get_origin(annotation) in (Union, UnionType)
+                                              and bool not in get_args(annotation)
+                                              and {int, float} & set(get_args(annotation))):
+                raise ValueError("expected a number, not true or false")
+        return value
 
 
 class NoParams(Params):

@@ -13,9 +13,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
 
-from designer.core.errors import BadInput
+from designer.core.errors import BadInput, CannotWrite
 
 FORMAT = "pipeline-designer"
 VERSION = 2
@@ -105,7 +105,7 @@ class Pipeline(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     format: str = FORMAT
-    version: int = VERSION
+    version: StrictInt = VERSION
     name: str = "Untitled"
     description: str = ""
     nodes: list[Node] = Field(default_factory=list)
@@ -182,8 +182,8 @@ MIGRATIONS = {1: _migrate_v1}
 def migrate(data: dict[str, Any]) -> dict[str, Any]:
     """Bring an older file's data up to the current version, one step at a time."""
     version = data.get("version")
-    if not isinstance(version, int):
-        raise BadInput(f"'version' must be a whole number, got {version!r}")
+    if not isinstance(version, int) or isinstance(version, bool):  # JSON's true is not a number
+        raise BadInput(f"'version' must be a whole number, got {json.dumps(version)[:40]}")
     if version > VERSION:
         raise BadInput(f"file format version {version} is newer than this program understands ({VERSION})")
     while version < VERSION:
@@ -226,12 +226,81 @@ def _locate(text: str, data: Any, loc: tuple[Any, ...]) -> tuple[str | None, int
     return node_id, line
 
 
+MAX_DEPTH = 64
+"""How deeply a pipeline file may nest objects and lists (real files: under 10)."""
+MAX_DIGITS = 4300
+"""Python's own limit on the digits of an integer it reads."""
+
+
+def _depth_line(text: str, limit: int) -> int | None:
+    """The line where `text` first nests objects or lists deeper than `limit` (outside strings)."""
+    depth, in_string, escaped, line = 0, False, False, 1
+    for ch in text:
+        if ch == "\n":
+            line += 1
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return line
+        elif ch in "]}":
+            depth -= 1
+    return None
+
+
+def _too_deep(data: Any, limit: int) -> bool:
+    """True when parsed JSON nests deeper than `limit` (checked without recursion)."""
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth >= limit:
+                return True
+            stack.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
+    return False
+
+
+class _NotJson(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotJson(name)
+
+
 def parse_pipeline(text: str, file: str = "<pipeline>") -> Pipeline:
-    """Parse and validate pipeline JSON text; errors name the file, line and field."""
+    """Parse and validate pipeline JSON text; errors name the file, line and field.
+
+    Only JSON is accepted (no NaN or Infinity), nested at most MAX_DEPTH deep, with integers of at most
+    MAX_DIGITS digits: each refused with the line where it happens, never a RecursionError or ValueError.
+    """
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_no_constant)
+        deep = _too_deep(data, MAX_DEPTH)
     except json.JSONDecodeError as e:
         raise BadInput(f"not valid JSON: {e.msg} (column {e.colno})", file=file, line=e.lineno) from None
+    except _NotJson as e:
+        m = re.search(r'(?<![\w"])' + re.escape(str(e)) + r'(?![\w"])', text)
+        raise BadInput(f"not valid JSON: {e} is not a JSON number (write null, or a number)", file=file,
+                       line=text.count("\n", 0, m.start()) + 1 if m else None) from None
+    except RecursionError:
+        deep = True
+    except ValueError:  # an integer beyond Python's digit limit
+        m = re.search(r"\d{%d,}" % (MAX_DIGITS + 1), text)
+        line = text.count("\n", 0, m.start()) + 1 if m else None
+        digits = f"{len(m.group()):,} digits" if m else "too many digits"
+        raise BadInput(f"a number with {digits}; at most {MAX_DIGITS:,} digits are read", file=file,
+                       line=line) from None
+    if deep:
+        raise BadInput(f"nested more than {MAX_DEPTH} levels deep", file=file, line=_depth_line(text, MAX_DEPTH))
     if not isinstance(data, dict):
         raise BadInput("a pipeline file must hold a JSON object", file=file, line=1)
     if data.get("format", FORMAT) != FORMAT:
@@ -277,9 +346,17 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write `data` to a temporary file beside `path`, then rename it over `path`. Raises CannotWrite (a
+    BadInput and an OSError) naming the path when it cannot be written (a folder there, no permission, a
+    full disk); nothing is left behind."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    if p.is_dir():
+        raise CannotWrite("is a folder; name a file to write", p)
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    except OSError as e:
+        raise CannotWrite(e, p) from None
     try:
         os.fchmod(fd, _file_mode(p))
         with os.fdopen(fd, "wb") as f:
@@ -287,6 +364,9 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, p)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise CannotWrite(e, p) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -7,7 +7,9 @@ can save it without pickle.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+import re
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 import numpy as np
 
@@ -48,7 +50,8 @@ class Step:
             self._check_kind(frame, col)
         if placeholders:
             frame = frame.assign(**{c: np.nan for c in placeholders})
-        out = self._apply(frame)
+        with located_values(frame, self.columns, self.node_id, f"'{self.title}'"):
+            out = self._apply(frame)
         if placeholders:
             out = out.drop(columns=[c for p in placeholders for c in self.outputs_of(p) if c in out.columns])
         return out
@@ -158,8 +161,8 @@ class EncodeStep(Step):
             if mask.any():
                 row = mask.to_numpy().nonzero()[0][0]
                 raise BadInput(
-                    f"unseen category {values.iloc[row]!r} at row {row + 1}; '{self.title}' knows only "
-                    f"{', '.join(repr(c) for c in cats.tolist()[:10])}"
+                    f"unseen category {quote(values.iloc[row])} at row {row + 1}; '{self.title}' knows only "
+                    f"{', '.join(quote(c) for c in cats.tolist()[:10])}"
                     f"{' …' if len(cats) > 10 else ''}",
                     node=self.node_id, column=col)
 
@@ -269,17 +272,83 @@ class EditStep(Step):
         return {**super().describe(), "learned": {"casts": self.casts, "renames": self.renames}}
 
 
+_NON_FINITE = re.compile(r"Input (X|y)\b.* contains (NaN|infinity)")
+
+
+def row_number(frame: "pd.DataFrame", position: int) -> int:
+    """The 1-based data row a user can find: the row of the source (index label) when the table kept its
+    source's integer row labels (through splits and shuffles), else the position."""
+    label = frame.index[position]
+    return int(label) + 1 if isinstance(label, (int, np.integer)) and not isinstance(label, bool) else position + 1
+
+
+def quote(value: Any, limit: int = 60) -> str:
+    """repr of a cell for a message, cut short (a 5,000-digit cell must not become a 5,000-character message)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def non_finite_value(frame: "pd.DataFrame", columns: Iterable[str], infinite: bool, node: str | None,
+                     who: str) -> BadInput | None:
+    """A located BadInput for the first infinite (or missing) value in `columns` of `frame`, saying which
+    module fixes it; None when there is none."""
+
+    for col in columns:
+        if col not in frame.columns:
+            continue
+        values = to_numbers(frame[col]) if infinite else frame[col]
+        bad = np.isinf(values.to_numpy(dtype=np.float64, na_value=np.nan)) if infinite else values.isna().to_numpy()
+        if bad.any():
+            row = row_number(frame, int(bad.nonzero()[0][0]))
+            if infinite:
+                return BadInput(f"has an infinite value at row {row}, which {who} cannot take; limit the column "
+                                "with Clip Values (mode bounds) or remove those rows first", node=node, column=col)
+            return BadInput(f"has a missing value at row {row}, which {who} cannot take; fill or remove missing "
+                            "values with Clean Missing Data first", node=node, column=col)
+    return None
+
+
+@contextmanager
+def located_values(frame: "pd.DataFrame", columns: Iterable[str], node: str | None, who: str,
+                   label: str | None = None) -> Iterator[None]:
+    """Turn scikit-learn's "Input X contains NaN / infinity" (from fit, transform or predict) into a
+    BadInput naming the column and row of the first such value in `frame` (the label for "Input y") and the
+    module that fixes it. Estimators that take such values (boosted trees) never raise it."""
+    try:
+        yield
+    except ValueError as e:
+        m = _NON_FINITE.search(str(e))
+        cols = [label] if m and m.group(1) == "y" and label else list(columns)
+        found = non_finite_value(frame, cols, m.group(2) == "infinity", node, who) if m else None
+        if found is None:
+            raise
+        raise found from None
+
+
+def to_numbers(series: "pd.Series") -> "pd.Series":
+    """`pd.to_numeric(series, errors="coerce")` that also takes integers too large for a float (pandas reads
+    a 400-digit integer as a Python int, which to_numeric cannot convert): they become ±inf, as a decimal
+    number that long does, and are then refused where infinity is (naming the row)."""
+    import pandas as pd
+
+    try:
+        return pd.to_numeric(series, errors="coerce")
+    except OverflowError:
+        return pd.to_numeric(series.map(lambda v: str(v) if isinstance(v, int) and not isinstance(v, bool) else v),
+                             errors="coerce")
+
+
 def check_numeric(series: "pd.Series", node: str | None = None, column: str | None = None) -> None:
     """Refuse a column that should hold numbers but holds text, quoting the first value that is not a number."""
-    import pandas as pd
 
     if kind_of_dtype(series.dtype) == "numeric":
         return
-    as_numbers = pd.to_numeric(series, errors="coerce")
+    as_numbers = to_numbers(series)
     bad = as_numbers.isna() & series.notna()
     if bad.any():
         row = bad.to_numpy().nonzero()[0][0]
-        raise BadInput(f"expected numbers but found {series.iloc[row]!r} (row {row + 1})", node=node, column=column)
+        raise BadInput(f"expected numbers but found {quote(series.iloc[row])} (row {row + 1})", node=node,
+                       column=column)
 
 
 def cast_series(series: "pd.Series", kind: str, node: str | None = None, column: str | None = None) -> "pd.Series":
@@ -287,11 +356,11 @@ def cast_series(series: "pd.Series", kind: str, node: str | None = None, column:
     import pandas as pd
 
     if kind == "numeric":
-        converted = pd.to_numeric(series, errors="coerce")
+        converted = to_numbers(series)
         bad = converted.isna() & series.notna()
         if bad.any():
             row = bad.to_numpy().nonzero()[0][0]
-            raise BadInput(f"cannot cast {series.iloc[row]!r} (row {row + 1}) to a number", node=node,
+            raise BadInput(f"cannot cast {quote(series.iloc[row])} (row {row + 1}) to a number", node=node,
                            column=column)
         return converted.astype(np.float64)
     if kind == "categorical":

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Callable
 
 import networkx as nx
 
+from designer.core import jsontext
 from designer.core.engine import Engine, Event, RunResult
 from designer.core.lifecycle import EventCallback, RunObserver, RunSession, run_pipeline
-from designer.core.errors import BadInput
+from designer.core.errors import BadInput, CannotWrite
 from designer.core.node import NodeType
 from designer.core.pipeline import Pipeline, atomic_write_text
 from designer.core.states import NodeState
@@ -21,7 +23,7 @@ def parse_value(text: str) -> Any:
     """A command-line value: JSON if it parses (numbers, true/false, lists), else the plain string."""
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON (or a number beyond Python's digit limit): a string
         return text
 
 
@@ -55,7 +57,8 @@ def model_params(pipeline: Pipeline, result: RunResult, node_id: str) -> dict[st
     v = result.validation
     assert v is not None
     nodes = nx.ancestors(v.graph, node_id) | {node_id}
-    return {n: {"type": pipeline.node(n).type, **v.params[n].model_dump(mode="json")} for n in sorted(nodes)}
+    by_id = {n.id: n for n in pipeline.nodes}
+    return {n: {"type": by_id[n].type, **v.params[n].model_dump(mode="json")} for n in sorted(nodes)}
 
 
 def _is_source(cls: type[NodeType]) -> bool:
@@ -73,24 +76,25 @@ def report_of(pipeline: Pipeline, result: RunResult, base_dir: Path) -> dict[str
     from designer.core.registry import default_registry
 
     registry = default_registry()
+    by_id = {n.id: n for n in pipeline.nodes}
     evaluations, scored, sources = [], [], {}
     for node_id, outputs in result.outputs.items():
         for port, value in outputs.items():
             if isinstance(value, Report):
                 files = {link.target_port: f"{link.source_node}.{link.source_port}.csv"
                          for link in pipeline.links_into(node_id)}
-                evaluations.append({"node": node_id, "title": pipeline.node(node_id).title,
+                evaluations.append({"node": node_id, "title": by_id[node_id].title,
                                     "entries": value.entries, "files": files})
             elif isinstance(value, Table) and value.scored is not None:
-                scored.append({"node": node_id, "port": port, "title": pipeline.node(node_id).title,
+                scored.append({"node": node_id, "port": port, "title": by_id[node_id].title,
                                "file": f"{node_id}.{port}.csv", "scored": value.scored})
                 sources.update({s.sha256: s.to_json() for s in value.sources})
     v = result.validation
     assert v is not None
-    inputs = [{"node": n, "type": pipeline.node(n).type, "title": pipeline.node(n).title,
+    inputs = [{"node": n, "type": by_id[n].type, "title": by_id[n].title,
                "params": v.params[n].model_dump(mode="json")}
               for n in v.order if result.status.get(n) in (NodeState.DONE, NodeState.CACHED)
-              and _is_source(registry.require(pipeline.node(n).type, n))]
+              and _is_source(registry.require(by_id[n].type, n))]
     return {"format": REPORT_FORMAT, "version": 1, "pipeline": pipeline.name,
             "base_dir": str(Path(base_dir).resolve()), "evaluations": evaluations, "scored": scored,
             "inputs": inputs, "sources": list(sources.values())}
@@ -119,33 +123,129 @@ def write_bundles(pipeline: Pipeline, result: RunResult, out_dir: Path,
     return written
 
 
+OUTPUTS_FORMAT = "pipeline-designer-outputs"
+
+
+def foreign_files(out_dir: Path) -> list[str]:
+    """The entries of an existing output folder that no run of this program wrote: those its metrics.json does
+    not list (written by older versions: metrics.json, report.json, bundles and `<node>.<port>.csv` of the
+    nodes it names). Empty when the folder holds exactly one run's outputs, or nothing."""
+    names = sorted(p.name for p in out_dir.iterdir())
+    if not names:
+        return []
+    try:
+        summary = json.loads((out_dir / "metrics.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return names
+    if not isinstance(summary, dict):
+        return names
+    listed = summary.get("files")
+    if isinstance(listed, list):
+        ours = {"metrics.json", *(f for f in listed if isinstance(f, str))}
+        return [n for n in names if n not in ours]
+    nodes = set(summary.get("status") or {}) if isinstance(summary.get("status"), dict) else set()
+    return [n for n in names if not (n in ("metrics.json", REPORT_FILE) or n.endswith(".bundle.zip")
+                                     or (n.endswith(".csv") and n.split(".")[0] in nodes and n.count(".") == 2))]
+
+
 class OutputWriter(RunObserver):
     """Writes a finished run into a folder: `<score node>.scored.csv`, `<train node>.bundle.zip`, `report.json`
-    (evaluations with plot data, for `pipeline-designer report`) and `metrics.json`."""
+    (evaluations with plot data, for `pipeline-designer report`) and `metrics.json` (which lists the files).
 
-    def __init__(self, out_dir: Path) -> None:
+    The folder always holds exactly one run's outputs: they are written into a new sibling folder that then
+    takes the old one's place (a failed or cancelled re-run leaves no bundle or table of the run before it
+    beside its metrics.json). A folder holding files no run wrote is refused before the run starts, never
+    emptied. `also` names files the caller writes into the folder afterwards (`run --report`).
+    """
+
+    def __init__(self, out_dir: Path, also: tuple[Path, ...] = ()) -> None:
         self.out_dir = out_dir
+        self.also = also
+
+    def _check(self) -> None:
+        out = self.out_dir
+        if out.exists() and not out.is_dir():
+            raise BadInput("the output folder is a file", file=str(out))
+        foreign = foreign_files(out) if out.is_dir() else []
+        if foreign:
+            more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+            raise BadInput(f"the output folder holds files no run wrote ({', '.join(foreign[:3])}{more}); a run "
+                           "replaces the folder's contents, so choose an empty or new folder", file=str(out))
+
+    def begin(self, session: RunSession) -> None:
+        self._check()
 
     def finish(self, session: RunSession) -> None:
-        result, out_dir, pipeline = session.result, self.out_dir, session.pipeline
+        import shutil
+        import tempfile
+
+        out = self.out_dir
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".new", dir=out.parent))
+            staging.chmod(0o777 & ~_umask())
+        except OSError as e:
+            raise CannotWrite(e, out) from None
+        try:
+            names = self._write(session, staging)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        self._swap(staging)
+        session.artifacts += [out / n for n in names]
+
+    def _write(self, session: RunSession, folder: Path) -> list[str]:
+        result, pipeline = session.result, session.pipeline
         assert result is not None
-        out_dir.mkdir(parents=True, exist_ok=True)
+        names = []
         for node_id, outputs in result.outputs.items():
             for port, value in outputs.items():
                 if isinstance(value, Table) and value.scored is not None:
-                    path = out_dir / f"{node_id}.{port}.csv"
-                    atomic_write_text(path, value.view.to_csv(index=False))
-                    session.artifacts.append(path)
-        session.artifacts += write_bundles(pipeline, result, out_dir, session.metrics)
-        path = out_dir / REPORT_FILE
-        atomic_write_text(path, json.dumps(report_of(pipeline, result, session.base_dir), default=str) + "\n")
-        session.artifacts.append(path)
+                    names.append(f"{node_id}.{port}.csv")
+                    atomic_write_text(folder / names[-1], value.view.to_csv(index=False))
+        names += [p.name for p in write_bundles(pipeline, result, folder, session.metrics)]
+        atomic_write_text(folder / REPORT_FILE, jsontext.dumps(report_of(pipeline, result, session.base_dir)) + "\n")
+        names.append(REPORT_FILE)
+        also = [a.name for a in self.also if a.parent.resolve() == self.out_dir.resolve()]
         summary = {"pipeline": pipeline.name, "ok": result.ok, "cancelled": result.cancelled,
                    "status": result.status, "errors": result.errors, "warnings": result.warnings,
-                   "seconds": {k: round(v, 4) for k, v in result.seconds.items()}, "metrics": session.metrics}
-        path = out_dir / "metrics.json"
-        atomic_write_text(path, json.dumps(summary, indent=2, default=str) + "\n")
-        session.artifacts.append(path)
+                   "seconds": {k: round(v, 4) for k, v in result.seconds.items()}, "metrics": session.metrics,
+                   "files": sorted({*names, *also, "metrics.json"})}
+        atomic_write_text(folder / "metrics.json", jsontext.dumps(summary, indent=2) + "\n")
+        return [*names, "metrics.json"]
+
+    def _swap(self, staging: Path) -> None:
+        """Put `staging` where the output folder is: the old one is renamed aside, the new one in, the old one
+        deleted (checked again first: files put there during the run are never deleted)."""
+        import shutil
+
+        out = self.out_dir
+        aside = None
+        try:
+            if out.exists():
+                self._check()
+                aside = out.with_name(f"{staging.name.removesuffix('.new')}.old")
+                os.rename(out, aside)
+            try:
+                os.rename(staging, out)
+            except OSError:
+                if aside is not None:
+                    os.rename(aside, out)
+                    aside = None
+                raise
+        except BadInput:
+            raise BadInput(f"the output folder changed during the run; this run's outputs are in {staging}",
+                           file=str(out)) from None
+        except OSError as e:
+            raise CannotWrite(e, out) from None
+        if aside is not None:
+            shutil.rmtree(aside, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def run_to_dir(pipeline: Pipeline, base_dir: Path, out_dir: Path | None, *,

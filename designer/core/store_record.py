@@ -105,7 +105,8 @@ class StoreRecorder(RunObserver):
         return str(s.path if isinstance(s, RunStore) else s)
 
     def _warn(self, what: str, e: BaseException) -> None:
-        detail = str(e) if str(e).startswith(self.where) else f"{self.where}: {e}"
+        located = getattr(getattr(e, "location", None), "file", None)  # a StoreError names the file itself
+        detail = str(e) if located or str(e).startswith(self.where) else f"{self.where}: {e}"
         message = f"run store {detail}; {what}"
         if self._session is not None:
             self._session.warnings.append(message)

@@ -30,6 +30,8 @@ class Validation:
     order: list[str] = field(default_factory=list)
     unavailable: dict[str, str] = field(default_factory=dict)
     """Nodes whose module is not installed (or failed to load), with the reason: only their branch is blocked."""
+    inbound: dict[str, list[Link]] = field(default_factory=dict)
+    """The links into each node, indexed once (`Pipeline.links_into` scans every link: quadratic over a graph)."""
 
     @property
     def errors(self) -> list[Issue]:
@@ -145,6 +147,51 @@ def build_graph(pipeline: Pipeline) -> nx.MultiDiGraph:
     return g
 
 
+def links_by_target(pipeline: Pipeline) -> dict[str, list[Link]]:
+    """The links into each node, in file order, built in one pass."""
+    index: dict[str, list[Link]] = {n.id: [] for n in pipeline.nodes}
+    for link in pipeline.links:
+        index.setdefault(link.target_node, []).append(link)
+    return index
+
+
+def find_cycles(g: nx.MultiDiGraph) -> list[list[str]]:
+    """One cycle for each group of nodes that loop into each other (a strongly connected component of more
+    than one node, or a node linked to itself), in linear time and deterministically: each cycle is a
+    shortest one through the group's node that comes first in the file, starting there; cycles in file order.
+
+    (Listing every simple cycle instead is exponential: 14 fully linked nodes never finish.)
+    """
+    from collections import deque
+
+    simple = nx.DiGraph(g)
+    index = {n: i for i, n in enumerate(sorted(simple.nodes, key=lambda n: g.nodes[n].get("index", 0)))}
+    cycles = []
+    for comp in nx.strongly_connected_components(simple):
+        start = min(comp, key=index.__getitem__)
+        if len(comp) == 1:
+            if simple.has_edge(start, start):
+                cycles.append([start])
+            continue
+        parent: dict[str, str] = {start: start}
+        queue, end = deque([start]), None
+        while queue and end is None:
+            u = queue.popleft()
+            for v in sorted(simple.successors(u), key=index.__getitem__):
+                if v == start:
+                    end = u
+                    break
+                if v in comp and v not in parent:
+                    parent[v] = u
+                    queue.append(v)
+        assert end is not None  # every node of a strongly connected component leads back to `start`
+        path = [end]
+        while path[-1] != start:
+            path.append(parent[path[-1]])
+        cycles.append(path[::-1])
+    return sorted(cycles, key=lambda c: index[c[0]])
+
+
 def ordered(g: nx.MultiDiGraph) -> list[str]:
     """Topological order, ties broken by the nodes' order in the file (deterministic)."""
     return list(nx.lexicographical_topological_sort(g, key=lambda n: g.nodes[n].get("index", 0)))
@@ -192,23 +239,22 @@ def validate(pipeline: Pipeline, base_dir: str | Path = ".", registry: NodeRegis
         else:
             taken.add(link.target)
 
-    cycles = list(nx.simple_cycles(nx.DiGraph(g)))
-    index = {n.id: i for i, n in enumerate(pipeline.nodes)}
-    for cycle in sorted(cycles, key=lambda c: sorted(index[n] for n in c)):
-        first = min(range(len(cycle)), key=lambda i: index[cycle[i]])  # start at the node first in the file
-        cycle = cycle[first:] + cycle[:first]
+    cycles = find_cycles(g)
+    for cycle in cycles:
         _err(issues, f"cycle: {' → '.join(cycle + cycle[:1])}; a pipeline must not loop", node=cycle[0])
 
+    _outside_writes(pipeline, types, params, Path(base_dir), issues)
+    inbound = links_by_target(pipeline)
     for n in pipeline.nodes:
         cls = types.get(n.type)
         if cls is None:
             continue
-        connected = {l.target_port for l in pipeline.links_into(n.id)}
+        connected = {l.target_port for l in inbound[n.id]}
         for wanted in cls.inputs:
             if not wanted.optional and wanted.name not in connected:
                 _err(issues, f"required {wanted.type.value} input is not connected", node=n.id, port=wanted.name)
 
-    v = Validation(issues=issues, graph=g, params=params, unavailable=unavailable)
+    v = Validation(issues=issues, graph=g, params=params, unavailable=unavailable, inbound=inbound)
     if cycles:
         return v
     v.order = ordered(g)
@@ -218,19 +264,21 @@ def validate(pipeline: Pipeline, base_dir: str | Path = ".", registry: NodeRegis
 
 
 def _inputs_of(pipeline: Pipeline, v: Validation, node_id: str) -> dict[str, Any]:
-    return {l.target_port: v.schemas[(l.source_node, l.source_port)] for l in pipeline.links_into(node_id)
+    return {l.target_port: v.schemas[(l.source_node, l.source_port)] for l in v.inbound[node_id]
             if (l.source_node, l.source_port) in v.schemas}
 
 
 def _check_labels(pipeline: Pipeline, v: Validation, types: NodeRegistry) -> None:
     """Refuse a fitted column step upstream of a Train whose selection includes that Train's label."""
+    position = {n: i for i, n in enumerate(v.order)}
+    by_id = {n.id: n for n in pipeline.nodes}
     for (node_id, _), spec in list(v.schemas.items()):
         label = getattr(spec, "label", None)
         if not isinstance(spec, ModelSpec) or not label:
             continue
-        train = pipeline.node(node_id)
-        for up in sorted(nx.ancestors(v.graph, node_id), key=v.order.index):
-            cls = types.get(pipeline.node(up).type)
+        train = by_id[node_id]
+        for up in sorted(nx.ancestors(v.graph, node_id), key=position.__getitem__):
+            cls = types.get(by_id[up].type)
             if cls is None or up not in v.params:
                 continue
             if label in cls().transforms(v.params[up], _inputs_of(pipeline, v, up)):
@@ -238,6 +286,24 @@ def _check_labels(pipeline: Pipeline, v: Validation, types: NodeRegistry) -> Non
                                f"({node_id}) learns to predict: a transformed label silently changes metrics and "
                                "predictions. Leave it out (add it to 'exclude'), or set allow_label to true if "
                                "this is really wanted", node=up, param="columns", column=label)
+
+
+def _outside_writes(pipeline: Pipeline, types: NodeRegistry, params: dict[str, Any], base_dir: Path,
+                    issues: list[Issue]) -> None:
+    """Warn where a module writes a file (its `writes_files` parameters) outside the pipeline's folder: running
+    a pipeline someone sent you should not quietly write into your home folder or over system files."""
+    base = base_dir.resolve()
+    for n in pipeline.nodes:
+        cls, parsed = types.get(n.type), params.get(n.id)
+        for name in (getattr(cls, "writes_files", ()) if cls is not None and parsed is not None else ()):
+            value = getattr(parsed, name, None)
+            if not isinstance(value, str) or not value:
+                continue
+            target = Path(value).expanduser()
+            target = (target if target.is_absolute() else base / target).resolve()
+            if not target.is_relative_to(base):
+                issues.append(Issue("warning", f"writes outside the pipeline's folder: {target}",
+                                    Location(node=n.id, param=name)))
 
 
 def _propagate(pipeline: Pipeline, v: Validation, types: NodeRegistry, base_dir: Path) -> None:
@@ -250,7 +316,7 @@ def _propagate(pipeline: Pipeline, v: Validation, types: NodeRegistry, base_dir:
             continue
         inputs: dict[str, Any] = {}
         upstream_ok = True
-        for l in pipeline.links_into(node_id):
+        for l in v.inbound[node_id]:
             key = (l.source_node, l.source_port)
             if key in v.schemas:
                 inputs[l.target_port] = v.schemas[key]

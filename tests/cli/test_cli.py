@@ -89,7 +89,7 @@ def test_run_sample_writes_metrics_scored_tables_and_bundles(path: Path, sample_
             assert len(scored) > 0 and ({"prediction", "cluster"} & set(scored.columns))
             assert f"wrote {out / f'{node.id}.scored.csv'}" in run["stdout"]
         if node.type.startswith("learn.train"):
-            model, manifest = load_bundle(out / f"{node.id}.bundle.zip")
+            model, manifest, _ = load_bundle(out / f"{node.id}.bundle.zip")
             assert model.node_id == node.id and manifest["pipeline"]["name"] == pipeline.name
     for entries in summary["metrics"].values():  # the metrics are printed too
         for entry in entries:
@@ -101,7 +101,7 @@ def test_run_sample_writes_metrics_scored_tables_and_bundles(path: Path, sample_
 def test_set_overrides_change_the_result_and_json_output_parses(tmp_path: Path,
                                                                  sample_runs: dict[str, Any]) -> None:
     default = json.loads((sample_runs[_stem(DIABETES)]["out"] / "metrics.json").read_text())
-    rc, stdout, stderr = call(["run", str(DIABETES), "--out", str(tmp_path), "--json",
+    rc, stdout, stderr = call(["run", str(DIABETES), "--out", str(tmp_path / "out"), "--json",
                                "--set", "split.fraction=0.5", "--set", "learner.l2=10"])
     assert rc == 0, stderr
     report = json.loads(stdout)  # nothing but JSON on stdout
@@ -111,7 +111,7 @@ def test_set_overrides_change_the_result_and_json_output_parses(tmp_path: Path,
     (entry,), (before,) = report["metrics"]["evaluate"], default["metrics"]["evaluate"]
     assert entry["rows"] == 221 and before["rows"] == 89  # half of 442 rows are test rows now
     assert entry["metrics"]["r2"] != before["metrics"]["r2"]
-    assert json.loads((tmp_path / "metrics.json").read_text())["metrics"] == report["metrics"]
+    assert json.loads((tmp_path / "out" / "metrics.json").read_text())["metrics"] == report["metrics"]
 
 
 @pytest.mark.parametrize("override, names", [
@@ -122,7 +122,7 @@ def test_set_overrides_change_the_result_and_json_output_parses(tmp_path: Path,
     ("split.fraction=half", ("node 'split'", "parameter 'fraction'", "half")),
 ])
 def test_bad_set_exits_2_naming_the_parameter(override: str, names: tuple[str, ...], tmp_path: Path) -> None:
-    rc, stdout, stderr = call(["run", str(DIABETES), "--out", str(tmp_path), "--set", override])
+    rc, stdout, stderr = call(["run", str(DIABETES), "--out", str(tmp_path / "out"), "--set", override])
     assert rc == 2, stderr
     assert "Traceback" not in stdout + stderr
     for name in names:
@@ -130,7 +130,7 @@ def test_bad_set_exits_2_naming_the_parameter(override: str, names: tuple[str, .
 
 
 def test_upto_runs_only_what_the_node_needs(tmp_path: Path) -> None:
-    rc, stdout, stderr = call(["run", str(DIABETES), "--out", str(tmp_path), "--upto", "train", "--json"])
+    rc, stdout, stderr = call(["run", str(DIABETES), "--out", str(tmp_path / "out"), "--upto", "train", "--json"])
     assert rc == 0, stderr
     report = json.loads(stdout)
     assert report["status"] == {n: "finished" for n in ("data", "split", "scale", "learner", "train")}
@@ -138,23 +138,23 @@ def test_upto_runs_only_what_the_node_needs(tmp_path: Path) -> None:
     written = {Path(a).name for a in report["artifacts"]}
     assert {"metrics.json", "train.bundle.zip"} <= written
     assert not any(name.endswith(".scored.csv") for name in written)
-    assert not (tmp_path / "score.scored.csv").exists()
+    assert not (tmp_path / "out" / "score.scored.csv").exists()
 
-    rc, _, stderr = call(["run", str(DIABETES), "--out", str(tmp_path), "--upto", "nosuch"])
+    rc, _, stderr = call(["run", str(DIABETES), "--out", str(tmp_path / "out"), "--upto", "nosuch"])
     assert rc == 2 and "node 'nosuch'" in stderr
 
 
 def test_failed_run_exits_1_and_names_the_node(tmp_path: Path, test_modules: Any) -> None:
     """A node raising something that is not the user's fault is a failed run (1), not bad input (2)."""
     pipeline = sample_with_types("diabetes_linear_regression", tmp_path, evaluate="test.broken_evaluate")
-    rc, stdout, stderr = call(["run", str(pipeline), "--out", str(tmp_path)])
+    rc, stdout, stderr = call(["run", str(pipeline), "--out", str(tmp_path / "out")])
     assert rc == 1
     assert "node 'evaluate' failed" in stderr and "RuntimeError: the evaluation library broke" in stderr
     assert "Traceback" not in stdout + stderr
-    summary = json.loads((tmp_path / "metrics.json").read_text())
+    summary = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert summary["ok"] is False and summary["status"]["evaluate"] == "failed"
     assert summary["status"]["train"] == "finished"  # a failure stops only what depends on it
-    assert (tmp_path / "train.bundle.zip").is_file()
+    assert (tmp_path / "out" / "train.bundle.zip").is_file()
 
 
 def test_unexpected_error_outside_a_node_exits_1_without_traceback(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,7 @@ import zipfile
 import pytest
 import skops.io as sio
 
-from designer.core.bundle import load_bundle, read_manifest, write_bundle
+from designer.core.bundle import load_bundle, manifest_sha256, read_manifest, write_bundle
 from designer.core.digest import bytes_sha256
 from designer.core.engine import Engine
 from designer.core.errors import BadInput
@@ -56,7 +56,7 @@ def test_manifest_records_provenance(messy):
     assert manifest["label"] == "price_k" and manifest["metrics"] == {"evaluate.scored": {"r2": 0.8}}
     assert [s["node"] for s in manifest["recipe"]] == ["fill_numbers", "fill_text", "encode"]
     assert manifest["members"] == {n: bytes_sha256(d) for n, d in members.items()}
-    model, _ = load_bundle(bundle)
+    model, _, _ = load_bundle(bundle)
     assert model.input_schema.names == ["area_m2", "rooms", "age_years", "distance_km", "city", "condition",
                                         "garden"]
 
@@ -77,6 +77,7 @@ def test_unexpected_type_is_refused_even_with_matching_hashes(messy, tmp_path):
         m["model.skops"] = sio.dumps({"estimator": Intruder(), "recipe": []})
         manifest = json.loads(m["manifest.json"])
         manifest["members"]["model.skops"] = bytes_sha256(m["model.skops"])
+        manifest["sha256"] = manifest_sha256(manifest)  # re-signed: only the type check can refuse it
         m["manifest.json"] = json.dumps(manifest).encode()
 
     _rewrite(bundle, bad, swap)

@@ -58,7 +58,7 @@ def test_bundle_on_raw_rows_reproduces_score_node_bit_for_bit(runs, name, tmp_pa
         scored = result.outputs[score]["scored"].frame
         bundle = tmp_path / f"{train}.bundle.zip"
         write_bundle(bundle, result.outputs[train]["model"], pipeline_json=path.read_text(), params={})
-        model, _ = load_bundle(bundle)
+        model, _, _ = load_bundle(bundle)
         again = model.score(Table(frame=raw.loc[scored.index])).frame
         predictions = [c for c in scored.columns if c not in raw.columns]
         assert predictions and predictions == [c for c in again.columns if c not in raw.columns]

@@ -91,7 +91,7 @@ def test_the_bundle_is_refused_until_the_plugin_is_enabled(trained):
     assert PLUGIN not in enabled_plugins()
 
     set_plugin_enabled(PLUGIN, True)
-    model, manifest = load_bundle(bundle)
+    model, manifest, _ = load_bundle(bundle)
     assert manifest["plugins"] == {PLUGIN: {"package": example_plugin.PACKAGE, "version": example_plugin.VERSION}}
     scored = session.result.outputs["score"]["scored"].frame
     raw = session.result.outputs["data"]["data"].frame
@@ -120,7 +120,7 @@ def test_the_cli_runs_it_and_scores_with_the_bundle_once_enabled(registry, tmp_p
     assert PLUGIN in enabled_plugins()
     assert main(["score", str(bundle), str(new_rows), "-o", str(tmp_path / "scored.csv")]) == 0
     scored = pd.read_csv(tmp_path / "scored.csv")
-    model, _ = load_bundle(bundle)
+    model, _, _ = load_bundle(bundle)
     expected = model.score(Table(frame=pd.read_csv(new_rows))).frame
     assert scored["prediction"].tolist() == expected["prediction"].tolist()
 

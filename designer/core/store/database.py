@@ -7,6 +7,7 @@ WAL journal + busy timeout so concurrent runs are all recorded; the schema is ve
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -15,10 +16,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Self
 
-from designer.core.store.errors import StoreError
+from designer.core.store.errors import ReadOnlyStore, StoreError
 from designer.core.store.location import ENV_TIMEOUT, STORE_DIR, store_file, timeout_from_env
 
 SCHEMA_VERSION = 3
+APPLICATION_ID = 0x50445253
+"""SQLite's application id of a run store ("PDRS"); stores made before it was set have 0 and a 'runs' table."""
 
 # ---------------------------------------------------------------------------------------------- schema
 
@@ -115,8 +118,13 @@ class Database:
     # ------------------------------------------------------------------ opening, errors, transactions
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, create: bool = True, timeout: float | None = None) -> Self:
-        """Open (creating and migrating as needed) the store at `path` (a folder or the SQLite file)."""
+    def open(cls, path: str | os.PathLike[str], *, create: bool = True, timeout: float | None = None,
+             write: bool = True) -> Self:
+        """Open (creating and migrating as needed) the store at `path` (a folder or the SQLite file).
+
+        `write=False` (the commands that only read) falls back to reading a store this process may not
+        write (a read-only file or folder) instead of refusing it.
+        """
         p = store_file(path).resolve()
         timeout = timeout_from_env() if timeout is None else timeout
         if not p.exists():
@@ -131,6 +139,8 @@ class Database:
                 raise StoreError(f"cannot create the run store folder ({e.strerror or e})", file=str(p)) from None
         elif p.is_dir():
             raise StoreError("is a folder, not a run store file", file=str(p))
+        elif not p.is_file():
+            raise StoreError("is not a regular file (a device, pipe or socket), not a run store file", file=str(p))
         try:
             conn = sqlite3.connect(str(p), timeout=timeout, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as e:
@@ -139,6 +149,7 @@ class Database:
         try:
             with store._errors():
                 conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+                store._check_ours()  # before anything changes the file: another program's stays as it was
                 mode = _switch_to_wal(conn, timeout)
                 if str(mode).lower() != "wal":
                     raise StoreError(f"could not switch the run store to WAL mode (it stays '{mode}'); is another "
@@ -146,10 +157,64 @@ class Database:
                 conn.execute("PRAGMA synchronous = NORMAL")
                 conn.execute("PRAGMA foreign_keys = ON")
                 store._migrate()
+        except ReadOnlyStore:
+            conn.close()
+            if write:
+                raise
+            return cls._open_read_only(p, timeout)
         except BaseException:
             conn.close()
             raise
         return store
+
+    @classmethod
+    def _open_read_only(cls, p: Path, timeout: float) -> Self:
+        """The store opened for reading only (`mode=ro`; `immutable` when SQLite cannot even create the WAL
+        index beside a read-only file: then nobody can be writing it through this folder either)."""
+        conn = None
+        try:
+            for query in ("mode=ro", "mode=ro&immutable=1"):
+                conn = sqlite3.connect(f"{p.as_uri()}?{query}", uri=True, timeout=timeout, isolation_level=None,
+                                       check_same_thread=False)
+                try:
+                    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                    break
+                except sqlite3.OperationalError:
+                    conn.close()
+                    if query != "mode=ro":
+                        raise
+            assert conn is not None
+            store = cls(p, conn, timeout)
+            with store._errors():
+                store._check_ours()
+                version = store.schema_version
+        except sqlite3.Error as e:
+            raise _translate(e, p, timeout) from None
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            raise
+        if version != SCHEMA_VERSION:
+            conn.close()
+            raise StoreError(f"this run store has schema version {version}, and this program ({SCHEMA_VERSION}) "
+                             "cannot read it without writing to it, which this store does not allow", file=str(p))
+        store.read_only = True
+        return store
+
+    read_only = False
+    """True when opened for reading only (a store this process may not write)."""
+
+    def _check_ours(self) -> None:
+        """Refuse a SQLite file of another program (its application id, or tables of its own) before anything
+        changes it: no journal-mode switch, no migration."""
+        app_id, version, names = self._conn.execute(  # one statement: one consistent snapshot
+            "SELECT (SELECT application_id FROM pragma_application_id), (SELECT user_version FROM pragma_user_version),"
+            " (SELECT json_group_array(name) FROM sqlite_master WHERE type = 'table')").fetchone()
+        app_id, version, tables = int(app_id), int(version), set(json.loads(names))
+        if app_id not in (0, APPLICATION_ID) or (tables and (version == 0 or "runs" not in tables)):
+            raise StoreError("this SQLite file is not a Pipeline Designer run store (it already holds "
+                             f"{'another application id' if app_id not in (0, APPLICATION_ID) else 'other tables'}); "
+                             "choose another --store", file=str(self.path))
 
     def close(self) -> None:
         with self._lock:
@@ -206,6 +271,7 @@ class Database:
                 if tables:
                     raise StoreError("this SQLite file is not a Pipeline Designer run store (it already holds "
                                      "other tables); choose another --store", file=str(self.path))
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")  # a new store says whose it is
             while version < SCHEMA_VERSION:
                 for statement in _statements(MIGRATIONS[version]):
                     conn.execute(statement)
@@ -244,5 +310,5 @@ def _translate(e: sqlite3.Error, path: Path, timeout: float) -> StoreError:
         return StoreError(f"the run store is corrupt or not a SQLite database ({text}); move it aside to start a "
                           "new one", file=str(path))
     if "unable to open" in low or "readonly" in low or "read-only" in low:
-        return StoreError(f"the run store cannot be opened for writing ({text})", file=str(path))
+        return ReadOnlyStore(f"the run store cannot be opened for writing ({text})", file=str(path))
     return StoreError(f"run store error: {text}", file=str(path))

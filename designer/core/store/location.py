@@ -24,12 +24,17 @@ ENV_TIMEOUT = "PIPELINE_DESIGNER_STORE_TIMEOUT"
 DEFAULT_TIMEOUT = 10.0
 
 
+SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
+
+
 def store_file(path: str | os.PathLike[str]) -> Path:
-    """`--store PATH` / `$PIPELINE_DESIGNER_STORE`: a folder (holding runs.sqlite) or the SQLite file itself."""
+    """`--store PATH` / `$PIPELINE_DESIGNER_STORE`: a folder (holding runs.sqlite) or the SQLite file itself.
+
+    A name ending in .sqlite, .sqlite3 or .db always names the file, even where a folder has that name (the
+    store then refuses it), so a `runs.sqlite` folder never silently gets a store of its own inside.
+    """
     p = Path(path).expanduser()
-    if p.is_dir():
-        return p / STORE_FILE
-    if p.is_file() or p.suffix.lower() in (".sqlite", ".sqlite3", ".db"):
+    if p.suffix.lower() in SQLITE_SUFFIXES or (p.exists() and not p.is_dir()):
         return p
     return p / STORE_FILE
 
@@ -57,6 +62,8 @@ def find_store(option: str | None = None, start: str | os.PathLike[str] | None =
     for folder in (here, *here.parents):
         candidate = folder / STORE_DIR
         if candidate.is_dir():
+            if (candidate / STORE_FILE).is_dir():
+                raise StoreError("is a folder, not a run store file", file=str(candidate / STORE_FILE))
             if not (candidate / STORE_FILE).is_file():
                 raise StoreError(f"{candidate} holds no {STORE_FILE}: no run has been recorded there yet")
             return candidate / STORE_FILE

@@ -11,6 +11,7 @@ import re
 import secrets
 import shutil
 import zipfile
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,12 +41,18 @@ def parse_model_ref(ref: str) -> tuple[str, int | None]:
 
 def read_bundle_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
     """A bundle's manifest.json, read without loading the model (lineage only; scoring verifies everything)."""
-    try:
-        with zipfile.ZipFile(path) as z:
-            manifest = json.loads(z.read("manifest.json"))
-    except FileNotFoundError:
-        raise StoreError("the bundle file is missing", file=str(path)) from None
-    except (OSError, KeyError, zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError) as e:
+    from designer.core.files import MAX_INFLATED, open_regular, open_zip, read_member
+
+    def refuse(message: str) -> StoreError:
+        return StoreError(message, file=str(path))
+
+    if not Path(path).exists():
+        raise StoreError("the bundle file is missing", file=str(path))
+    try:  # bounded, like every zip this program reads (designer.core.files)
+        with open_regular(path, "bundle file", max_bytes=MAX_INFLATED) as f, open_zip(f, refuse, "the bundle") as z:
+            manifest = json.loads(read_member(z, "manifest.json", refuse, "the bundle"))
+    except (OSError, KeyError, zipfile.BadZipFile, zlib.error, ValueError, RuntimeError, EOFError,
+            UnicodeDecodeError) as e:
         raise StoreError(f"not a readable bundle ({e})", file=str(path)) from None
     if not isinstance(manifest, dict):
         raise StoreError("not a Pipeline Designer bundle", file=str(path))

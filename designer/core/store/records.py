@@ -72,7 +72,10 @@ def _plain(value: Any) -> Any:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, default=_plain)
+    """JSON for the store's text columns: valid JSON (a NaN metric is stored as null)."""
+    from designer.core import jsontext
+
+    return jsontext.dumps(value, default=_plain)
 
 
 def _loads(text: str | None, empty: Any) -> Any:
@@ -184,7 +187,7 @@ class RunRecord:
     def headline(self) -> str:
         """The first metric of the first evaluation, e.g. "r2=0.4526"."""
         for key, value in self.flat_metrics.items():
-            text = f"{value:.4g}" if isinstance(value, float) else str(value)
+            text = f"{value:.4g}" if isinstance(value, float) else "-" if value is None else str(value)
             return f"{key.rsplit('.', 1)[-1]}={text}"
         return ""
 

@@ -200,6 +200,6 @@ def open_for_pipeline(pipeline_path: str | os.PathLike[str], option: str | None 
 
 
 def open_found(option: str | None = None, start: str | os.PathLike[str] | None = None,
-               timeout: float | None = None) -> RunStore:
-    """The store of the `runs`/`models` commands (must exist)."""
-    return RunStore.open(find_store(option, start), create=False, timeout=timeout)
+               timeout: float | None = None, write: bool = True) -> RunStore:
+    """The store of the `runs`/`models` commands (must exist); `write=False` reads a read-only store."""
+    return RunStore.open(find_store(option, start), create=False, timeout=timeout, write=write)

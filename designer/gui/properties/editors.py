@@ -128,8 +128,9 @@ class IntEditor(ParamEditor):
         super().__init__()
         lo, hi, lo_open, hi_open = bounds(field)
         self.spin = guard_wheel(QSpinBox())
-        self.spin.setRange(int(lo) + lo_open if lo is not None else -INT_MAX,
-                           int(hi) - hi_open if hi is not None else INT_MAX)
+        # a spin box holds 32-bit ints: bounds beyond them (a seed may go up to 2**32 - 1) are clamped
+        self.spin.setRange(max(int(lo) + lo_open, -INT_MAX) if lo is not None else -INT_MAX,
+                           min(int(hi) - hi_open, INT_MAX) if hi is not None else INT_MAX)
         self.spin.setKeyboardTracking(False)
         self.spin.setAccelerated(True)
         self._layout.addWidget(self.spin, 1)
@@ -139,7 +140,7 @@ class IntEditor(ParamEditor):
         self.spin.blockSignals(True)
         try:
             self.spin.setValue(int(value))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             pass
         self.spin.blockSignals(False)
 

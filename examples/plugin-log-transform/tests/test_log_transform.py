@@ -163,7 +163,7 @@ def test_a_bundle_needs_the_plugin_enabled(registry, frame, tmp_path):
     with pytest.raises(BadInput, match=f"pipeline-designer plugins enable {PLUGIN}"):
         load_bundle(bundle)
     set_plugin_enabled(PLUGIN, True)
-    loaded, _ = load_bundle(bundle)
+    loaded, _, _ = load_bundle(bundle)
     new = pd.DataFrame({"area": [5.0, 0.0], "rooms": [2, 3]})
     pd.testing.assert_frame_equal(loaded.score(Table(frame=new)).frame, model.score(Table(frame=new)).frame,
                                   check_exact=True)
