@@ -7,19 +7,39 @@ that need them, so `--help` is instant.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def _err(message: str) -> None:
     print(f"pipeline-designer: error: {message}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def ctrl_c_cancels(token: Any) -> Iterator[None]:
+    """While inside: the first Ctrl-C cancels the run (the running node stops within a second, files stay
+    whole), a second one ends the process at once."""
+
+    def on_sigint(*_: Any) -> None:
+        if token():
+            print("\npipeline-designer: stopped at once", file=sys.stderr, flush=True)
+            os._exit(130)
+        token.cancel()
+        print("\npipeline-designer: stopping… (Ctrl-C again to quit at once)", file=sys.stderr, flush=True)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class Progress:
@@ -84,12 +104,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     recorder = store_recorder(args, run)  # run store: a problem there is a warning, never a stop
     progress = Progress(len(pipeline.nodes), sys.stderr.isatty() and not args.json)
     token = CancelToken()
-    previous = signal.signal(signal.SIGINT, lambda *_: token.cancel())
-    try:
+    with ctrl_c_cancels(token):
         run_pipeline(run, observers=[EventCallback(progress), OutputWriter(out), recorder], cancel=token,
                      reuse=False, keep_outputs=False)
-    finally:
-        signal.signal(signal.SIGINT, previous)
     r = run.result
     assert r is not None
     if args.report:  # the run folder as one HTML page: evaluation plots and profiles

@@ -174,7 +174,48 @@ def fit(estimator: Any, X: Any, y: Any, ctx: RunContext) -> Any:
     est = clone(estimator)
     ctx.progress(0.05, f"fitting {type(est).__name__} on {len(X):,} rows")
     X = feature_matrix(X)
+    if ctx.chunked and _grows_in_chunks(est):
+        return fit_in_chunks(est, X, y, ctx)
     est.fit(X, y) if y is not None else est.fit(X)
+    return est
+
+
+CHUNK_SECONDS = 0.4
+"""Target length of one chunk of a chunked fit: the longest a stopped fit keeps working in the background."""
+
+
+def _grows_in_chunks(est: Any) -> bool:
+    """Boosted trees without early stopping: warm-started growth in chunks equals one fit bit for bit
+    (tests/nodes/test_chunked_fit.py proves it on every boosted sample and on random data)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    return (isinstance(est, (HistGradientBoostingClassifier, HistGradientBoostingRegressor))
+            and est.early_stopping is False and not est.warm_start)
+
+
+def fit_in_chunks(est: Any, X: Any, y: Any, ctx: RunContext, first: int = 2, chunk: int | None = None) -> Any:
+    """Grow boosted trees a few at a time (warm start), checking the cancel flag and reporting progress
+    between chunks; `chunk` fixes the chunk size (tests), else it adapts to about CHUNK_SECONDS."""
+    import time
+
+    total = est.max_iter
+    done = 0
+    step = min(first, total) if chunk is None else chunk
+    est.set_params(warm_start=True)
+    try:
+        while done < total:
+            ctx.check_cancelled()
+            target = min(total, done + step)
+            start = time.perf_counter()
+            est.set_params(max_iter=target)
+            est.fit(X, y)
+            per_tree = (time.perf_counter() - start) / max(1, target - done)
+            done = target
+            ctx.progress(0.05 + 0.95 * done / total, f"{done} of {total} trees")
+            if chunk is None:
+                step = max(1, int(CHUNK_SECONDS / max(per_tree, 1e-6)))
+    finally:
+        est.set_params(warm_start=False, max_iter=total)
     return est
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
 import threading
 import time
 import traceback
@@ -103,8 +104,10 @@ def failure_message(error: BadInput, node_id: str) -> str:
 class Engine:
     """Executes pipelines and remembers each node's outputs under its fingerprint for reuse."""
 
-    def __init__(self, registry: NodeRegistry | None = None) -> None:
+    def __init__(self, registry: NodeRegistry | None = None, chunked: bool = False) -> None:
+        """`chunked`: ask nodes to fit in cancellable chunks (the desktop app; see `RunContext.chunked`)."""
         self._registry = registry
+        self.chunked = chunked
         self._cache: dict[str, tuple[str, dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
@@ -214,11 +217,13 @@ class Engine:
         node = pipeline.node(node_id)
         inputs = {l.target_port: result.outputs[l.source_node][l.source_port] for l in pipeline.links_into(node_id)}
         ctx = RunContext(node_id, base, plan.fingerprints[node_id],
-                         progress=lambda f, m: emit(Event(EventKind.PROGRESS, node_id, f, m)), cancelled=cancel)
+                         progress=lambda f, m: emit(Event(EventKind.PROGRESS, node_id, f, m)), cancelled=cancel,
+                         chunked=self.chunked)
         emit(Event(EventKind.STARTED, node_id))
         start = time.perf_counter()
+        node_type = self.registry.require(node.type, node_id)()
         try:
-            outputs = self.registry.require(node.type, node_id)().run(plan.validation.params[node_id], inputs, ctx)
+            outputs = call_cancellable(lambda c: node_type.run(plan.validation.params[node_id], inputs, c), ctx, cancel)
         except Cancelled:
             result.cancelled = True
             result.status[node_id] = NodeState.SKIPPED
@@ -229,7 +234,7 @@ class Engine:
             self._fail(result, emit, node_id, failure_message(e, node_id))
             return False
         except Exception as e:  # a bug or a library error: keep the message, store the traceback
-            result.tracebacks[node_id] = traceback.format_exc()
+            result.tracebacks[node_id] = getattr(e, "worker_traceback", None) or traceback.format_exc()
             self._fail(result, emit, node_id, f"{type(e).__name__}: {e}")
             return False
         elapsed = time.perf_counter() - start
@@ -266,3 +271,50 @@ class Engine:
         outputs = result.outputs.get(node_id, {})
         result.outputs[node_id] = {p: val for p, val in outputs.items()
                                    if not isinstance(val, Table) or val.scored is not None}
+
+
+POLL = 0.05
+"""Seconds between looks at the cancel flag while a node runs in its worker thread."""
+
+
+def call_cancellable(work: Callable[[RunContext], Any], ctx: RunContext, cancel: Callable[[], bool] | None) -> Any:
+    """`work(ctx)`, stoppable within POLL seconds even when it never checks the cancel flag (a long C-level fit).
+
+    With a cancel flag, `work` runs in a daemon thread; this thread waits for it, forwards its progress
+    and raises `Cancelled` as soon as the flag is set. A node that ignores the flag is abandoned: its
+    thread finishes in the background and its result is dropped (it never reaches the run). Without a
+    cancel flag `work` runs here, directly.
+    """
+    if cancel is None:
+        return work(ctx)
+    messages: queue.SimpleQueue[tuple[float, str]] = queue.SimpleQueue()
+    forward, abandoned = ctx._progress, threading.Event()
+    worker_ctx = RunContext(ctx.node_id, ctx.base_dir, ctx.fingerprint,
+                            progress=lambda f, m: None if abandoned.is_set() else messages.put((f, m)),
+                            cancelled=lambda: abandoned.is_set() or cancel(), chunked=ctx.chunked)
+    worker_ctx.warnings = ctx.warnings
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = work(worker_ctx)
+        except BaseException as e:  # noqa: BLE001  (handed to the waiting thread)
+            e.worker_traceback = traceback.format_exc()  # type: ignore[attr-defined]
+            box["error"] = e
+
+    thread = threading.Thread(target=target, name=f"node-{ctx.node_id}", daemon=True)
+    thread.start()
+    while True:
+        thread.join(POLL)
+        while not messages.empty():
+            f, m = messages.get()
+            if forward is not None:
+                forward(f, m)
+        if not thread.is_alive():
+            break
+        if cancel():
+            abandoned.set()
+            raise Cancelled()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]

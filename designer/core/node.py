@@ -90,8 +90,10 @@ class RunContext:
 
     def __init__(self, node_id: str, base_dir: Path, fingerprint: str = "",
                  progress: Callable[[float, str], None] | None = None,
-                 cancelled: Callable[[], bool] | None = None) -> None:
+                 cancelled: Callable[[], bool] | None = None, chunked: bool = False) -> None:
         self.node_id = node_id
+        self.chunked = chunked
+        """Long fits should run in cancellable chunks (a long-lived app, where abandoned work would linger)."""
         self.base_dir = base_dir
         self.fingerprint = fingerprint
         self._progress = progress

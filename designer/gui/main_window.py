@@ -99,6 +99,7 @@ class MainWindow(QMainWindow):
         self.runner.finished.connect(self._run_finished)
         self.runs.open_pipeline.connect(self.open_run_pipeline)
         self.runs.status.connect(self.show_status)
+        self.runner.stopping.connect(self._stopping)
         self.runner.failed_to_start.connect(lambda msg: self.show_status(f"Cannot run: {msg.splitlines()[0]}"))
 
         self.resize(1440, 900)
@@ -653,15 +654,21 @@ class MainWindow(QMainWindow):
         self.act_run.setEnabled(not running)
         self.act_run_upto.setEnabled(not running)
         self.act_stop.setEnabled(running)
+        self.act_stop.setText("S&top")
         self.progress.setVisible(running)
         self.progress.setValue(0)
+
+    def _stopping(self) -> None:
+        self.act_stop.setEnabled(False)
+        self.act_stop.setText("Stopping…")
+        self.show_status("Stopping… (the running node ends within a second; earlier outputs are kept)", 0)
 
     def _run_finished(self, result: Any) -> None:
         ran = len(result.executed())
         reused = sum(1 for s in result.status.values() if s == NodeState.CACHED)
         total = sum(result.seconds.values())
         if result.cancelled:
-            text = "Run stopped"
+            text = "Run stopped: the outputs of earlier runs are kept"
         elif result.errors:
             node, message = next(iter(result.errors.items()))
             text = f"Run failed: '{node}': {message.splitlines()[0]}"
@@ -712,7 +719,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.runner.stop()
-        self.runner.wait(10.0)
+        self.runner.wait(1.0)  # a stopped node is abandoned within a second; never hold the window longer
         self.autosaver.clear()
         self._autosave_timer.stop()
         self.settings.setValue("geometry", self.saveGeometry())

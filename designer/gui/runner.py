@@ -47,11 +47,13 @@ class RunController(QObject):
     recorded = Signal(object)  # RunSession: the run's id in the store (or why it is not there); before `finished`
     finished = Signal(object)  # RunResult
     failed_to_start = Signal(str)  # the reason (e.g. the pipeline has problems)
+    stopping = Signal()  # Stop was pressed; the running node ends within a second
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.engine = Engine()
+        self.engine = Engine(chunked=True)
         self.states: dict[str, RunState] = {}
+        self._before: dict[str, RunState] = {}
         self.last_result: RunResult | None = None
         self.last_recorded: RunSession | None = None
         self._outputs: dict[str, dict[str, Any]] = {}
@@ -73,6 +75,7 @@ class RunController(QObject):
         if self.running:
             return False
         self._cancel = CancelToken()
+        self._before = dict(self.states)
         plan_nodes = {n.id for n in pipeline.nodes}
         for node_id in list(self.states):
             if node_id not in plan_nodes:
@@ -83,9 +86,19 @@ class RunController(QObject):
         self._thread.start()
         return True
 
+    @property
+    def is_stopping(self) -> bool:
+        return self._cancel is not None and self._cancel()
+
     def stop(self) -> None:
-        if self._cancel is not None:
+        """Cancel the run: the running node is stopped (or abandoned) within a second; the last good outputs
+        of every node stay."""
+        if self._cancel is not None and not self._cancel():
             self._cancel.cancel()
+            for node_id, st in list(self.states.items()):
+                if st.state == NodeState.RUNNING:
+                    self._set(node_id, RunState(NodeState.RUNNING, st.progress, "stopping…"))
+            self.stopping.emit()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the worker ends (used on close); True when it has."""
@@ -115,6 +128,7 @@ class RunController(QObject):
     def _on_done(self, session: RunSession, error: Exception | None) -> None:
         self._thread = None
         self._cancel = None
+        before_run, self._before = self._before, {}
         self.running_changed.emit(False)
         self.last_recorded = session
         self.recorded.emit(session)
@@ -130,10 +144,16 @@ class RunController(QObject):
         for node_id in result.status:
             if node_id in result.outputs:
                 self._outputs[node_id] = result.outputs[node_id]
-            else:
-                self._outputs.pop(node_id, None)
         for node_id, st in list(self.states.items()):
-            if st.state in (NodeState.QUEUED, NodeState.RUNNING):
+            unfinished = st.state in (NodeState.QUEUED, NodeState.RUNNING) or (
+                st.state == NodeState.SKIPPED and result.cancelled and node_id not in result.outputs)
+            if not unfinished:
+                continue
+            before = before_run.get(node_id)
+            if before is not None and node_id in self._outputs and before.state in (
+                    NodeState.DONE, NodeState.CACHED, NodeState.STALE):
+                self._set(node_id, before)  # a stopped run leaves the last good outputs as they were
+            else:
                 self._set(node_id, RunState(NodeState.SKIPPED, message="run cancelled"))
         changed, self._changed_while_running = self._changed_while_running, set()
         self.mark_stale(changed)  # edited during the run: the results shown are of the old settings
@@ -165,5 +185,6 @@ class RunController(QObject):
             self._outputs.pop(node_id, None)
 
     def outputs(self, node_id: str) -> dict[str, Any]:
-        """A node's outputs from the last run that ran it (a run up to another node keeps the others')."""
+        """A node's last good outputs: from the last run that finished it (a run up to another node, a stopped
+        or a failed run keep the earlier ones)."""
         return self._outputs.get(node_id, {})
