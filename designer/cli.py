@@ -84,7 +84,7 @@ def _format_metrics(metrics: dict[str, list[dict[str, Any]]]) -> str:
     lines = []
     for node, entries in metrics.items():
         for e in entries:
-            lines.append(f"{node} ({e['task']}, model {e['model']}, {e['rows']} rows):")
+            lines.append(f"{node} ({e['task']}: {e.get('data') or 'model ' + e['model']}, {e['rows']} rows):")
             for k, v in e["metrics"].items():
                 lines.append(f"  {k:<26} {v:.6g}")
     return "\n".join(lines)

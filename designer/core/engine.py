@@ -218,7 +218,7 @@ class Engine:
         inputs = {l.target_port: result.outputs[l.source_node][l.source_port] for l in pipeline.links_into(node_id)}
         ctx = RunContext(node_id, base, plan.fingerprints[node_id],
                          progress=lambda f, m: emit(Event(EventKind.PROGRESS, node_id, f, m)), cancelled=cancel,
-                         chunked=self.chunked)
+                         chunked=self.chunked, titles={n.id: n.title or n.id for n in pipeline.nodes})
         emit(Event(EventKind.STARTED, node_id))
         start = time.perf_counter()
         node_type = self.registry.require(node.type, node_id)()
@@ -238,6 +238,7 @@ class Engine:
             self._fail(result, emit, node_id, f"{type(e).__name__}: {e}")
             return False
         elapsed = time.perf_counter() - start
+        outputs = tag_origins(outputs, inputs, node_id)
         result.seconds[node_id] = elapsed
         result.outputs[node_id] = outputs
         result.status[node_id] = NodeState.DONE
@@ -273,6 +274,24 @@ class Engine:
                                    if not isinstance(val, Table) or val.scored is not None}
 
 
+def tag_origins(outputs: dict[str, Any], inputs: dict[str, Any], node_id: str) -> dict[str, Any]:
+    """Mark where each output table's rows come from: an input's origin when the rows are that input's (same
+    index: a column step, a score), else this node's port (a source, a split, a sample, removed rows)."""
+    from designer.core.values import Table
+
+    tables = [t for t in inputs.values() if isinstance(t, Table)]
+    out = dict(outputs)
+    for port, value in outputs.items():
+        if not isinstance(value, Table):
+            continue
+        same = next((t for t in tables if len(t.frame) == len(value.frame) and t.frame.index.equals(value.frame.index)),
+                    None)
+        origin = same.origin if same is not None and same.origin is not None else (node_id, port)
+        if value.origin != origin:
+            out[port] = replace(value, origin=origin)
+    return out
+
+
 POLL = 0.05
 """Seconds between looks at the cancel flag while a node runs in its worker thread."""
 
@@ -291,7 +310,8 @@ def call_cancellable(work: Callable[[RunContext], Any], ctx: RunContext, cancel:
     forward, abandoned = ctx._progress, threading.Event()
     worker_ctx = RunContext(ctx.node_id, ctx.base_dir, ctx.fingerprint,
                             progress=lambda f, m: None if abandoned.is_set() else messages.put((f, m)),
-                            cancelled=lambda: abandoned.is_set() or cancel(), chunked=ctx.chunked)
+                            cancelled=lambda: abandoned.is_set() or cancel(), chunked=ctx.chunked,
+                            titles=ctx.titles)
     worker_ctx.warnings = ctx.warnings
     box: dict[str, Any] = {}
 

@@ -81,6 +81,21 @@ class SchemaContext:
     base_dir: Path
     warnings: list[str] = field(default_factory=list)
 
+    def title_of(self, node_id: str) -> str:
+        return self.titles.get(node_id) or node_id
+
+    def describe_rows(self, table: Any) -> str:
+        """Where a table's rows come from, by node titles: "test rows of Split 80/20, scored by Train"."""
+        parts = []
+        origin = getattr(table, "origin", None)
+        if origin is not None:
+            node, port = origin
+            parts.append(f"{'' if port == 'data' else port + ' '}rows of {self.title_of(node)}")
+        scored = getattr(table, "scored", None)
+        if scored and scored.get("model"):
+            parts.append(f"scored by {self.title_of(scored['model'])}")
+        return ", ".join(parts)
+
     def warn(self, message: str) -> None:
         self.warnings.append(message)
 
@@ -90,8 +105,11 @@ class RunContext:
 
     def __init__(self, node_id: str, base_dir: Path, fingerprint: str = "",
                  progress: Callable[[float, str], None] | None = None,
-                 cancelled: Callable[[], bool] | None = None, chunked: bool = False) -> None:
+                 cancelled: Callable[[], bool] | None = None, chunked: bool = False,
+                 titles: dict[str, str] | None = None) -> None:
         self.node_id = node_id
+        self.titles = titles or {}
+        """Every node's title by id, so outputs can name where their data came from."""
         self.chunked = chunked
         """Long fits should run in cancellable chunks (a long-lived app, where abandoned work would linger)."""
         self.base_dir = base_dir
@@ -117,6 +135,21 @@ class RunContext:
     def check_cancelled(self) -> None:
         if self.cancelled:
             raise Cancelled()
+
+    def title_of(self, node_id: str) -> str:
+        return self.titles.get(node_id) or node_id
+
+    def describe_rows(self, table: Any) -> str:
+        """Where a table's rows come from, by node titles: "test rows of Split 80/20, scored by Train"."""
+        parts = []
+        origin = getattr(table, "origin", None)
+        if origin is not None:
+            node, port = origin
+            parts.append(f"{'' if port == 'data' else port + ' '}rows of {self.title_of(node)}")
+        scored = getattr(table, "scored", None)
+        if scored and scored.get("model"):
+            parts.append(f"scored by {self.title_of(scored['model'])}")
+        return ", ".join(parts)
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)

@@ -7,7 +7,8 @@ from typing import Any, Sequence
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
-from designer.core.document import Document, Fragment, Position, fragment_from_text, fragment_to_text, rebase_paths
+from designer.core.document import (Document, Fragment, Position, fragment_from_text, fragment_to_text, id_from_title,
+                                     rebase_paths)
 from designer.core.errors import BadInput
 from designer.core.layout import layered_layout
 from designer.core.pipeline import Link, Node, Note
@@ -35,7 +36,7 @@ class Editor(QObject):
         except BadInput as e:
             self.status.emit(e.message)
             return None
-        node = Node(id=self.doc.new_id(type_id.split(".")[-1]), type=type_id, title=cls.title)
+        node = Node(id=self.doc.new_id(id_from_title(cls.title)), type=type_id, title=cls.title)
         fragment = Fragment(nodes=[node], positions={node.id: (float(pos[0]), float(pos[1]))})
         if link_from is not None:
             link = self._first_free_input(node, cls, *link_from)
