@@ -81,21 +81,6 @@ class SchemaContext:
     base_dir: Path
     warnings: list[str] = field(default_factory=list)
 
-    def title_of(self, node_id: str) -> str:
-        return self.titles.get(node_id) or node_id
-
-    def describe_rows(self, table: Any) -> str:
-        """Where a table's rows come from, by node titles: "test rows of Split 80/20, scored by Train"."""
-        parts = []
-        origin = getattr(table, "origin", None)
-        if origin is not None:
-            node, port = origin
-            parts.append(f"{'' if port == 'data' else port + ' '}rows of {self.title_of(node)}")
-        scored = getattr(table, "scored", None)
-        if scored and scored.get("model"):
-            parts.append(f"scored by {self.title_of(scored['model'])}")
-        return ", ".join(parts)
-
     def warn(self, message: str) -> None:
         self.warnings.append(message)
 

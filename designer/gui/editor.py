@@ -75,16 +75,32 @@ class Editor(QObject):
 
     # ------------------------------------------------------------------------------------ links
     def link_refusal(self, src_node: str, src_port: str, dst_node: str, dst_port: str) -> str | None:
-        return check_link(self.doc.pipeline, Link.make(src_node, src_port, dst_node, dst_port))
+        """Why this link cannot be made; a link into an occupied input is fine (it replaces the old one)."""
+        link = Link.make(src_node, src_port, dst_node, dst_port)
+        return check_link(self.doc.pipeline, link, existing=self._others(link))
+
+    def _others(self, link: Link) -> list[Link]:
+        return [l for l in self.doc.pipeline.links if l.target != link.target]
 
     def connect(self, src_node: str, src_port: str, dst_node: str, dst_port: str) -> str | None:
-        """Link an output to an input; returns (and reports) the reason when the link is refused."""
+        """Link an output to an input, replacing the link into that input if there is one (one undo step);
+        returns (and reports) the reason when the link is refused."""
         link = Link.make(src_node, src_port, dst_node, dst_port)
-        reason = check_link(self.doc.pipeline, link)
+        reason = check_link(self.doc.pipeline, link, existing=self._others(link))
         if reason is not None:
             self.status.emit(f"Cannot connect: {reason}")
             return reason
+        old = [l for l in self.doc.pipeline.links if l.target == link.target]
+        if old and old[0].source == link.source:
+            return None  # already so
+        if not old:
+            self.stack.push(InsertCommand(self.doc, Fragment(links=[link]), "Connect"))
+            return None
+        self.stack.beginMacro("Replace link")
+        self.stack.push(RemoveCommand(self.doc, self.doc.fragment(set(), old), "Remove link"))
         self.stack.push(InsertCommand(self.doc, Fragment(links=[link]), "Connect"))
+        self.stack.endMacro()
+        self.status.emit(f"Replaced {old[0].source} → {old[0].target} with {link.source} → {link.target}")
         return None
 
     # ------------------------------------------------------------------------------------ parameters
@@ -143,9 +159,9 @@ class Editor(QObject):
         return fragment
 
     # ------------------------------------------------------------------------------------ layout
-    def arrange(self, spacing: Position = (250.0, 130.0)) -> None:
-        """Lay the graph out left to right in layers (one undoable move)."""
-        after = layered_layout(self.doc.pipeline, spacing)
+    def arrange(self, sizes: dict[str, tuple[float, float]] | None = None) -> None:
+        """Lay the graph out left to right in layers (one undoable move); `sizes`: each node's (w, h)."""
+        after = layered_layout(self.doc.pipeline, sizes)
         if after is None:
             self.status.emit("Arrange needs a pipeline without cycles")
             return

@@ -18,8 +18,9 @@ from designer.core.registry import default_registry
 from designer.core.states import NodeState
 from designer.core.store import store_for_pipeline
 from designer.core.validate import Validation
+from designer.gui.add_actions import AddActions
 from designer.gui.add_menu import AddMenu
-from designer.gui.canvas.node_item import HEADER, ROW, SUBTITLE, WIDTH, NodeItem, PortItem, RunState
+from designer.gui.canvas.node_item import NodeItem, PortItem, RunState
 from designer.gui.canvas.scene import PipelineScene
 from designer.gui.canvas.view import PipelineView
 from designer.gui.editor import Editor
@@ -66,7 +67,7 @@ class MainWindow(QMainWindow):
         self.runs_dock.hide()
         self._menu: QMenu | None = None
         self.autosaver = Autosaver()
-        self.add_menu: AddMenu | None = None
+        self.adder = AddActions(self)
         self._run_nodes: set[str] = set()
         self._icons: dict[QAction, str] = {}
 
@@ -86,13 +87,14 @@ class MainWindow(QMainWindow):
         self.editor.status.connect(self.show_status)
         self.scene.status_message.connect(self.show_status)
         self.scene.selectionChanged.connect(self._selection_changed)
-        self.scene.link_dropped.connect(self._quick_add)
+        self.scene.link_dropped.connect(self.adder.quick_add)
         self.scene.node_activated.connect(self.show_outputs)
         self.scene.installEventFilter(self)  # right-click menus of ports and nodes
-        self.view.add_menu_requested.connect(self._tab_menu)
-        self.view.module_dropped.connect(lambda type_id, pos: self.add_module(type_id, pos))
+        self.view.add_menu_requested.connect(self.adder.tab_menu)
+        self.view.module_dropped.connect(lambda type_id, pos: self.adder.add(type_id, pos))
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
-        self.palette.add_requested.connect(lambda type_id: self.add_module(type_id, self.view.centre_scene_pos()))
+        self.palette.add_requested.connect(lambda type_id: self.adder.add(
+            type_id, self.view.centre_scene_pos(), from_selection=True, beside_selection=True))
         self.runner.state_changed.connect(self._on_run_state)
         self.runner.running_changed.connect(self._running_changed)
         self.runner.recorded.connect(self.runs.note_recorded)
@@ -164,11 +166,11 @@ class MainWindow(QMainWindow):
         self.act_delete = self._action("De&lete", self.delete_selection, [K(Qt.Key_Delete), K(Qt.Key_Backspace)],
                                        canvas=True)
         self.act_select_all = self._action("Select &All", self.select_all, K.SelectAll, canvas=True)
-        self.act_add = self._action("Add &Module…", lambda: self._tab_menu(*self.view.cursor_scene_pos()), "Tab",
+        self.act_add = self._action("Add &Module…", lambda: self.adder.tab_menu(*self.view.cursor_scene_pos()), "Tab",
                                     "add", "Add a module at the cursor")
         self.act_add.setShortcutContext(Qt.WidgetShortcut)  # Tab itself is handled by the view
         self.act_note = self._action("Add &Note", self.add_note, "N", "note", "Add a text note", canvas=True)
-        self.act_arrange = self._action("&Arrange Left to Right", self.editor.arrange, "Ctrl+L", "arrange",
+        self.act_arrange = self._action("&Arrange Left to Right", self.arrange, "Ctrl+L", "arrange",
                                         "Lay the pipeline out left to right")
         self.act_fit = self._action("&Fit View", self.view.fit, "F", "fit", "Show the whole pipeline", canvas=True)
         self.act_zoom_in = self._action("Zoom &In", lambda: self.view.set_zoom(self.view.zoom * 1.25), K.ZoomIn)
@@ -395,33 +397,17 @@ class MainWindow(QMainWindow):
             self._raise_dock(self.runs_dock)
 
     # ------------------------------------------------------------------------------------ editing
+    @property
+    def add_menu(self) -> AddMenu | None:
+        return self.adder.menu
+
     def add_module(self, type_id: str, centre: QPointF, link_from: tuple[str, str] | None = None) -> str | None:
-        """Add a module centred on `centre` (or, with `link_from`, with its input at `centre`) and select it."""
-        if link_from is not None:
-            pos = (centre.x() + 16, centre.y() - HEADER - SUBTITLE - ROW / 2)
-        else:
-            pos = (centre.x() - WIDTH / 2, centre.y() - HEADER)
-        if self.scene.snap_to_grid:
-            pos = (round(pos[0] / 20) * 20, round(pos[1] / 20) * 20)
-        node_id = self.editor.add_node(type_id, pos, link_from)
-        if node_id is not None:
-            self.scene.select_only({node_id})
-        return node_id
+        """Add a module near `centre` in free space (see AddActions.add)."""
+        return self.adder.add(type_id, centre, link_from)
 
-    def _tab_menu(self, scene_pos: QPointF, global_pos: QPoint) -> None:
-        self._popup(AddMenu("Add a module", parent=self), scene_pos, global_pos, None)
-
-    def _quick_add(self, node: str, port: str, port_type: str, scene_pos: QPointF, global_pos: QPoint) -> None:
-        menu = AddMenu(f"Add a module that takes this {port_type}", parent=self,
-                       accept=lambda cls: any(p.type.value == port_type for p in cls.inputs))
-        self._popup(menu, scene_pos, global_pos, (node, port))
-
-    def _popup(self, menu: AddMenu, scene_pos: QPointF, global_pos: QPoint, link: tuple[str, str] | None) -> None:
-        if self.add_menu is not None:
-            self.add_menu.close()
-        self.add_menu = menu
-        menu.chosen.connect(lambda type_id: self.add_module(type_id, scene_pos, link))
-        menu.popup(global_pos)
+    def arrange(self) -> None:
+        self.editor.arrange(self.scene.node_sizes())
+        self.scene.reroute_dirty()
 
     def delete_selection(self) -> None:
         self.editor.remove(self.scene.selected_node_ids(), self.scene.selected_links(), self.scene.selected_notes())
@@ -638,6 +624,8 @@ class MainWindow(QMainWindow):
 
     def _on_run_state(self, node_id: str, state: RunState | None) -> None:
         self.scene.set_run_state(node_id, state)
+        if state is None:
+            self.scene.set_results(node_id, None, None)
         if not self.runner.running:
             self._refresh_outputs()  # edited (out of date) or forgotten outputs
             return
@@ -675,6 +663,8 @@ class MainWindow(QMainWindow):
         else:
             text = f"Run finished: {ran} ran, {reused} reused, {total:.2f} s"
         self.show_status(text + self._record_note(self.runner.last_recorded), 0)
+        for node_id in self.scene.nodes:
+            self.scene.set_results(node_id, self.runner.outputs(node_id), self.runner.seconds(node_id))
         self.panel.show_node(self.panel.node_id)
         self._refresh_outputs()
 

@@ -57,6 +57,7 @@ class RunController(QObject):
         self.last_result: RunResult | None = None
         self.last_recorded: RunSession | None = None
         self._outputs: dict[str, dict[str, Any]] = {}
+        self._seconds: dict[str, float] = {}
         self._thread: threading.Thread | None = None
         self._cancel: CancelToken | None = None
         self._changed_while_running: set[str] = set()
@@ -144,6 +145,8 @@ class RunController(QObject):
         for node_id in result.status:
             if node_id in result.outputs:
                 self._outputs[node_id] = result.outputs[node_id]
+                if node_id in result.seconds:
+                    self._seconds[node_id] = result.seconds[node_id]
         for node_id, st in list(self.states.items()):
             unfinished = st.state in (NodeState.QUEUED, NodeState.RUNNING) or (
                 st.state == NodeState.SKIPPED and result.cancelled and node_id not in result.outputs)
@@ -179,10 +182,16 @@ class RunController(QObject):
         """Drop shown states (all, or of removed nodes); the engine keeps its cache for reuse."""
         if node_ids is None:
             self._outputs.clear()
+            self._seconds.clear()
         for node_id in list(self.states) if node_ids is None else node_ids:
             if node_id in self.states:
                 self._set(node_id, None)
             self._outputs.pop(node_id, None)
+            self._seconds.pop(node_id, None)
+
+    def seconds(self, node_id: str) -> float | None:
+        """How long the node took when it last ran (not when it was reused)."""
+        return self._seconds.get(node_id)
 
     def outputs(self, node_id: str) -> dict[str, Any]:
         """A node's last good outputs: from the last run that finished it (a run up to another node, a stopped

@@ -133,7 +133,10 @@ def drag_module_from_palette(w: MainWindow, type_id: str, target: QPoint) -> str
     added = [n for n in w.doc.pipeline.nodes if n.id not in before]
     assert [n.type for n in added] == [type_id]
     node_id = added[0].id
-    assert w.scene.nodes[node_id].sceneBoundingRect().contains(w.view.mapToScene(target))
+    body = w.scene.nodes[node_id].sceneBoundingRect()
+    # at the drop point, or moved just enough not to overlap a node already there
+    assert body.adjusted(-body.height() * 2, -body.height() * 2, body.height() * 2, body.height() * 2).contains(
+        w.view.mapToScene(target))
     return node_id
 
 

@@ -64,9 +64,13 @@ def test_link_refusals_show_the_reason(diabetes):
     # wrong type: a Learner output into a Table input
     drag(w, port_pos(w, "learner", "learner", True), port_pos(w, "evaluate", "scored2", False))
     assert "cannot connect Learner output" in w.statusBar().currentMessage()
-    # second link into an input that already has one
+    # a link dropped on an input that already has one replaces it, in one undo step
     drag(w, port_pos(w, "split", "test", True), port_pos(w, "scale", "data", False))
-    assert "already has a link" in w.statusBar().currentMessage()
+    assert "Replaced split.train → scale.data" in w.statusBar().currentMessage()
+    assert ("split.test", "scale.data") in _links(w) and ("split.train", "scale.data") not in _links(w)
+    assert w.stack.undoText() == "Replace link"
+    w.stack.undo()
+    assert _links(w) == before
     # cycle: evaluate's report can't go anywhere, so close a loop with tables: score.scored → split.data is
     # taken; free split's input first, then try
     w.editor.remove(set(), [l for l in w.doc.pipeline.links if l.target == "split.data"])
@@ -86,7 +90,7 @@ def test_compatible_ports_highlight_while_dragging(diabetes):
     scale_in = w.scene.nodes["scale"].inputs["data"]
     assert ev_scored2.highlight == "ok"
     assert learner_in.highlight == "bad"  # wrong type
-    assert scale_in.highlight == "bad"  # already linked
+    assert scale_in.highlight == "ok"  # linked already: a drop there replaces the link
     QTest.mouseRelease(viewport, Qt.LeftButton, Qt.NoModifier, start + QPoint(30, 40))
     assert ev_scored2.highlight is None
 
