@@ -90,6 +90,21 @@ def _format_metrics(metrics: dict[str, list[dict[str, Any]]]) -> str:
     return "\n".join(lines)
 
 
+def _engine(args: argparse.Namespace) -> Any:
+    """The engine of `run`: saving and reusing node results beside the run store (unless --no-cache)."""
+    from designer.core.engine import Engine
+    from designer.core.result_cache import ResultCache, results_folder
+    from designer.core.store import store_for_pipeline
+
+    if args.no_cache:
+        return Engine()
+    try:
+        return Engine(results=ResultCache(results_folder(store_for_pipeline(args.pipeline, args.store))))
+    except OSError as e:
+        _err(f"saved results: {e}; running without them")
+        return Engine()
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from designer.cli_store import store_recorder
     from designer.core.engine import CancelToken
@@ -105,8 +120,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     progress = Progress(len(pipeline.nodes), sys.stderr.isatty() and not args.json)
     token = CancelToken()
     with ctrl_c_cancels(token):
-        run_pipeline(run, observers=[EventCallback(progress), OutputWriter(out), recorder], cancel=token,
-                     reuse=False, keep_outputs=False)
+        run_pipeline(run, engine=_engine(args), observers=[EventCallback(progress), OutputWriter(out), recorder],
+                     cancel=token, reuse=not args.no_cache, keep_outputs=False)
     r = run.result
     assert r is not None
     if args.report:  # the run folder as one HTML page: evaluation plots and profiles
@@ -300,6 +315,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", metavar="PATH", help="record the run in this run store (folder or .sqlite file; "
                    "default: $PIPELINE_DESIGNER_STORE, else .pipeline-designer/ beside the pipeline)")
     p.add_argument("--report", metavar="FILE", help="also write an HTML report (evaluation plots, profiles)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="run every node; by default a node whose module, parameters, upstream and input file "
+                        "contents are unchanged reuses its saved result from an earlier run (kept beside the run "
+                        "store, in results/)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check a pipeline without running it")
