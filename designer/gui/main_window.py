@@ -102,6 +102,7 @@ class MainWindow(QMainWindow):
         self.runs.open_pipeline.connect(self.open_run_pipeline)
         self.runs.status.connect(self.show_status)
         self.runner.stopping.connect(self._stopping)
+        self.runner.restored.connect(self._results_restored)
         self.runner.failed_to_start.connect(lambda msg: self.show_status(f"Cannot run: {msg.splitlines()[0]}"))
 
         self.resize(1440, 900)
@@ -503,6 +504,7 @@ class MainWindow(QMainWindow):
         self.autosaver.clear()
         self._update_title()
         self._restore_view(pipeline.layout.view)
+        self.runner.restore(self.doc.snapshot(), self.doc.base_dir, path)
 
     def _restore_view(self, view: dict[str, Any]) -> None:
         zoom, centre = view.get("zoom"), view.get("center")
@@ -646,6 +648,15 @@ class MainWindow(QMainWindow):
         self.progress.setVisible(running)
         self.progress.setValue(0)
 
+    def _results_restored(self, found: dict[str, Any]) -> None:
+        for node_id in found:
+            self.scene.set_results(node_id, self.runner.outputs(node_id), self.runner.seconds(node_id))
+        if found:
+            self.show_status(f"Showing the saved results of {len(found)} node{'s' * (len(found) != 1)} from "
+                             "earlier runs (unchanged since)")
+            self.panel.show_node(self.panel.node_id)
+            self._refresh_outputs()
+
     def _stopping(self) -> None:
         self.act_stop.setEnabled(False)
         self.act_stop.setText("Stopping…")
@@ -670,12 +681,13 @@ class MainWindow(QMainWindow):
 
     @staticmethod
     def _record_note(recorded: RunSession | None) -> str:
-        if recorded is None or recorded.pipeline_path is None:
-            return " · not recorded (save the pipeline to keep a run history)"
+        if recorded is None:
+            return ""
         if recorded.warnings:
             return " · not recorded: run store problem (see Runs)" if not recorded.run_id else \
                 " · recorded with warnings (see Runs)"
-        return f" · recorded as run {recorded.run_id}"
+        where = "" if recorded.pipeline_path is not None else " in your own run store (not saved yet)"
+        return f" · recorded as run {recorded.run_id}{where}"
 
     def _update_runs_target(self) -> None:
         self.runs.set_pipeline(store_for_pipeline(self.doc.path) if self.doc.path else None,

@@ -16,7 +16,9 @@ from designer.core.engine import CancelToken, Engine, Event, RunResult
 from designer.core.errors import BadInput
 from designer.core.lifecycle import RunObserver, RunSession, run_pipeline
 from designer.core.pipeline import Pipeline
+from designer.core.result_cache import ResultCache, results_folder
 from designer.core.store import store_for_pipeline
+from designer.core.store.location import user_store
 from designer.core.states import EventKind, NodeState
 from designer.core.store_record import StoreRecorder
 from designer.gui.canvas.node_item import RunState
@@ -27,6 +29,7 @@ class _Bridge(QObject):
 
     event = Signal(object)
     done = Signal(object, object)  # RunSession, BadInput | Exception | None
+    restored = Signal(object, object)  # generation, {node: outputs}
 
 
 class _Forward(RunObserver):
@@ -48,6 +51,7 @@ class RunController(QObject):
     finished = Signal(object)  # RunResult
     failed_to_start = Signal(str)  # the reason (e.g. the pipeline has problems)
     stopping = Signal()  # Stop was pressed; the running node ends within a second
+    restored = Signal(object)  # {node: outputs} shown from saved results (reopened without a run)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -64,6 +68,8 @@ class RunController(QObject):
         self._bridge = _Bridge()
         self._bridge.event.connect(self._on_event, Qt.QueuedConnection)
         self._bridge.done.connect(self._on_done, Qt.QueuedConnection)
+        self._bridge.restored.connect(self._on_restored, Qt.QueuedConnection)
+        self._generation = 0
 
     @property
     def running(self) -> bool:
@@ -75,6 +81,8 @@ class RunController(QObject):
         store of its file when it has one. False if already running."""
         if self.running:
             return False
+        self._generation += 1  # a restore still loading is superseded
+        self.use_results_of(pipeline_path)
         self._cancel = CancelToken()
         self._before = dict(self.states)
         plan_nodes = {n.id for n in pipeline.nodes}
@@ -109,10 +117,32 @@ class RunController(QObject):
             return not thread.is_alive()
         return True
 
+    def use_results_of(self, pipeline_path: Path | None) -> None:
+        """Save and reuse node results beside the run store of this pipeline (the user's own store when it is
+        not saved yet)."""
+        store = store_for_pipeline(pipeline_path) if pipeline_path is not None else user_store()
+        self.engine.results = ResultCache(results_folder(store))
+
+    def restore(self, pipeline: Pipeline, base_dir: Path, pipeline_path: Path | None) -> None:
+        """Show the saved results of every unchanged node (a reopened pipeline), loaded in a worker thread."""
+        self.use_results_of(pipeline_path)
+        self._generation += 1
+        generation = self._generation
+        threading.Thread(target=lambda: self._bridge.restored.emit(
+            generation, self.engine.load_saved(pipeline, base_dir)), name="restore-results", daemon=True).start()
+
+    def _on_restored(self, generation: int, found: dict[str, dict[str, Any]]) -> None:
+        if generation != self._generation or self.running:
+            return  # another document opened, or a run started, since
+        for node_id, outputs in found.items():
+            self._outputs[node_id] = outputs
+            self._set(node_id, RunState(NodeState.CACHED, message="saved result of an earlier run"))
+        self.restored.emit(found)
+
     def _work(self, session: RunSession, cancel: CancelToken) -> None:
         observers: list[RunObserver] = [_Forward(self._bridge)]
-        if session.pipeline_path is not None:
-            observers.append(StoreRecorder(store_for_pipeline(session.pipeline_path), keep="bundles"))
+        store = store_for_pipeline(session.pipeline_path) if session.pipeline_path is not None else user_store()
+        observers.append(StoreRecorder(store, keep="bundles"))
         try:
             run_pipeline(session, engine=self.engine, observers=observers, cancel=cancel)
         except Exception as e:  # noqa: BLE001  (InvalidPipeline, BadInput or a bug: reported, never raised)

@@ -156,3 +156,28 @@ def test_stop_ends_a_stuck_node_within_a_second_and_keeps_the_earlier_outputs(wi
     page = w.outputs.tabs.currentWidget()
     assert page.note.isVisibleTo(page) and "Out of date" in page.note.text()
     assert w.act_stop.text() == "S&top"
+
+
+def test_reopened_pipeline_shows_saved_results_without_a_run_and_reuses_them(window, qtbot, tmp_path):
+    import shutil
+
+    from tests.gui.conftest import DIABETES
+
+    path = tmp_path / "d.pipeline.json"
+    shutil.copy(DIABETES, path)
+    w = window
+    assert w.open_file(path, confirm=False)
+    w.run()
+    _wait_run(qtbot, w)
+    evaluated = w.runner.outputs("evaluate")["report"].metrics
+    w.set_document(type(w.doc.pipeline)(), None)  # close it
+    assert not w.runner.outputs("evaluate")
+    assert w.open_file(path, confirm=False)
+    qtbot.waitUntil(lambda: bool(w.runner.outputs("evaluate")), timeout=20_000)
+    assert not w.runner.running and w.runner.outputs("evaluate")["report"].metrics == evaluated
+    assert w.scene.nodes["evaluate"].headline.startswith("R²")
+    assert w.scene.nodes["split"].outputs["train"].result  # sizes on the ports
+    assert "saved results" in w.statusBar().currentMessage()
+    w.run()
+    _wait_run(qtbot, w)
+    assert set(_states(w).values()) == {CACHED}  # nothing changed: everything reused
