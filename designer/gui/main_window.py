@@ -274,6 +274,7 @@ class MainWindow(QMainWindow):
         return self.validator.now()
 
     def _apply_validation(self, v: Validation) -> None:
+        self._last_validation = v
         self.scene.apply_validation(v)
         self._show_port_schemas(v)
         self.panel.refresh_validation(v)
@@ -284,6 +285,9 @@ class MainWindow(QMainWindow):
         elif warnings:
             self.problems.setText(f"⚠ {warnings} warning{'s' * (warnings != 1)}")
             self.problems.setStyleSheet("color: #b45309;")
+        elif self.runner.running:
+            self.problems.setText("Running…")
+            self.problems.setStyleSheet("color: #2563eb;")
         else:
             empty = not self.doc.pipeline.nodes
             self.problems.setText("Empty pipeline" if empty else "✓ Ready to run")
@@ -646,6 +650,8 @@ class MainWindow(QMainWindow):
         self.act_stop.setEnabled(running)
         self.act_stop.setText("S&top")
         self.progress.setVisible(running)
+        if getattr(self, "_last_validation", None) is not None:
+            self._apply_validation(self._last_validation)  # the status reads "Running…" only while it is
         self.progress.setValue(0)
 
     def _results_restored(self, found: dict[str, Any]) -> None:
