@@ -251,6 +251,13 @@ class Engine:
             out[n] = keep_outputs or final or not plan.consumers[n] or any(c not in have for c in plan.consumers[n])
         return out
 
+    def _warm(self, fingerprint: str) -> Any:
+        if self.results is None:
+            return None
+        from designer.core.result_cache import WarmStarts
+
+        return WarmStarts(self.results, fingerprint)
+
     def _reload_inputs(self, pipeline: Pipeline, plan: Plan, node_id: str, result: RunResult) -> bool:
         """Load saved inputs that were left on disk (a saved result that turned out unreadable runs again)."""
         for link in pipeline.links_into(node_id):
@@ -307,7 +314,10 @@ class Engine:
         inputs = {l.target_port: result.outputs[l.source_node][l.source_port] for l in pipeline.links_into(node_id)}
         ctx = RunContext(node_id, base, plan.fingerprints[node_id],
                          progress=lambda f, m: emit(Event(EventKind.PROGRESS, node_id, f, m)), cancelled=cancel,
-                         chunked=self.chunked, titles={n.id: n.title or n.id for n in pipeline.nodes})
+                         chunked=self.chunked, titles={n.id: n.title or n.id for n in pipeline.nodes},
+                         inputs={l.target_port: f"{plan.fingerprints[l.source_node]}:{l.source_port}"
+                                 for l in pipeline.links_into(node_id)},
+                         warm=self._warm(plan.fingerprints[node_id]))
         emit(Event(EventKind.STARTED, node_id))
         start = time.perf_counter()
         node_type = self.registry.require(node.type, node_id)()
@@ -429,7 +439,7 @@ def call_cancellable(work: Callable[[RunContext], Any], ctx: RunContext, cancel:
     worker_ctx = RunContext(ctx.node_id, ctx.base_dir, ctx.fingerprint,
                             progress=lambda f, m: None if abandoned.is_set() else messages.put((f, m)),
                             cancelled=lambda: abandoned.is_set() or cancel(), chunked=ctx.chunked,
-                            titles=ctx.titles)
+                            titles=ctx.titles, inputs=ctx.input_fingerprints, warm=ctx.warm)
     worker_ctx.warnings = ctx.warnings
     box: dict[str, Any] = {}
 

@@ -91,8 +91,13 @@ class RunContext:
     def __init__(self, node_id: str, base_dir: Path, fingerprint: str = "",
                  progress: Callable[[float, str], None] | None = None,
                  cancelled: Callable[[], bool] | None = None, chunked: bool = False,
-                 titles: dict[str, str] | None = None) -> None:
+                 titles: dict[str, str] | None = None, inputs: dict[str, str] | None = None,
+                 warm: Any = None) -> None:
         self.node_id = node_id
+        self.input_fingerprints = inputs or {}
+        """Per input port, a fingerprint of what flows in (its source node's fingerprint and port)."""
+        self.warm = warm
+        """A designer.core.result_cache.WarmStarts when earlier fitted models may be continued, else None."""
         self.titles = titles or {}
         """Every node's title by id, so outputs can name where their data came from."""
         self.chunked = chunked

@@ -186,3 +186,36 @@ def results_folder(store_path: Path) -> Path:
     return Path(store_path).parent / "results"
 
 
+
+
+class WarmStarts:
+    """Fitted models saved by earlier runs that a fit may start from (boosted trees: the same data, label and
+    hyperparameters except the number of trees). An index `warm/<key>.json` maps a tree count to the saved
+    result of the node that fitted it."""
+
+    def __init__(self, results: ResultCache, fingerprint: str) -> None:
+        self.results, self.fingerprint = results, fingerprint
+
+    def _index(self, key: str) -> Path:
+        return self.results.root / "warm" / f"{key}.json"
+
+    def candidates(self, key: str) -> dict[int, str]:
+        try:
+            return {int(n): fp for n, fp in json.loads(self._index(key).read_text()).items()}
+        except (OSError, ValueError):
+            return {}
+
+    def load(self, fingerprint: str, port: str = "model") -> Any:
+        """The saved model of that node result, or None."""
+        outputs = self.results.get(fingerprint) if self.results.has(fingerprint) else None
+        return None if outputs is None else outputs.get(port)
+
+    def offer(self, key: str, size: int) -> None:
+        """This node's result (saved after it finishes) is a model of `size` trees for `key`."""
+        index = self.candidates(key)
+        index[size] = self.fingerprint
+        path = self._index(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({str(n): fp for n, fp in sorted(index.items())}))
+        os.replace(tmp, path)

@@ -71,3 +71,46 @@ def test_a_chunked_fit_stops_between_chunks():
     with pytest.raises(Cancelled):
         learn.fit_in_chunks(est, X, y, RunContext("t", ".", cancelled=cancelled), chunk=2)
     assert est.n_iter_ < 50 and est.max_iter == 50 and est.warm_start is False
+
+
+@pytest.mark.parametrize("kind", ["HistGradientBoostingClassifier", "HistGradientBoostingRegressor"])
+def test_cut_and_continued_models_equal_fits_from_scratch(kind):
+    """A saved model of 30 trees cut to 17, and a model of 17 grown to 30, equal fresh fits bit for bit."""
+    import copy
+
+    import sklearn.ensemble as ens
+    from sklearn.base import clone
+
+    rng = np.random.RandomState(2)
+    X = rng.randn(3000, 6)
+    y = X[:, 0] + rng.randn(3000)
+    if kind.endswith("Classifier"):
+        y = (y > 0).astype(int)
+    est = getattr(ens, kind)(early_stopping=False, random_state=3)
+    predict = (lambda m: m.predict_proba(X)) if kind.endswith("Classifier") else (lambda m: m.predict(X))
+    big = clone(est).set_params(max_iter=30).fit(X, y)
+    small = clone(est).set_params(max_iter=17).fit(X, y)
+    cut = learn.truncate_trees(copy.deepcopy(big), 17)
+    assert np.array_equal(predict(cut), predict(small)) and cut.get_params() == small.get_params()
+    grown = copy.deepcopy(small).set_params(warm_start=True, max_iter=30).fit(X, y).set_params(warm_start=False)
+    assert np.array_equal(predict(grown), predict(big)) and grown.get_params() == big.get_params()
+
+
+def test_run_with_other_tree_counts_reuses_the_saved_model_and_equals_a_fresh_run(tmp_path, monkeypatch):
+    from designer.core.result_cache import ResultCache
+
+    path = next(p for p in BOOSTED if "messy" in p.name)
+    pipeline = load_pipeline(path)
+    engine = Engine(results=ResultCache(tmp_path / "results"))
+    assert engine.run(pipeline, path.parent, keep_outputs=False).ok
+    for n in (60, 260):  # fewer trees: cut; more: continued
+        pipeline.node("learner").params["n_trees"] = n
+        events = []
+        warm = Engine(results=ResultCache(tmp_path / "results")).run(
+            pipeline, path.parent, keep_outputs=False, on_event=lambda e: events.append(e.message))
+        fresh = Engine().run(pipeline, path.parent, keep_outputs=False)
+        assert warm.status["split"] == "cached" and warm.status["train"] == "finished"
+        a, b = warm.outputs["score"]["scored"].frame, fresh.outputs["score"]["scored"].frame
+        assert a.equals(b)
+        assert warm.outputs["train"]["model"].estimator.n_iter_ == n
+        assert any("fitted earlier" in m for m in events)
