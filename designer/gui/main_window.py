@@ -26,7 +26,7 @@ from designer.gui.canvas.view import PipelineView
 from designer.gui.editor import Editor
 from designer.gui.outputs import OutputsPanel, add_open_actions, kinds_for, output_of
 from designer.gui.palette import Palette
-from designer.gui.properties.panel import PropertyPanel
+from designer.gui.properties.panel import PropertyPanel, unwrap
 from designer.gui.recovery import Autosaver
 from designer.gui.runner import RunController
 from designer.gui.runs.panel import RunsPanel
@@ -388,13 +388,34 @@ class MainWindow(QMainWindow):
             self.scene.select_only({node_id})
             menu.addAction("Show &Outputs", lambda: self.show_outputs(node_id))
             menu.addAction("Run &Up to Here", lambda: self.run(upto=node_id))
+            menu.addSeparator()
+            menu.addAction("Re&name…", lambda: self.rename_node(node_id))
+            menu.addAction("&Duplicate", self.duplicate)
+            menu.addAction("De&lete", self.delete_selection)
             cls = default_registry().get(self.doc.node(node_id).type)
             if cls is not None and any(p.type.value == "Model" for p in cls.outputs):
                 menu.addSeparator()
                 menu.addAction("&Register Model…", lambda: self.register_model(node_id))
+            if cls is not None:
+                menu.addSeparator()
+                menu.addAction("&Help", lambda: self.show_module_help(node_id))
         self._menu = menu  # keep it alive while it shows
         menu.popup(screen_pos)
         return True
+
+    def rename_node(self, node_id: str) -> None:
+        """Edit the node's title in the property panel (selected, ready to type over)."""
+        self.scene.select_only({node_id})
+        if self.panel.node_id != node_id:
+            self.panel.show_node(node_id)
+        self._raise_dock(self.panel_dock)
+        self.panel.title_edit.setFocus()
+        self.panel.title_edit.selectAll()
+
+    def show_module_help(self, node_id: str) -> None:
+        cls = default_registry().get(self.doc.node(node_id).type)
+        if cls is not None:
+            QMessageBox.information(self, cls.title, unwrap(cls.help()))
 
     def register_model(self, node_id: str) -> None:
         """Register the model `node_id` trained in the newest recorded run that trained it."""
@@ -446,7 +467,7 @@ class MainWindow(QMainWindow):
 
     def add_note(self) -> None:
         c = self.view.centre_scene_pos()
-        note = self.editor.add_note("Double-click to edit this note", (c.x() - 110, c.y() - 20))
+        note = self.editor.add_note("", (c.x() - 110, c.y() - 20))
         self.scene.select_only(set(), [note])
 
     def _toggle_snap(self) -> None:

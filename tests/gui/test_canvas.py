@@ -232,9 +232,27 @@ def test_notes_are_added_moved_and_edited_undoably(diabetes):
     w.stack.undo()
     assert (notes[0].x, notes[0].y) == before
     w.stack.undo()
-    assert notes[0].text == "Double-click to edit this note"
+    assert notes[0].text == ""  # the placeholder is only painted, never the note's text
     w.stack.undo()
     assert not w.doc.pipeline.layout.notes and not w.scene.notes
+
+
+def test_keyboard_zoom_keeps_the_view_centre(diabetes):
+    w = diabetes
+    centre = w.view.centre_scene_pos()
+    w.act_zoom_in.trigger()
+    after = w.view.centre_scene_pos()
+    tolerance = 2 / w.view.zoom  # two screen pixels (scroll positions are whole pixels)
+    assert abs(after.x() - centre.x()) < tolerance and abs(after.y() - centre.y()) < tolerance
+
+
+def test_a_dragged_node_paints_inside_its_bounds(diabetes):
+    """No repaint trails: the selection halo and the badge lie inside the item's bounding rectangle."""
+    item = diabetes.scene.nodes["train"]
+    item.setSelected(True)
+    bounds = item.boundingRect()
+    halo = item.shape().boundingRect().adjusted(-4.5, -4.5, 4.5, 4.5)
+    assert bounds.contains(halo)
 
 
 def test_minimap_shows_the_same_scene(diabetes):

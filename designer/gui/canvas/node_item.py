@@ -251,7 +251,8 @@ class NodeItem(QGraphicsItem):
 
     # ------------------------------------------------------------------------------------ geometry
     def boundingRect(self) -> QRectF:
-        return QRectF(-2, -BADGE_R - 2, self.width + BADGE_R + 4, self.height + BADGE_R + 4)
+        # room for the selection halo (3 px pen, 3 px out) and the badge: nothing painted outside, no trails
+        return QRectF(-6, -BADGE_R - 6, self.width + BADGE_R + 12, self.height + BADGE_R + 12)
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
