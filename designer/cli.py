@@ -283,7 +283,39 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+X11_LIBRARIES = ("xcb-cursor", "xkbcommon-x11", "xcb-icccm", "xcb-keysyms")
+"""Libraries Qt's X11 platform plugin needs beyond Qt itself (Debian: libxcb-cursor0, libxkbcommon-x11-0, ...)."""
+
+
+def display_problem(env: dict[str, str] | None = None, find_library: Callable[[str], Any] | None = None) -> str | None:
+    """Why the desktop app cannot open a window here (no display, or X11 libraries missing), or None."""
+    import ctypes.util
+
+    env = dict(os.environ) if env is None else env
+    platform = env.get("QT_QPA_PLATFORM", "")
+    if sys.platform != "linux" or platform.split(":")[0] in ("offscreen", "minimal", "vnc", "eglfs", "linuxfb"):
+        return None
+    wayland = bool(env.get("WAYLAND_DISPLAY")) and platform in ("", "wayland")
+    if not env.get("DISPLAY") and not wayland:
+        return ("no display to open a window on (neither DISPLAY nor WAYLAND_DISPLAY is set). Run the designer in "
+                "a desktop session, or headless commands such as 'pipeline-designer run'; to render without a "
+                "screen set QT_QPA_PLATFORM=offscreen.")
+    if wayland:
+        return None
+    find = find_library or ctypes.util.find_library
+    missing = [lib for lib in X11_LIBRARIES if not find(lib)]
+    if missing:
+        return (f"the X11 libraries Qt needs are missing: {', '.join('lib' + m for m in missing)} (on Debian/Ubuntu: "
+                "apt-get install libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1; the README lists "
+                "them all). Or set QT_QPA_PLATFORM=offscreen to render without a screen.")
+    return None
+
+
 def cmd_open(args: argparse.Namespace) -> int:
+    problem = display_problem()
+    if problem:
+        _err(f"cannot open the desktop app: {problem}")
+        return EXIT_FAILED
     try:
         from designer.gui.app import main as gui_main
     except ImportError as e:

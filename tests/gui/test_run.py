@@ -181,3 +181,15 @@ def test_reopened_pipeline_shows_saved_results_without_a_run_and_reuses_them(win
     w.run()
     _wait_run(qtbot, w)
     assert set(_states(w).values()) == {CACHED}  # nothing changed: everything reused
+
+
+def test_quit_during_a_stuck_run_does_not_wait_for_it(window, qtbot, tmp_path, test_modules):
+    w = _open_with(window, tmp_path, data="test.stubborn_sample")
+    w.editor.set_param("data", "seconds", 30.0)
+    w.run()
+    qtbot.waitUntil(lambda: w.scene.nodes["data"].run_state.state == NodeState.RUNNING, timeout=10_000)
+    w.stack.setClean()
+    start = time.perf_counter()
+    w.close()
+    assert not w.isVisible()
+    assert time.perf_counter() - start < 5  # meant: about one second (the node would take 30 s)
