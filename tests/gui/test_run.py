@@ -138,7 +138,8 @@ def test_stop_ends_a_stuck_node_within_a_second_and_keeps_the_earlier_outputs(wi
     assert all(before.values())
     w.editor.set_param("data", "seconds", 30.0)  # now the source works 30 s without looking at Stop
     w.run()
-    qtbot.waitUntil(lambda: w.scene.nodes["data"].run_state.state == NodeState.RUNNING, timeout=10_000)
+    qtbot.waitUntil(lambda: getattr(w.scene.nodes["data"].run_state, "state", None) == NodeState.RUNNING,
+                    timeout=10_000)
     w.act_stop.trigger()
     assert w.act_stop.text() == "Stopping…" and not w.act_stop.isEnabled()
     assert "Stopping" in w.statusBar().currentMessage()
@@ -187,7 +188,8 @@ def test_quit_during_a_stuck_run_does_not_wait_for_it(window, qtbot, tmp_path, t
     w = _open_with(window, tmp_path, data="test.stubborn_sample")
     w.editor.set_param("data", "seconds", 30.0)
     w.run()
-    qtbot.waitUntil(lambda: w.scene.nodes["data"].run_state.state == NodeState.RUNNING, timeout=10_000)
+    qtbot.waitUntil(lambda: getattr(w.scene.nodes["data"].run_state, "state", None) == NodeState.RUNNING,
+                    timeout=10_000)
     w.stack.setClean()
     start = time.perf_counter()
     w.close()
