@@ -144,14 +144,16 @@ class Engine:
             cls = self.registry.get(node.type)
             params = v.params.get(node_id)
             files = {}
+            raw = params.model_dump(mode="json") if params is not None else dict(node.params)
             for name in (cls.reads_files if cls else ()):
                 value = getattr(params, name, None)
                 if value:
                     p = Path(value).expanduser()
-                    files[name] = _file_token(p if p.is_absolute() else base_dir / p, self.results is not None)
+                    p = (p if p.is_absolute() else base_dir / p).resolve()
+                    files[name] = _file_token(p, self.results is not None)
+                    raw[name] = str(p)  # the file itself, however the path is written (Save As rewrites it)
             upstream = sorted((l.target_port, fps.get(l.source_node, "?"), l.source_port)
                               for l in pipeline.links_into(node_id))
-            raw = params.model_dump(mode="json") if params is not None else node.params
             blob = json.dumps({"type": node.type, "params": raw, "files": files, "in": upstream},
                               sort_keys=True, default=str)
             fps[node_id] = hashlib.sha256(blob.encode()).hexdigest()
