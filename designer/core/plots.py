@@ -15,7 +15,6 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from designer.core.errors import BadInput
-from designer.core.model import CLUSTER, DISTANCE
 from designer.core.profile import ColumnProfile, format_stat, histogram
 
 if TYPE_CHECKING:

@@ -12,31 +12,29 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, Q
                                QProgressBar, QToolButton, QWidget)
 
 from designer.core import document as d
-from designer.core.errors import BadInput
-from designer.core.pipeline import SUFFIX, Pipeline, load_pipeline, save_pipeline
+from designer.core.pipeline import SUFFIX, Pipeline
 from designer.core.registry import default_registry
-from designer.core.states import NodeState
 from designer.core.store import store_for_pipeline
 from designer.core.validate import Validation
 from designer.gui.add_actions import AddActions
 from designer.gui.add_menu import AddMenu
-from designer.gui.canvas.node_item import NodeItem, PortItem, RunState
+from designer.gui.canvas.node_item import NodeItem, PortItem
 from designer.gui.canvas.scene import PipelineScene
 from designer.gui.canvas.view import PipelineView
 from designer.gui.editor import Editor
+from designer.gui.file_actions import FileActions
 from designer.gui.outputs import OutputsPanel, add_open_actions, kinds_for, output_of
 from designer.gui.palette import Palette
 from designer.gui.properties.panel import PropertyPanel, unwrap
 from designer.gui.recovery import Autosaver
+from designer.gui.run_actions import RunActions
 from designer.gui.runner import RunController
 from designer.gui.runs.panel import RunsPanel
-from designer.core.lifecycle import RunSession
 from designer.gui.theme import apply_theme, icon
 from designer.gui.validation import BackgroundValidator
 
 APP = "Pipeline Designer"
 FILE_FILTER = f"Pipelines (*{SUFFIX});;JSON files (*.json);;All files (*)"
-MAX_RECENT = 8
 AUTOSAVE_MS = 30_000
 
 
@@ -68,7 +66,8 @@ class MainWindow(QMainWindow):
         self._menu: QMenu | None = None
         self.autosaver = Autosaver()
         self.adder = AddActions(self)
-        self._run_nodes: set[str] = set()
+        self.files = FileActions(self)
+        self.run_actions = RunActions(self)
         self._icons: dict[QAction, str] = {}
 
         self.validator = BackgroundValidator(self.doc, parent=self)
@@ -95,21 +94,21 @@ class MainWindow(QMainWindow):
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
         self.palette.add_requested.connect(lambda type_id: self.adder.add(
             type_id, self.view.centre_scene_pos(), from_selection=True, beside_selection=True))
-        self.runner.state_changed.connect(self._on_run_state)
-        self.runner.running_changed.connect(self._running_changed)
+        self.runner.state_changed.connect(self.run_actions.on_run_state)
+        self.runner.running_changed.connect(self.run_actions.running_changed)
         self.runner.recorded.connect(self.runs.note_recorded)
-        self.runner.finished.connect(self._run_finished)
+        self.runner.finished.connect(self.run_actions.run_finished)
         self.runs.open_pipeline.connect(self.open_run_pipeline)
         self.runs.status.connect(self.show_status)
-        self.runner.stopping.connect(self._stopping)
-        self.runner.restored.connect(self._results_restored)
+        self.runner.stopping.connect(self.run_actions.stopping)
+        self.runner.restored.connect(self.run_actions.results_restored)
         self.runner.failed_to_start.connect(lambda msg: self.show_status(f"Cannot run: {msg.splitlines()[0]}"))
 
         self.resize(1440, 900)
         geometry = self.settings.value("geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        self._running_changed(False)
+        self.run_actions.running_changed(False)
         self._update_title()
         self._update_runs_target()
         self.validate_now()
@@ -193,7 +192,7 @@ class MainWindow(QMainWindow):
         m = bar.addMenu("&File")
         m.addActions([self.act_new, self.act_open])
         self.recent_menu = m.addMenu("Open &Recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.recent_menu.aboutToShow.connect(self.files.fill_recent)
         m.addSeparator()
         m.addActions([self.act_save, self.act_save_as])
         m.addSeparator()
@@ -505,216 +504,40 @@ class MainWindow(QMainWindow):
         start = str(self.doc.path or (self.doc.base_dir / f"{self.doc.name.lower().replace(' ', '_')}{SUFFIX}"))
         return QFileDialog.getSaveFileName(self, "Save pipeline as", start, FILE_FILTER)[0]
 
+    # ------------------------------------------------------------------------------------ files (FileActions)
     def confirm_discard(self) -> bool:
-        """True when it is fine to drop the current document (saved, or the user said so)."""
-        if self.stack.isClean():
-            return True
-        answer = self.ask_save_changes()
-        if answer == "save":
-            return self.save()
-        return answer == "discard"
+        return self.files.confirm_discard()
 
     def new_document(self) -> None:
-        if not self.confirm_discard():
-            return
-        self.set_document(Pipeline(), None)
+        self.files.new_document()
 
     def set_document(self, pipeline: Pipeline, path: Path | None, clean: bool = True) -> None:
-        """Show another pipeline (from a file or a recovery copy); the undo history starts afresh."""
-        self.runner.forget()
-        self.doc.reset(pipeline, path)
-        self.stack.clear()
-        if not clean:
-            self.stack.resetClean()
-        self.autosaver.clear()
-        self._update_title()
-        self._restore_view(pipeline.layout.view)
-        self.runner.restore(self.doc.snapshot(), self.doc.base_dir, path)
-
-    def _restore_view(self, view: dict[str, Any]) -> None:
-        zoom, centre = view.get("zoom"), view.get("center")
-        if isinstance(zoom, (int, float)) and isinstance(centre, list) and len(centre) == 2:
-            self.view.set_zoom(float(zoom))
-            self.view.centerOn(float(centre[0]), float(centre[1]))
-        else:
-            QTimer.singleShot(0, self.view.fit)
-            self.view.fit()
+        self.files.set_document(pipeline, path, clean)
 
     def open_dialog(self) -> None:
-        if not self.confirm_discard():
-            return
-        path = self.ask_open_path()
-        if path:
-            self.open_file(path, confirm=False)
+        self.files.open_dialog()
 
     def open_file(self, path: str | Path, confirm: bool = True) -> bool:
-        """Open a pipeline file; a broken file shows the error and changes nothing."""
-        if confirm and not self.confirm_discard():
-            return False
-        try:
-            pipeline = load_pipeline(path)
-        except BadInput as e:
-            self.show_error("Cannot open pipeline", str(e))
-            return False
-        self.set_document(pipeline, Path(path))
-        self._add_recent(Path(path))
-        self.show_status(f"Opened {path}")
-        return True
+        return self.files.open_file(path, confirm)
 
     def save(self) -> bool:
-        if self.doc.path is None:
-            return self.save_as()
-        return self._write(self.doc.path)
+        return self.files.save()
 
     def save_as(self) -> bool:
-        chosen = self.ask_save_path()
-        if not chosen:
-            return False
-        path = Path(chosen)
-        if not path.name.endswith(SUFFIX):
-            path = path.with_name(path.name.removesuffix(".json") + SUFFIX)
-        path = path.resolve()
-        if path.parent != self.doc.base_dir:
-            self.editor.rebase_files(path.parent)
-        if not self._write(path):
-            return False
-        self.doc.set_path(path)
-        return True
-
-    def _write(self, path: Path) -> bool:
-        snapshot = self.doc.snapshot()
-        centre = self.view.centre_scene_pos()
-        snapshot.layout.view = {"zoom": round(self.view.zoom, 3), "center": [round(centre.x()), round(centre.y())]}
-        snapshot.requires = default_registry().requirements((n.type for n in snapshot.nodes), snapshot.requires)
-        try:
-            save_pipeline(snapshot, path)
-        except OSError as e:
-            self.show_error("Cannot save pipeline", f"{path}: {e.strerror or e}")
-            return False
-        self.stack.setClean()
-        self.autosaver.clear()
-        self._add_recent(path)
-        self.show_status(f"Saved {path}")
-        return True
+        return self.files.save_as()
 
     def autosave(self) -> None:
-        """Every 30 s: keep a recovery copy while there are unsaved changes."""
-        if self.stack.isClean():
-            self.autosaver.clear()
-        else:
-            try:
-                self.autosaver.save(self.doc.snapshot(), self.doc.path)
-            except OSError as e:
-                self.show_status(f"Autosave failed: {e}")
+        self.files.autosave()
 
     def recent_files(self) -> list[str]:
-        value = self.settings.value("recent", [])
-        return [value] if isinstance(value, str) else list(value or [])
+        return self.files.recent_files()
 
-    def _add_recent(self, path: Path) -> None:
-        files = [str(path)] + [f for f in self.recent_files() if f != str(path)]
-        self.settings.setValue("recent", files[:MAX_RECENT])
-
-    def _fill_recent(self) -> None:
-        self.recent_menu.clear()
-        files = self.recent_files()
-        for f in files:
-            self.recent_menu.addAction(Path(f).name.removesuffix(SUFFIX), lambda f=f: self.open_file(f)) \
-                .setToolTip(f)
-        if not files:
-            self.recent_menu.addAction("(none)").setEnabled(False)
-
-    # ------------------------------------------------------------------------------------ running
+    # ------------------------------------------------------------------------------------ running (RunActions)
     def run(self, upto: str | None = None) -> None:
-        if self.runner.running:
-            return
-        v = self.validate_now()
-        if not v.ok:
-            first = v.errors[0]
-            self.show_status(f"Cannot run: {len(v.errors)} problem{'s' * (len(v.errors) != 1)} — "
-                             f"{first.location.describe()}: {first.message}")
-            self.next_problem()
-            return
-        if not self.doc.pipeline.nodes:
-            self.show_status("Nothing to run: add modules from the palette first")
-            return
-        self._run_nodes = set()
-        self.runner.start(self.doc.snapshot(), self.doc.base_dir, upto, self.doc.path)
-        self.show_status("Running…" if upto is None else f"Running up to '{upto}'…", 0)
+        self.run_actions.run(upto)
 
     def run_to_selected(self) -> None:
-        ids = self.scene.selected_node_ids()
-        if len(ids) != 1:
-            self.show_status("Select one node to run up to")
-            return
-        self.run(upto=next(iter(ids)))
-
-    def _on_run_state(self, node_id: str, state: RunState | None) -> None:
-        self.scene.set_run_state(node_id, state)
-        if state is None:
-            self.scene.set_results(node_id, None, None)
-        if not self.runner.running:
-            self._refresh_outputs()  # edited (out of date) or forgotten outputs
-            return
-        if state is None:
-            return
-        if state.state == NodeState.QUEUED:
-            self._run_nodes.add(node_id)
-        done = sum(1 for n in self._run_nodes
-                   if self.runner.states.get(n, RunState(NodeState.QUEUED)).state.settled)
-        self.progress.setMaximum(max(1, len(self._run_nodes)))
-        self.progress.setValue(done)
-
-    def _running_changed(self, running: bool) -> None:
-        self.act_run.setEnabled(not running)
-        self.act_run_upto.setEnabled(not running)
-        self.act_stop.setEnabled(running)
-        self.act_stop.setText("S&top")
-        self.progress.setVisible(running)
-        if getattr(self, "_last_validation", None) is not None:
-            self._apply_validation(self._last_validation)  # the status reads "Running…" only while it is
-        self.progress.setValue(0)
-
-    def _results_restored(self, found: dict[str, Any]) -> None:
-        for node_id in found:
-            self.scene.set_results(node_id, self.runner.outputs(node_id), self.runner.seconds(node_id))
-        if found:
-            self.show_status(f"Showing the saved results of {len(found)} node{'s' * (len(found) != 1)} from "
-                             "earlier runs (unchanged since)")
-            self.panel.show_node(self.panel.node_id)
-            self._refresh_outputs()
-
-    def _stopping(self) -> None:
-        self.act_stop.setEnabled(False)
-        self.act_stop.setText("Stopping…")
-        self.show_status("Stopping… (the running node ends within a second; earlier outputs are kept)", 0)
-
-    def _run_finished(self, result: Any) -> None:
-        ran = len(result.executed())
-        reused = sum(1 for s in result.status.values() if s == NodeState.CACHED)
-        total = sum(result.seconds.values())
-        if result.cancelled:
-            text = "Run stopped: the outputs of earlier runs are kept"
-        elif result.errors:
-            node, message = next(iter(result.errors.items()))
-            text = f"Run failed: '{node}': {message.splitlines()[0]}"
-        else:
-            text = f"Run finished: {ran} ran, {reused} reused, {total:.2f} s"
-        self.show_status(text + self._record_note(self.runner.last_recorded), 0)
-        for node_id in self.scene.nodes:
-            self.scene.set_results(node_id, self.runner.outputs(node_id), self.runner.seconds(node_id))
-        self.panel.show_node(self.panel.node_id)
-        self._refresh_outputs()
-
-    @staticmethod
-    def _record_note(recorded: RunSession | None) -> str:
-        if recorded is None:
-            return ""
-        if recorded.warnings:
-            return " · not recorded: run store problem (see Runs)" if not recorded.run_id else \
-                " · recorded with warnings (see Runs)"
-        where = "" if recorded.pipeline_path is not None else " in your own run store (not saved yet)"
-        return f" · recorded as run {recorded.run_id}{where}"
+        self.run_actions.run_to_selected()
 
     def _update_runs_target(self) -> None:
         self.runs.set_pipeline(store_for_pipeline(self.doc.path) if self.doc.path else None,

@@ -128,8 +128,15 @@ class RunController(QObject):
         self.use_results_of(pipeline_path)
         self._generation += 1
         generation = self._generation
-        threading.Thread(target=lambda: self._bridge.restored.emit(
-            generation, self.engine.load_saved(pipeline, base_dir)), name="restore-results", daemon=True).start()
+        threading.Thread(target=self._restore_work, args=(generation, pipeline, base_dir), name="restore-results",
+                         daemon=True).start()
+
+    def _restore_work(self, generation: int, pipeline: Pipeline, base_dir: Path) -> None:
+        found = self.engine.load_saved(pipeline, base_dir)
+        try:
+            self._bridge.restored.emit(generation, found)
+        except RuntimeError:  # the window closed meanwhile
+            pass
 
     def _on_restored(self, generation: int, found: dict[str, dict[str, Any]]) -> None:
         if generation != self._generation or self.running:

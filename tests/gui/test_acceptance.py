@@ -9,9 +9,8 @@ editing by mouse); every node, link and command here comes from real key presses
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
-from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 

@@ -3,7 +3,6 @@ port to an input port, with a wide invisible click area."""
 
 from __future__ import annotations
 
-from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker, QPen

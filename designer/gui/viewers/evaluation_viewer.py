@@ -13,9 +13,8 @@ from designer.gui.viewers.figure_canvas import FigureView
 from designer.gui.viewers.widgets import make_table, note
 
 if TYPE_CHECKING:
-    import pandas as pd
 
-    from designer.core.values import Report, Table
+    from designer.core.values import Report
 
 def metrics_rows(entries: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
     """Headers and rows of the metrics table: one row per metric, one column per entry."""
