@@ -33,6 +33,8 @@ check: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/bench_pipeline.py
+	QT_QPA_PLATFORM=offscreen $(PY) bench/bench_gui.py
+	$(PY) bench/bench_rerun.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -53,7 +53,7 @@ def main() -> int:
     from PySide6.QtCore import QPointF, QSettings
     from PySide6.QtWidgets import QApplication
 
-    from designer.core.registry import node_types
+    from designer.core.registry import default_registry
     from designer.gui.app import application
     from designer.gui.canvas.link_item import LinkItem
     from designer.gui.main_window import MainWindow
@@ -61,7 +61,7 @@ def main() -> int:
 
     app = application()
     apply_theme(app, "light")
-    node_types()  # module library import: not part of the editor's cost
+    default_registry().types()  # module library import: not part of the editor's cost
     window = MainWindow(QSettings(str(path.with_suffix(".ini")), QSettings.IniFormat))
     window.resize(1440, 900)
     window.show()

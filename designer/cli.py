@@ -7,13 +7,14 @@ that need them, so `--help` is instant.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -24,6 +25,25 @@ def _err(message: str) -> None:
 
 def _warn(message: str) -> None:
     print(f"pipeline-designer: warning: {message}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def ctrl_c_cancels(token: Any) -> Iterator[None]:
+    """While inside: the first Ctrl-C cancels the run (the running node stops within a second, files stay
+    whole), a second one ends the process at once."""
+
+    def on_sigint(*_: Any) -> None:
+        if token():
+            print("\npipeline-designer: stopped at once", file=sys.stderr, flush=True)
+            os._exit(130)
+        token.cancel()
+        print("\npipeline-designer: stopping… (Ctrl-C again to quit at once)", file=sys.stderr, flush=True)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class Progress:
@@ -68,10 +88,25 @@ def _format_metrics(metrics: dict[str, list[dict[str, Any]]]) -> str:
     lines = []
     for node, entries in metrics.items():
         for e in entries:
-            lines.append(f"{node} ({e['task']}, model {e['model']}, {e['rows']} rows):")
+            lines.append(f"{node} ({e['task']}: {e.get('data') or 'model ' + e['model']}, {e['rows']} rows):")
             for k, v in e["metrics"].items():
                 lines.append(f"  {k:<26} {v:.6g}")
     return "\n".join(lines)
+
+
+def _engine(args: argparse.Namespace) -> Any:
+    """The engine of `run`: saving and reusing node results beside the run store (unless --no-cache)."""
+    from designer.core.engine import Engine
+    from designer.core.result_cache import ResultCache, results_folder
+    from designer.core.store import store_for_pipeline
+
+    if args.no_cache:
+        return Engine()
+    try:
+        return Engine(results=ResultCache(results_folder(store_for_pipeline(args.pipeline, args.store))))
+    except OSError as e:
+        _err(f"saved results: {e}; running without them")
+        return Engine()
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -88,13 +123,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     recorder = store_recorder(args, run)  # run store: a problem there is a warning, never a stop
     progress = Progress(len(pipeline.nodes), sys.stderr.isatty() and not args.json)
     token = CancelToken()
-    previous = signal.signal(signal.SIGINT, lambda *_: token.cancel())
-    try:
+    with ctrl_c_cancels(token):
         writer = OutputWriter(out, also=(Path(args.report),) if args.report else ())
-        run_pipeline(run, observers=[EventCallback(progress), writer, recorder], cancel=token,
-                     reuse=False, keep_outputs=False)
-    finally:
-        signal.signal(signal.SIGINT, previous)
+        run_pipeline(run, engine=_engine(args), observers=[EventCallback(progress), writer, recorder],
+                     cancel=token, reuse=not args.no_cache, keep_outputs=False)
     r = run.result
     assert r is not None
     if args.report:  # the run folder as one HTML page: evaluation plots and profiles
@@ -259,7 +291,39 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+X11_LIBRARIES = ("xcb-cursor", "xkbcommon-x11", "xcb-icccm", "xcb-keysyms")
+"""Libraries Qt's X11 platform plugin needs beyond Qt itself (Debian: libxcb-cursor0, libxkbcommon-x11-0, ...)."""
+
+
+def display_problem(env: dict[str, str] | None = None, find_library: Callable[[str], Any] | None = None) -> str | None:
+    """Why the desktop app cannot open a window here (no display, or X11 libraries missing), or None."""
+    import ctypes.util
+
+    env = dict(os.environ) if env is None else env
+    platform = env.get("QT_QPA_PLATFORM", "")
+    if sys.platform != "linux" or platform.split(":")[0] in ("offscreen", "minimal", "vnc", "eglfs", "linuxfb"):
+        return None
+    wayland = bool(env.get("WAYLAND_DISPLAY")) and platform in ("", "wayland")
+    if not env.get("DISPLAY") and not wayland:
+        return ("no display to open a window on (neither DISPLAY nor WAYLAND_DISPLAY is set). Run the designer in "
+                "a desktop session, or headless commands such as 'pipeline-designer run'; to render without a "
+                "screen set QT_QPA_PLATFORM=offscreen.")
+    if wayland:
+        return None
+    find = find_library or ctypes.util.find_library
+    missing = [lib for lib in X11_LIBRARIES if not find(lib)]
+    if missing:
+        return (f"the X11 libraries Qt needs are missing: {', '.join('lib' + m for m in missing)} (on Debian/Ubuntu: "
+                "apt-get install libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1; the README lists "
+                "them all). Or set QT_QPA_PLATFORM=offscreen to render without a screen.")
+    return None
+
+
 def cmd_open(args: argparse.Namespace) -> int:
+    problem = display_problem()
+    if problem:
+        _err(f"cannot open the desktop app: {problem}")
+        return EXIT_FAILED
     try:
         from designer.gui.app import main as gui_main
     except ImportError as e:
@@ -291,6 +355,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", metavar="PATH", help="record the run in this run store (folder or .sqlite file; "
                    "default: $PIPELINE_DESIGNER_STORE, else .pipeline-designer/ beside the pipeline)")
     p.add_argument("--report", metavar="FILE", help="also write an HTML report (evaluation plots, profiles)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="run every node; by default a node whose module, parameters, upstream and input file "
+                        "contents are unchanged reuses its saved result from an earlier run (kept beside the run "
+                        "store, in results/)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check a pipeline without running it")

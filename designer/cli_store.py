@@ -246,9 +246,7 @@ def cmd_runs_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_runs_reproduce(args: argparse.Namespace) -> int:
-    import signal
-
-    from designer.cli import Progress
+    from designer.cli import Progress, ctrl_c_cancels
     from designer.core.engine import CancelToken
     from designer.core.errors import BadInput
     from designer.core.lifecycle import EventCallback, RunObserver, RunSession, run_pipeline
@@ -279,11 +277,8 @@ def cmd_runs_reproduce(args: argparse.Namespace) -> int:
         observers: list[RunObserver] = [EventCallback(Progress(len(pipeline.nodes), sys.stderr.isatty()))]
         observers += [OutputWriter(out)] if out else []
         token = CancelToken()
-        previous = signal.signal(signal.SIGINT, lambda *_: token.cancel())
-        try:
+        with ctrl_c_cancels(token):
             run_pipeline(session, observers=[*observers, recorder], cancel=token, reuse=False, keep_outputs=False)
-        finally:
-            signal.signal(signal.SIGINT, previous)
         new = recorder.record()
     finally:
         store.close()

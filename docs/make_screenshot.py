@@ -1,6 +1,7 @@
 """Render docs/designer.png: a sample pipeline after a run, with a node selected (offscreen, QWidget.grab).
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python docs/make_screenshot.py [SAMPLE] [--dark] [--outputs]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python docs/make_screenshot.py --samples   # docs/sample-<name>.png each
 
 --outputs also opens the Outputs dock on the selected node (docs/designer-outputs.png).
 """
@@ -27,11 +28,19 @@ def main(argv: list[str]) -> int:
     from designer.gui.main_window import MainWindow
     from designer.gui.theme import apply_theme
 
+    if "--samples" in argv:
+        for path in sorted((ROOT / "sample_pipelines").glob("*.pipeline.json")):
+            main([path.name.removesuffix(".pipeline.json"), f"--to=sample-{path.name.split('.')[0]}.png"])
+        return 0
     dark = "--dark" in argv
     names = [a for a in argv if not a.startswith("--")]
+    os.environ.setdefault("PIPELINE_DESIGNER_STORE", tempfile.mkdtemp(prefix="pd-shot-store-"))  # no saved results
     sample = ROOT / "sample_pipelines" / f"{names[0] if names else 'messy_housing_boosted_trees'}.pipeline.json"
     with_outputs = "--outputs" in argv
     out = ROOT / "docs" / ("designer" + ("-dark" if dark else "") + ("-outputs" if with_outputs else "") + ".png")
+    named = [a for a in argv if a.startswith("--to=")]
+    if named:
+        out = ROOT / "docs" / named[0][5:]
     app = application()
     apply_theme(app, "dark" if dark else "light")
     window = MainWindow(QSettings(str(Path(tempfile.mkdtemp()) / "s.ini"), QSettings.IniFormat))
@@ -41,7 +50,7 @@ def main(argv: list[str]) -> int:
     window.open_file(sample, confirm=False)
     window.validate_now()
     window.run()
-    deadline = time.time() + 120
+    deadline = time.time() + 900  # a shared machine can be slow; a screenshot mid-run would mislead
     while window.runner.running and time.time() < deadline:
         QApplication.processEvents()
         time.sleep(0.02)

@@ -157,5 +157,6 @@ class EvaluateModel(NodeType):
         return {"report": ReportSpec(tuple(tasks))}
 
     def run(self, params: Any, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-        entries = [evaluate_table(inputs[p], p) for p in ("scored", "scored2") if inputs.get(p) is not None]
+        entries = [{**evaluate_table(inputs[p], p), "data": ctx.describe_rows(inputs[p])}
+                   for p in ("scored", "scored2") if inputs.get(p) is not None]
         return {"report": Report(entries)}

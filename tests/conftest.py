@@ -29,8 +29,9 @@ def sample_paths() -> list[Path]:
 
 @pytest.fixture(autouse=True)
 def _run_store(tmp_path_factory, monkeypatch):
-    """Runs made by tests are recorded in a temporary store, never beside the repository's pipelines."""
-    monkeypatch.setenv("PIPELINE_DESIGNER_STORE", str(tmp_path_factory.getbasetemp() / "run-store"))
+    """Runs made by tests are recorded in a temporary store of their own (with its saved results), never beside
+    the repository's pipelines, so no test reuses another's results."""
+    monkeypatch.setenv("PIPELINE_DESIGNER_STORE", str(tmp_path_factory.mktemp("run-store")))
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,9 @@ import time
 from typing import Any
 
 from designer.core.node import RunContext
-from nodes.data import SampleDataset
+from pydantic import Field
+
+from nodes.data import SampleDataset, SampleParams
 from nodes.evaluate import EvaluateModel
 from nodes.split import SplitData
 
@@ -39,6 +41,23 @@ class SlowSample(SampleDataset):
         return super().run(params, inputs, ctx)
 
 
+class StubbornParams(SampleParams):
+    seconds: float = Field(0.0, ge=0, description="How long to work without looking at the cancel flag")
+
+
+class StubbornSample(SampleDataset):
+    """Sample Dataset that works for `seconds` without ever looking at the cancel flag (like one long
+    C-level fit)."""
+
+    type_id = "test.stubborn_sample"
+    title = "Stubborn Sample"
+    Params = StubbornParams
+
+    def run(self, params: Any, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        time.sleep(params.seconds)
+        return super().run(params, inputs, ctx)
+
+
 class BrokenEvaluate(EvaluateModel):
     """Evaluate Model whose library breaks."""
 
@@ -49,4 +68,4 @@ class BrokenEvaluate(EvaluateModel):
         raise RuntimeError("the evaluation library broke")
 
 
-TEST_MODULES = (ExplodingSplit, SlowSample, BrokenEvaluate)
+TEST_MODULES = (ExplodingSplit, SlowSample, StubbornSample, BrokenEvaluate)

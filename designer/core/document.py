@@ -52,6 +52,18 @@ class Fragment:
         return not (self.nodes or self.links or self.notes)
 
 
+GENERIC_WORDS = {"model", "data"}
+
+
+def id_from_title(title: str) -> str:
+    """A readable node id from a module title: "Evaluate Model" -> "evaluate", "Clean Missing Data" ->
+    "clean_missing" (generic trailing words dropped; `Document.new_id` makes it unique)."""
+    words = [w for w in "".join(c.lower() if c.isalnum() else " " for c in title).split()]
+    while len(words) > 1 and words[-1] in GENERIC_WORDS:
+        words.pop()
+    return "_".join(words) or "node"
+
+
 def link_key(link: Link) -> tuple[str, str]:
     return (link.source, link.target)
 

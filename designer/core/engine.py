@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
 import threading
 import time
 import traceback
@@ -86,12 +87,24 @@ class Plan:
     by_id: dict[str, Any] = field(default_factory=dict)
 
 
-def _file_token(path: Path) -> str:
+_CONTENT_HASHES: dict[tuple[str, int, int, int, int], str] = {}
+
+
+def _file_token(path: Path, content: bool = False) -> str:
+    """Size and modification time; with `content`, the SHA-256 of the bytes (hashed again whenever the file's
+    inode, size, modification or change time differ: a rewrite that keeps size and mtime still changes ctime)."""
     try:
         st = path.stat()
     except OSError:
         return "missing"
-    return f"{st.st_size}:{st.st_mtime_ns}"
+    if not content or not path.is_file():
+        return f"{st.st_size}:{st.st_mtime_ns}"
+    from designer.core.digest import file_sha256
+
+    key = (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)  # ctime: any write
+    if key not in _CONTENT_HASHES:
+        _CONTENT_HASHES[key] = file_sha256(path)
+    return "sha256:" + _CONTENT_HASHES[key]
 
 
 def failure_message(error: BadInput, node_id: str) -> str:
@@ -104,8 +117,13 @@ def failure_message(error: BadInput, node_id: str) -> str:
 class Engine:
     """Executes pipelines and remembers each node's outputs under its fingerprint for reuse."""
 
-    def __init__(self, registry: NodeRegistry | None = None) -> None:
+    def __init__(self, registry: NodeRegistry | None = None, chunked: bool = False, results: Any = None) -> None:
+        """`chunked`: ask nodes to fit in cancellable chunks (the desktop app; see `RunContext.chunked`).
+        `results`: a ResultCache (designer.core.result_cache) that saves finished nodes' outputs on disk and
+        gives them back to later runs, keyed by fingerprints that hash input files' contents."""
         self._registry = registry
+        self.chunked = chunked
+        self.results = results
         self._cache: dict[str, tuple[str, dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
@@ -128,14 +146,16 @@ class Engine:
             cls = self.registry.get(node.type)
             params = v.params.get(node_id)
             files = {}
+            raw = params.model_dump(mode="json") if params is not None else dict(node.params)
             for name in (cls.reads_files if cls else ()):
                 value = getattr(params, name, None)
                 if value:
                     p = Path(value).expanduser()
-                    files[name] = _file_token(p if p.is_absolute() else base_dir / p)
+                    p = (p if p.is_absolute() else base_dir / p).resolve()
+                    files[name] = _file_token(p, self.results is not None)
+                    raw[name] = str(p)  # the file itself, however the path is written (Save As rewrites it)
             upstream = sorted((l.target_port, fps.get(l.source_node, "?"), l.source_port)
                               for l in v.inbound[node_id])
-            raw = params.model_dump(mode="json") if params is not None else node.params
             blob = json.dumps({"type": node.type, "params": raw, "files": files, "in": upstream},
                               sort_keys=True, default=str)
             fps[node_id] = hashlib.sha256(blob.encode()).hexdigest()
@@ -166,6 +186,14 @@ class Engine:
         `keep_outputs=False` (headless) frees each intermediate table once its consumers have run and
         keeps only models, reports, scored tables and the outputs of nodes nothing consumes.
         """
+        try:
+            return self._run(pipeline, base_dir, upto, on_event, cancel, reuse, keep_outputs, True)
+        except _SavedUnreadable:  # a saved result left on disk turned out unreadable: run without them
+            return self._run(pipeline, base_dir, upto, on_event, cancel, reuse, keep_outputs, False)
+
+    def _run(self, pipeline: Pipeline, base_dir: str | Path, upto: str | None,
+             on_event: Callable[[Event], None] | None, cancel: Callable[[], bool] | None,
+             reuse: bool, keep_outputs: bool, saved_results: bool) -> RunResult:
         base = Path(base_dir)
         plan = self.plan(pipeline, base, upto)
         emit = on_event or (lambda e: None)
@@ -173,6 +201,8 @@ class Engine:
         for w in plan.validation.warnings:
             result.warnings.setdefault(w.location.node or "", []).append(w.message)
         done: set[str] = set()
+        saved = self._saved(plan, reuse and saved_results, keep_outputs, pipeline)
+        saver = _Saver(self.results) if self.results is not None else None
         for node_id in plan.nodes:
             emit(Event(EventKind.QUEUED, node_id))
         for node_id in plan.nodes:
@@ -189,19 +219,90 @@ class Engine:
                 emit(Event(kind, node_id, message=message))
                 continue
             cached = self._cache.get(node_id) if reuse else None
+            from_disk = saved.get(node_id)
             if cached and cached[0] == plan.fingerprints[node_id]:
                 result.outputs[node_id] = cached[1]
                 result.status[node_id] = NodeState.CACHED
                 emit(Event(EventKind.CACHED, node_id))
-            elif not self._execute(pipeline, plan, node_id, base, result, emit, cancel, keep_outputs):
+            elif from_disk is not None and (outputs := self._load(plan, node_id, from_disk, keep_outputs)) is not None:
+                result.outputs[node_id] = outputs
+                result.status[node_id] = NodeState.CACHED
+                emit(Event(EventKind.CACHED, node_id, message="saved result"))
+            elif not (self._reload_inputs(pipeline, plan, node_id, result)
+                      and self._execute(pipeline, plan, node_id, base, result, emit, cancel, keep_outputs)):
                 continue
+            elif saver is not None:
+                saver.put(plan.fingerprints[node_id], result.outputs[node_id])
             done.add(node_id)
             self._note_sources(result, result.outputs[node_id])
             if not keep_outputs:
                 for u in upstream:
                     if plan.consumers[u] <= done:
                         self._release(result, u, plan.consumers[u])
+        if saver is not None:
+            saver.close(cancel)
         return result
+
+    def _saved(self, plan: Plan, reuse: bool, keep_outputs: bool, pipeline: Pipeline) -> dict[str, bool]:
+        """Nodes with saved results to reuse: {node: whether its outputs must be loaded}. Headless, a saved
+        node is loaded only when a node that runs needs it, or it is an end result (a model, a report, scored
+        rows, an output nothing consumes); the others stay on disk."""
+        if not reuse or self.results is None:
+            return {}
+        have = {n for n in plan.nodes if self.results.has(plan.fingerprints[n])
+                and not (self._cache.get(n) and self._cache[n][0] == plan.fingerprints[n])}
+        out: dict[str, bool] = {}
+        for n in plan.nodes:
+            if n not in have:
+                continue
+            cls = self.registry.get(pipeline.node(n).type)
+            final = cls is None or any(p.type.value in ("Model", "Report") for p in (*cls.inputs, *cls.outputs))
+            out[n] = keep_outputs or final or not plan.consumers[n] or any(c not in have for c in plan.consumers[n])
+        return out
+
+    def _warm(self, fingerprint: str) -> Any:
+        if self.results is None:
+            return None
+        from designer.core.result_cache import WarmStarts
+
+        return WarmStarts(self.results, fingerprint)
+
+    def _reload_inputs(self, pipeline: Pipeline, plan: Plan, node_id: str, result: RunResult) -> bool:
+        """Load saved inputs that were left on disk (a saved result that turned out unreadable runs again)."""
+        for link in pipeline.links_into(node_id):
+            outputs = result.outputs.get(link.source_node, {})
+            if link.source_port not in outputs and self.results is not None:
+                loaded = self.results.get(plan.fingerprints[link.source_node])
+                if loaded is None:
+                    raise _SavedUnreadable(link.source_node)
+                result.outputs[link.source_node] = loaded
+        return True
+
+    def _load(self, plan: Plan, node_id: str, load: bool, keep_outputs: bool) -> dict[str, Any] | None:
+        if not load:
+            return {}
+        outputs = self.results.get(plan.fingerprints[node_id])
+        if outputs is not None and keep_outputs:
+            with self._lock:
+                self._cache[node_id] = (plan.fingerprints[node_id], outputs)
+        return outputs
+
+    def load_saved(self, pipeline: Pipeline, base_dir: Path) -> dict[str, dict[str, Any]]:
+        """The saved results of every node whose fingerprint is unchanged (to show them without a run)."""
+        if self.results is None:
+            return {}
+        try:
+            plan = self.plan(pipeline, Path(base_dir))
+        except Exception:  # noqa: BLE001  (an invalid pipeline has nothing to show)
+            return {}
+        out = {}
+        for n in plan.nodes:
+            outputs = self.results.get(plan.fingerprints[n]) if self.results.has(plan.fingerprints[n]) else None
+            if outputs is not None:
+                out[n] = outputs
+                with self._lock:
+                    self._cache[n] = (plan.fingerprints[n], outputs)
+        return out
 
     @staticmethod
     def _blocked(result: RunResult, plan: Plan, node_id: str, upstream: set[str]) -> tuple[EventKind, str] | None:
@@ -222,11 +323,16 @@ class Engine:
         inputs = {l.target_port: result.outputs[l.source_node][l.source_port]
                   for l in plan.validation.inbound[node_id]}
         ctx = RunContext(node_id, base, plan.fingerprints[node_id],
-                         progress=lambda f, m: emit(Event(EventKind.PROGRESS, node_id, f, m)), cancelled=cancel)
+                         progress=lambda f, m: emit(Event(EventKind.PROGRESS, node_id, f, m)), cancelled=cancel,
+                         chunked=self.chunked, titles={n.id: n.title or n.id for n in pipeline.nodes},
+                         inputs={l.target_port: f"{plan.fingerprints[l.source_node]}:{l.source_port}"
+                                 for l in pipeline.links_into(node_id)},
+                         warm=self._warm(plan.fingerprints[node_id]))
         emit(Event(EventKind.STARTED, node_id))
         start = time.perf_counter()
+        node_type = self.registry.require(node.type, node_id)()
         try:
-            outputs = self.registry.require(node.type, node_id)().run(plan.validation.params[node_id], inputs, ctx)
+            outputs = call_cancellable(lambda c: node_type.run(plan.validation.params[node_id], inputs, c), ctx, cancel)
         except Cancelled:
             result.cancelled = True
             result.status[node_id] = NodeState.SKIPPED
@@ -237,10 +343,11 @@ class Engine:
             self._fail(result, emit, node_id, failure_message(e, node_id))
             return False
         except Exception as e:  # a bug or a library error: keep the message, store the traceback
-            result.tracebacks[node_id] = traceback.format_exc()
+            result.tracebacks[node_id] = getattr(e, "worker_traceback", None) or traceback.format_exc()
             self._fail(result, emit, node_id, f"{type(e).__name__}: {e}")
             return False
         elapsed = time.perf_counter() - start
+        outputs = tag_origins(outputs, inputs, node_id)
         result.seconds[node_id] = elapsed
         result.outputs[node_id] = outputs
         result.status[node_id] = NodeState.DONE
@@ -274,3 +381,98 @@ class Engine:
         outputs = result.outputs.get(node_id, {})
         result.outputs[node_id] = {p: val for p, val in outputs.items()
                                    if not isinstance(val, Table) or val.scored is not None}
+
+
+def tag_origins(outputs: dict[str, Any], inputs: dict[str, Any], node_id: str) -> dict[str, Any]:
+    """Mark where each output table's rows come from: an input's origin when the rows are that input's (same
+    index: a column step, a score), else this node's port (a source, a split, a sample, removed rows)."""
+    from designer.core.values import Table
+
+    tables = [t for t in inputs.values() if isinstance(t, Table)]
+    out = dict(outputs)
+    for port, value in outputs.items():
+        if not isinstance(value, Table):
+            continue
+        same = next((t for t in tables if len(t.frame) == len(value.frame) and t.frame.index.equals(value.frame.index)),
+                    None)
+        origin = same.origin if same is not None and same.origin is not None else (node_id, port)
+        if value.origin != origin:
+            out[port] = replace(value, origin=origin)
+    return out
+
+
+class _SavedUnreadable(Exception):
+    """A saved result needed as an input could not be read back."""
+
+
+class _Saver:
+    """Saves finished nodes' outputs in a background thread (overlapping the next nodes' work)."""
+
+    def __init__(self, results: Any) -> None:
+        self.results = results
+        self.queue: queue.SimpleQueue[tuple[str, dict[str, Any]] | None] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._work, name="save-results", daemon=True)
+        self.thread.start()
+
+    def put(self, fingerprint: str, outputs: dict[str, Any]) -> None:
+        self.queue.put((fingerprint, outputs))
+
+    def _work(self) -> None:
+        while (item := self.queue.get()) is not None:
+            self.results.put(*item)
+
+    def close(self, cancel: Callable[[], bool] | None) -> None:
+        """Finish saving (a stopped run does not wait: the entries not yet written are simply not saved)."""
+        self.queue.put(None)
+        while self.thread.is_alive():
+            self.thread.join(POLL)
+            if cancel is not None and cancel():
+                return
+
+
+POLL = 0.05
+"""Seconds between looks at the cancel flag while a node runs in its worker thread."""
+
+
+def call_cancellable(work: Callable[[RunContext], Any], ctx: RunContext, cancel: Callable[[], bool] | None) -> Any:
+    """`work(ctx)`, stoppable within POLL seconds even when it never checks the cancel flag (a long C-level fit).
+
+    With a cancel flag, `work` runs in a daemon thread; this thread waits for it, forwards its progress
+    and raises `Cancelled` as soon as the flag is set. A node that ignores the flag is abandoned: its
+    thread finishes in the background and its result is dropped (it never reaches the run). Without a
+    cancel flag `work` runs here, directly.
+    """
+    if cancel is None:
+        return work(ctx)
+    messages: queue.SimpleQueue[tuple[float, str]] = queue.SimpleQueue()
+    forward, abandoned = ctx._progress, threading.Event()
+    worker_ctx = RunContext(ctx.node_id, ctx.base_dir, ctx.fingerprint,
+                            progress=lambda f, m: None if abandoned.is_set() else messages.put((f, m)),
+                            cancelled=lambda: abandoned.is_set() or cancel(), chunked=ctx.chunked,
+                            titles=ctx.titles, inputs=ctx.input_fingerprints, warm=ctx.warm)
+    worker_ctx.warnings = ctx.warnings
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = work(worker_ctx)
+        except BaseException as e:  # noqa: BLE001  (handed to the waiting thread)
+            e.worker_traceback = traceback.format_exc()  # type: ignore[attr-defined]
+            box["error"] = e
+
+    thread = threading.Thread(target=target, name=f"node-{ctx.node_id}", daemon=True)
+    thread.start()
+    while True:
+        thread.join(POLL)
+        while not messages.empty():
+            f, m = messages.get()
+            if forward is not None:
+                forward(f, m)
+        if not thread.is_alive():
+            break
+        if cancel():
+            abandoned.set()
+            raise Cancelled()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]

@@ -111,8 +111,18 @@ class RunContext:
 
     def __init__(self, node_id: str, base_dir: Path, fingerprint: str = "",
                  progress: Callable[[float, str], None] | None = None,
-                 cancelled: Callable[[], bool] | None = None) -> None:
+                 cancelled: Callable[[], bool] | None = None, chunked: bool = False,
+                 titles: dict[str, str] | None = None, inputs: dict[str, str] | None = None,
+                 warm: Any = None) -> None:
         self.node_id = node_id
+        self.input_fingerprints = inputs or {}
+        """Per input port, a fingerprint of what flows in (its source node's fingerprint and port)."""
+        self.warm = warm
+        """A designer.core.result_cache.WarmStarts when earlier fitted models may be continued, else None."""
+        self.titles = titles or {}
+        """Every node's title by id, so outputs can name where their data came from."""
+        self.chunked = chunked
+        """Long fits should run in cancellable chunks (a long-lived app, where abandoned work would linger)."""
         self.base_dir = base_dir
         self.fingerprint = fingerprint
         self._progress = progress
@@ -136,6 +146,21 @@ class RunContext:
     def check_cancelled(self) -> None:
         if self.cancelled:
             raise Cancelled()
+
+    def title_of(self, node_id: str) -> str:
+        return self.titles.get(node_id) or node_id
+
+    def describe_rows(self, table: Any) -> str:
+        """Where a table's rows come from, by node titles: "test rows of Split 80/20, scored by Train"."""
+        parts = []
+        origin = getattr(table, "origin", None)
+        if origin is not None:
+            node, port = origin
+            parts.append(f"{'' if port == 'data' else port + ' '}rows of {self.title_of(node)}")
+        scored = getattr(table, "scored", None)
+        if scored and scored.get("model"):
+            parts.append(f"scored by {self.title_of(scored['model'])}")
+        return ", ".join(parts)
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)

@@ -100,7 +100,9 @@ def column_figure(profile: ColumnProfile, width: float = 5.0, height: float = 3.
 
 # ---------------------------------------------------------------------------------------- evaluation
 def _title(entry: dict[str, Any], what: str) -> str:
-    return _plain(f"{what} — {entry.get('model', '')} ({entry.get('port', '')})")
+    from designer.core.values import evaluated_data
+
+    return _plain(f"{what} — {evaluated_data(entry)}")
 
 
 def predicted_vs_actual_figure(entry: dict[str, Any]) -> Figure:

@@ -190,7 +190,9 @@ def evaluation_section(run: RunFolder, evaluation: dict[str, Any]) -> str:
     from designer.core.profile import format_stat
 
     entries = evaluation.get("entries", [])
-    heads = [f"{e.get('port')}: {e.get('model')}" for e in entries]
+    from designer.core.values import evaluated_data
+
+    heads = [f"{e.get('port')}: {evaluated_data(e)}" for e in entries]
     names = list(dict.fromkeys(k for e in entries for k in e.get("metrics", {})))
     rows = [[n, *(format_stat(e["metrics"].get(n)) for e in entries)] for n in names]
     rows.append(["rows", *(format_stat(e.get("rows")) for e in entries)])

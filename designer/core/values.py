@@ -58,6 +58,8 @@ class Table:
     meta: "pd.DataFrame | None" = None
     features: "pd.DataFrame | None" = None
     """On a scored table: the features as the model saw them (after the recipe), for evaluation."""
+    origin: tuple[str, str] | None = None
+    """(node, output port) that last chose which rows flow (a source, a split, a sample); set by the engine."""
 
     @classmethod
     def from_source(cls, frame: "pd.DataFrame", source: DataSource) -> "Table":
@@ -142,6 +144,12 @@ class Learner:
     task: str  # "regression" | "classification" | "clustering"
     estimator: Any  # an unfitted scikit-learn estimator
     params: dict[str, Any] = field(default_factory=dict)
+
+
+def evaluated_data(entry: dict[str, Any]) -> str:
+    """What an Evaluate entry measured, by where its rows came from ("test rows of Split 80/20, scored by
+    Train"); entries of older runs, without that, by the model node."""
+    return entry.get("data") or f"scored by {entry.get('model', '?')}"
 
 
 @dataclass

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from PySide6.QtCore import QEvent, QObject, QPoint, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, QRect, Qt, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFrame, QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout
+
+from designer.core.module_search import match_rank
 
 from designer.gui.palette import modules_by_category, module_tooltip, swatch
 from designer.gui.theme import category_colour
+
+
+FUZZY = 5
+"""`match_rank` tier of a fuzzy match."""
 
 
 class AddMenu(QFrame):
@@ -38,7 +45,8 @@ class AddMenu(QFrame):
                     continue
                 item = QListWidgetItem(swatch(category_colour(category)), f"{cls.title}")
                 item.setData(Qt.UserRole, cls.type_id)
-                item.setData(Qt.UserRole + 1, f"{cls.title} {cls.type_id} {category}".lower())
+                item.setData(Qt.UserRole + 1, f"{cls.type_id} {category}".lower())
+                item.setData(Qt.UserRole + 2, self.list.count())  # catalogue order breaks ties
                 item.setToolTip(module_tooltip(cls))
                 self.list.addItem(item)
         self.search.textChanged.connect(self.filter)
@@ -53,14 +61,20 @@ class AddMenu(QFrame):
                 if not self.list.item(i).isHidden()]
 
     def filter(self, text: str) -> None:
-        words = text.lower().split()
-        first = None
-        for i in range(self.list.count()):
-            item = self.list.item(i)
-            visible = all(w in item.data(Qt.UserRole + 1) for w in words)
-            item.setHidden(not visible)
-            if visible and first is None:
-                first = item
+        """Show the matching modules, best first: exact and prefix matches, then words; fuzzy (letters in
+        order) matches only when nothing matches better."""
+        items = [self.list.takeItem(0) for _ in range(self.list.count())]
+        ranks = [match_rank(text, item.text(), item.data(Qt.UserRole + 1)) for item in items]
+        if any(r is not None and r[0] < FUZZY for r in ranks):
+            ranks = [r if r is not None and r[0] < FUZZY else None for r in ranks]
+        ranked = []
+        for i, (item, rank) in enumerate(zip(items, ranks)):
+            ranked.append(((rank is None, rank or (0, 0), item.data(Qt.UserRole + 2) if text.strip() else i), item))
+        ranked.sort(key=lambda r: r[0])
+        for key, item in ranked:
+            self.list.addItem(item)
+            item.setHidden(key[0])
+        first = next((item for _, item in ranked if not item.isHidden()), None)
         self.list.setCurrentItem(first)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
@@ -91,7 +105,20 @@ class AddMenu(QFrame):
         self.choose(item.data(Qt.UserRole))
 
     def popup(self, global_pos: QPoint) -> None:
+        """Show at `global_pos`, moved (or flipped above the point) so it stays on the screen."""
         self.adjustSize()
-        self.move(global_pos)
+        screen = QGuiApplication.screenAt(global_pos) or QGuiApplication.primaryScreen()
+        area = screen.availableGeometry() if screen is not None else QRect(global_pos, self.size())
+        self.move(on_screen(global_pos, self.width(), self.height(), area))
         self.show()
         self.search.setFocus()
+
+
+def on_screen(pos: QPoint, w: int, h: int, area: QRect) -> QPoint:
+    """Where a popup of w × h opened at `pos` fits inside `area`: flipped above or left of `pos` if needed."""
+    x, y = pos.x(), pos.y()
+    if y + h > area.bottom():
+        y = max(area.top(), y - h)
+    if x + w > area.right():
+        x = max(area.left(), area.right() - w)
+    return QPoint(max(area.left(), x), max(area.top(), y))

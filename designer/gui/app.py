@@ -6,6 +6,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -13,7 +14,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from designer.core.errors import BadInput
 from designer.core.pipeline import parse_pipeline
 from designer.gui.main_window import APP, MainWindow
-from designer.gui.recovery import find_recovered
+from designer.gui.recovery import Recovered, find_recovered
 from designer.gui.theme import apply_theme
 
 RUN_ON_START = "PIPELINE_DESIGNER_RUN_ON_START"
@@ -30,28 +31,47 @@ def application() -> QApplication:
     return app  # type: ignore[return-value]
 
 
-def offer_recovery(window: MainWindow) -> bool:
-    """Offer to restore the newest autosaved copy left by a run that ended without saving."""
+def ask_recovery(window: MainWindow, found: Recovered, index: int, total: int) -> str:
+    """'restore', 'later' (keep the copy, ask again next start) or 'discard' (delete it)."""
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(found.saved_at))
+    box = QMessageBox(QMessageBox.Question, "Restore unsaved work?",
+                      f"Pipeline Designer closed without saving “{found.name}” ({found.original or 'never saved'})."
+                      f"\nAn autosaved copy from {when} exists" + (f" ({index} of {total})" if total > 1 else "")
+                      + ". Restore it?", QMessageBox.NoButton, window)
+    restore = box.addButton("Restore", QMessageBox.AcceptRole)
+    later = box.addButton("Keep for Later", QMessageBox.RejectRole)
+    discard = box.addButton("Discard", QMessageBox.DestructiveRole)
+    box.setDefaultButton(restore)
+    box.exec()
+    clicked = box.clickedButton()
+    return "restore" if clicked is restore else "discard" if clicked is discard else "later" if clicked is later \
+        else "later"
+
+
+def offer_recovery(window: MainWindow, new_window: Callable[[], MainWindow] | None = None) -> bool:
+    """Offer every autosaved copy left by a window that ended without saving (newest first): the first one
+    restored goes into `window`, each further one into a window from `new_window`. A copy is deleted only when
+    it was restored or the user chose Discard; 'Keep for Later' leaves it for the next start."""
     found = find_recovered()
-    if not found:
-        return False
-    newest = found[0]
-    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(newest.saved_at))
-    answer = QMessageBox.question(
-        window, "Restore unsaved work?",
-        f"Pipeline Designer closed without saving “{newest.name}” ({newest.original or 'never saved'}).\n"
-        f"An autosaved copy from {when} exists. Restore it?",
-        QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
     restored = False
-    if answer == QMessageBox.Yes:
+    for i, r in enumerate(found, 1):
+        answer = ask_recovery(window, r, i, len(found))
+        if answer == "discard":
+            r.discard()
+        if answer != "restore":
+            continue
+        target = window if not restored else (new_window() if new_window else None)
+        if target is None:
+            continue
         try:
-            pipeline = parse_pipeline(newest.file.read_text(encoding="utf-8"), str(newest.file))
-            window.set_document(pipeline, Path(newest.original) if newest.original else None, clean=False)
-            restored = True
+            pipeline = parse_pipeline(r.file.read_text(encoding="utf-8"), str(r.file))
         except (BadInput, OSError) as e:
             window.show_error("Cannot restore", str(e))
-    for r in found:
+            continue
+        target.set_document(pipeline, Path(r.original) if r.original else None, clean=False)
+        target.autosave()  # the restored work is safe in the new window's own copy before the old one goes
         r.discard()
+        restored = True
     return restored
 
 
@@ -68,7 +88,15 @@ def main(pipeline_path: str | None = None) -> int:
         window.move(area.center() - window.rect().center())
     window.show()
     app.processEvents()
-    if not offer_recovery(window) and pipeline_path:
+    windows = [window]
+
+    def new_window() -> MainWindow:
+        w = MainWindow(settings)
+        w.show()
+        windows.append(w)
+        return w
+
+    if not offer_recovery(window, new_window) and pipeline_path:
         window.open_file(pipeline_path, confirm=False)
     if os.environ.get(RUN_ON_START) == "1":
         QTimer.singleShot(500, window.run)

@@ -7,7 +7,8 @@ from typing import Any, Sequence
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
-from designer.core.document import Document, Fragment, Position, fragment_from_text, fragment_to_text, rebase_paths
+from designer.core.document import (Document, Fragment, Position, fragment_from_text, fragment_to_text, id_from_title,
+                                     rebase_paths)
 from designer.core.errors import BadInput
 from designer.core.layout import layered_layout
 from designer.core.pipeline import Link, Node, Note
@@ -35,7 +36,7 @@ class Editor(QObject):
         except BadInput as e:
             self.status.emit(e.message)
             return None
-        node = Node(id=self.doc.new_id(type_id.split(".")[-1]), type=type_id, title=cls.title)
+        node = Node(id=self.doc.new_id(id_from_title(cls.title)), type=type_id, title=cls.title)
         fragment = Fragment(nodes=[node], positions={node.id: (float(pos[0]), float(pos[1]))})
         if link_from is not None:
             link = self._first_free_input(node, cls, *link_from)
@@ -74,16 +75,32 @@ class Editor(QObject):
 
     # ------------------------------------------------------------------------------------ links
     def link_refusal(self, src_node: str, src_port: str, dst_node: str, dst_port: str) -> str | None:
-        return check_link(self.doc.pipeline, Link.make(src_node, src_port, dst_node, dst_port))
+        """Why this link cannot be made; a link into an occupied input is fine (it replaces the old one)."""
+        link = Link.make(src_node, src_port, dst_node, dst_port)
+        return check_link(self.doc.pipeline, link, existing=self._others(link))
+
+    def _others(self, link: Link) -> list[Link]:
+        return [l for l in self.doc.pipeline.links if l.target != link.target]
 
     def connect(self, src_node: str, src_port: str, dst_node: str, dst_port: str) -> str | None:
-        """Link an output to an input; returns (and reports) the reason when the link is refused."""
+        """Link an output to an input, replacing the link into that input if there is one (one undo step);
+        returns (and reports) the reason when the link is refused."""
         link = Link.make(src_node, src_port, dst_node, dst_port)
-        reason = check_link(self.doc.pipeline, link)
+        reason = check_link(self.doc.pipeline, link, existing=self._others(link))
         if reason is not None:
             self.status.emit(f"Cannot connect: {reason}")
             return reason
+        old = [l for l in self.doc.pipeline.links if l.target == link.target]
+        if old and old[0].source == link.source:
+            return None  # already so
+        if not old:
+            self.stack.push(InsertCommand(self.doc, Fragment(links=[link]), "Connect"))
+            return None
+        self.stack.beginMacro("Replace link")
+        self.stack.push(RemoveCommand(self.doc, self.doc.fragment(set(), old), "Remove link"))
         self.stack.push(InsertCommand(self.doc, Fragment(links=[link]), "Connect"))
+        self.stack.endMacro()
+        self.status.emit(f"Replaced {old[0].source} → {old[0].target} with {link.source} → {link.target}")
         return None
 
     # ------------------------------------------------------------------------------------ parameters
@@ -142,9 +159,9 @@ class Editor(QObject):
         return fragment
 
     # ------------------------------------------------------------------------------------ layout
-    def arrange(self, spacing: Position = (250.0, 130.0)) -> None:
-        """Lay the graph out left to right in layers (one undoable move)."""
-        after = layered_layout(self.doc.pipeline, spacing)
+    def arrange(self, sizes: dict[str, tuple[float, float]] | None = None) -> None:
+        """Lay the graph out left to right in layers (one undoable move); `sizes`: each node's (w, h)."""
+        after = layered_layout(self.doc.pipeline, sizes)
         if after is None:
             self.status.emit("Arrange needs a pipeline without cycles")
             return

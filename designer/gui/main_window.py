@@ -12,30 +12,29 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, Q
                                QProgressBar, QToolButton, QWidget)
 
 from designer.core import document as d
-from designer.core.errors import BadInput
-from designer.core.pipeline import SUFFIX, Pipeline, load_pipeline, save_pipeline
+from designer.core.pipeline import SUFFIX, Pipeline
 from designer.core.registry import default_registry
-from designer.core.states import NodeState
 from designer.core.store import store_for_pipeline
 from designer.core.validate import Validation
+from designer.gui.add_actions import AddActions
 from designer.gui.add_menu import AddMenu
-from designer.gui.canvas.node_item import HEADER, ROW, SUBTITLE, WIDTH, NodeItem, PortItem, RunState
+from designer.gui.canvas.node_item import NodeItem, PortItem
 from designer.gui.canvas.scene import PipelineScene
 from designer.gui.canvas.view import PipelineView
 from designer.gui.editor import Editor
+from designer.gui.file_actions import FileActions
 from designer.gui.outputs import OutputsPanel, add_open_actions, kinds_for, output_of
 from designer.gui.palette import Palette
-from designer.gui.properties.panel import PropertyPanel
+from designer.gui.properties.panel import PropertyPanel, unwrap
 from designer.gui.recovery import Autosaver
+from designer.gui.run_actions import RunActions
 from designer.gui.runner import RunController
 from designer.gui.runs.panel import RunsPanel
-from designer.core.lifecycle import RunSession
 from designer.gui.theme import apply_theme, icon
 from designer.gui.validation import BackgroundValidator
 
 APP = "Pipeline Designer"
 FILE_FILTER = f"Pipelines (*{SUFFIX});;JSON files (*.json);;All files (*)"
-MAX_RECENT = 8
 AUTOSAVE_MS = 30_000
 
 
@@ -66,8 +65,9 @@ class MainWindow(QMainWindow):
         self.runs_dock.hide()
         self._menu: QMenu | None = None
         self.autosaver = Autosaver()
-        self.add_menu: AddMenu | None = None
-        self._run_nodes: set[str] = set()
+        self.adder = AddActions(self)
+        self.files = FileActions(self)
+        self.run_actions = RunActions(self)
         self._icons: dict[QAction, str] = {}
 
         self.validator = BackgroundValidator(self.doc, parent=self)
@@ -86,26 +86,29 @@ class MainWindow(QMainWindow):
         self.editor.status.connect(self.show_status)
         self.scene.status_message.connect(self.show_status)
         self.scene.selectionChanged.connect(self._selection_changed)
-        self.scene.link_dropped.connect(self._quick_add)
+        self.scene.link_dropped.connect(self.adder.quick_add)
         self.scene.node_activated.connect(self.show_outputs)
         self.scene.installEventFilter(self)  # right-click menus of ports and nodes
-        self.view.add_menu_requested.connect(self._tab_menu)
-        self.view.module_dropped.connect(lambda type_id, pos: self.add_module(type_id, pos))
+        self.view.add_menu_requested.connect(self.adder.tab_menu)
+        self.view.module_dropped.connect(lambda type_id, pos: self.adder.add(type_id, pos))
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
-        self.palette.add_requested.connect(lambda type_id: self.add_module(type_id, self.view.centre_scene_pos()))
-        self.runner.state_changed.connect(self._on_run_state)
-        self.runner.running_changed.connect(self._running_changed)
+        self.palette.add_requested.connect(lambda type_id: self.adder.add(
+            type_id, self.view.centre_scene_pos(), from_selection=True, beside_selection=True))
+        self.runner.state_changed.connect(self.run_actions.on_run_state)
+        self.runner.running_changed.connect(self.run_actions.running_changed)
         self.runner.recorded.connect(self.runs.note_recorded)
-        self.runner.finished.connect(self._run_finished)
+        self.runner.finished.connect(self.run_actions.run_finished)
         self.runs.open_pipeline.connect(self.open_run_pipeline)
         self.runs.status.connect(self.show_status)
+        self.runner.stopping.connect(self.run_actions.stopping)
+        self.runner.restored.connect(self.run_actions.results_restored)
         self.runner.failed_to_start.connect(lambda msg: self.show_status(f"Cannot run: {msg.splitlines()[0]}"))
 
         self.resize(1440, 900)
         geometry = self.settings.value("geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        self._running_changed(False)
+        self.run_actions.running_changed(False)
         self._update_title()
         self._update_runs_target()
         self.validate_now()
@@ -163,11 +166,11 @@ class MainWindow(QMainWindow):
         self.act_delete = self._action("De&lete", self.delete_selection, [K(Qt.Key_Delete), K(Qt.Key_Backspace)],
                                        canvas=True)
         self.act_select_all = self._action("Select &All", self.select_all, K.SelectAll, canvas=True)
-        self.act_add = self._action("Add &Module…", lambda: self._tab_menu(*self.view.cursor_scene_pos()), "Tab",
+        self.act_add = self._action("Add &Module…", lambda: self.adder.tab_menu(*self.view.cursor_scene_pos()), "Tab",
                                     "add", "Add a module at the cursor")
         self.act_add.setShortcutContext(Qt.WidgetShortcut)  # Tab itself is handled by the view
         self.act_note = self._action("Add &Note", self.add_note, "N", "note", "Add a text note", canvas=True)
-        self.act_arrange = self._action("&Arrange Left to Right", self.editor.arrange, "Ctrl+L", "arrange",
+        self.act_arrange = self._action("&Arrange Left to Right", self.arrange, "Ctrl+L", "arrange",
                                         "Lay the pipeline out left to right")
         self.act_fit = self._action("&Fit View", self.view.fit, "F", "fit", "Show the whole pipeline", canvas=True)
         self.act_zoom_in = self._action("Zoom &In", lambda: self.view.set_zoom(self.view.zoom * 1.25), K.ZoomIn)
@@ -189,7 +192,7 @@ class MainWindow(QMainWindow):
         m = bar.addMenu("&File")
         m.addActions([self.act_new, self.act_open])
         self.recent_menu = m.addMenu("Open &Recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.recent_menu.aboutToShow.connect(self.files.fill_recent)
         m.addSeparator()
         m.addActions([self.act_save, self.act_save_as])
         m.addSeparator()
@@ -270,6 +273,7 @@ class MainWindow(QMainWindow):
         return self.validator.now()
 
     def _apply_validation(self, v: Validation) -> None:
+        self._last_validation = v
         self.scene.apply_validation(v)
         self._show_port_schemas(v)
         self.panel.refresh_validation(v)
@@ -280,6 +284,9 @@ class MainWindow(QMainWindow):
         elif warnings:
             self.problems.setText(f"⚠ {warnings} warning{'s' * (warnings != 1)}")
             self.problems.setStyleSheet("color: #b45309;")
+        elif self.runner.running:
+            self.problems.setText("Running…")
+            self.problems.setStyleSheet("color: #2563eb;")
         else:
             empty = not self.doc.pipeline.nodes
             self.problems.setText("Empty pipeline" if empty else "✓ Ready to run")
@@ -380,13 +387,34 @@ class MainWindow(QMainWindow):
             self.scene.select_only({node_id})
             menu.addAction("Show &Outputs", lambda: self.show_outputs(node_id))
             menu.addAction("Run &Up to Here", lambda: self.run(upto=node_id))
+            menu.addSeparator()
+            menu.addAction("Re&name…", lambda: self.rename_node(node_id))
+            menu.addAction("&Duplicate", self.duplicate)
+            menu.addAction("De&lete", self.delete_selection)
             cls = default_registry().get(self.doc.node(node_id).type)
             if cls is not None and any(p.type.value == "Model" for p in cls.outputs):
                 menu.addSeparator()
                 menu.addAction("&Register Model…", lambda: self.register_model(node_id))
+            if cls is not None:
+                menu.addSeparator()
+                menu.addAction("&Help", lambda: self.show_module_help(node_id))
         self._menu = menu  # keep it alive while it shows
         menu.popup(screen_pos)
         return True
+
+    def rename_node(self, node_id: str) -> None:
+        """Edit the node's title in the property panel (selected, ready to type over)."""
+        self.scene.select_only({node_id})
+        if self.panel.node_id != node_id:
+            self.panel.show_node(node_id)
+        self._raise_dock(self.panel_dock)
+        self.panel.title_edit.setFocus()
+        self.panel.title_edit.selectAll()
+
+    def show_module_help(self, node_id: str) -> None:
+        cls = default_registry().get(self.doc.node(node_id).type)
+        if cls is not None:
+            QMessageBox.information(self, cls.title, unwrap(cls.help()))
 
     def register_model(self, node_id: str) -> None:
         """Register the model `node_id` trained in the newest recorded run that trained it."""
@@ -394,33 +422,17 @@ class MainWindow(QMainWindow):
             self._raise_dock(self.runs_dock)
 
     # ------------------------------------------------------------------------------------ editing
+    @property
+    def add_menu(self) -> AddMenu | None:
+        return self.adder.menu
+
     def add_module(self, type_id: str, centre: QPointF, link_from: tuple[str, str] | None = None) -> str | None:
-        """Add a module centred on `centre` (or, with `link_from`, with its input at `centre`) and select it."""
-        if link_from is not None:
-            pos = (centre.x() + 16, centre.y() - HEADER - SUBTITLE - ROW / 2)
-        else:
-            pos = (centre.x() - WIDTH / 2, centre.y() - HEADER)
-        if self.scene.snap_to_grid:
-            pos = (round(pos[0] / 20) * 20, round(pos[1] / 20) * 20)
-        node_id = self.editor.add_node(type_id, pos, link_from)
-        if node_id is not None:
-            self.scene.select_only({node_id})
-        return node_id
+        """Add a module near `centre` in free space (see AddActions.add)."""
+        return self.adder.add(type_id, centre, link_from)
 
-    def _tab_menu(self, scene_pos: QPointF, global_pos: QPoint) -> None:
-        self._popup(AddMenu("Add a module", parent=self), scene_pos, global_pos, None)
-
-    def _quick_add(self, node: str, port: str, port_type: str, scene_pos: QPointF, global_pos: QPoint) -> None:
-        menu = AddMenu(f"Add a module that takes this {port_type}", parent=self,
-                       accept=lambda cls: any(p.type.value == port_type for p in cls.inputs))
-        self._popup(menu, scene_pos, global_pos, (node, port))
-
-    def _popup(self, menu: AddMenu, scene_pos: QPointF, global_pos: QPoint, link: tuple[str, str] | None) -> None:
-        if self.add_menu is not None:
-            self.add_menu.close()
-        self.add_menu = menu
-        menu.chosen.connect(lambda type_id: self.add_module(type_id, scene_pos, link))
-        menu.popup(global_pos)
+    def arrange(self) -> None:
+        self.editor.arrange(self.scene.node_sizes())
+        self.scene.reroute_dirty()
 
     def delete_selection(self) -> None:
         self.editor.remove(self.scene.selected_node_ids(), self.scene.selected_links(), self.scene.selected_notes())
@@ -454,7 +466,7 @@ class MainWindow(QMainWindow):
 
     def add_note(self) -> None:
         c = self.view.centre_scene_pos()
-        note = self.editor.add_note("Double-click to edit this note", (c.x() - 110, c.y() - 20))
+        note = self.editor.add_note("", (c.x() - 110, c.y() - 20))
         self.scene.select_only(set(), [note])
 
     def _toggle_snap(self) -> None:
@@ -492,193 +504,40 @@ class MainWindow(QMainWindow):
         start = str(self.doc.path or (self.doc.base_dir / f"{self.doc.name.lower().replace(' ', '_')}{SUFFIX}"))
         return QFileDialog.getSaveFileName(self, "Save pipeline as", start, FILE_FILTER)[0]
 
+    # ------------------------------------------------------------------------------------ files (FileActions)
     def confirm_discard(self) -> bool:
-        """True when it is fine to drop the current document (saved, or the user said so)."""
-        if self.stack.isClean():
-            return True
-        answer = self.ask_save_changes()
-        if answer == "save":
-            return self.save()
-        return answer == "discard"
+        return self.files.confirm_discard()
 
     def new_document(self) -> None:
-        if not self.confirm_discard():
-            return
-        self.set_document(Pipeline(), None)
+        self.files.new_document()
 
     def set_document(self, pipeline: Pipeline, path: Path | None, clean: bool = True) -> None:
-        """Show another pipeline (from a file or a recovery copy); the undo history starts afresh."""
-        self.runner.forget()
-        self.doc.reset(pipeline, path)
-        self.stack.clear()
-        if not clean:
-            self.stack.resetClean()
-        self.autosaver.clear()
-        self._update_title()
-        self._restore_view(pipeline.layout.view)
-
-    def _restore_view(self, view: dict[str, Any]) -> None:
-        zoom, centre = view.get("zoom"), view.get("center")
-        if isinstance(zoom, (int, float)) and isinstance(centre, list) and len(centre) == 2:
-            self.view.set_zoom(float(zoom))
-            self.view.centerOn(float(centre[0]), float(centre[1]))
-        else:
-            QTimer.singleShot(0, self.view.fit)
-            self.view.fit()
+        self.files.set_document(pipeline, path, clean)
 
     def open_dialog(self) -> None:
-        if not self.confirm_discard():
-            return
-        path = self.ask_open_path()
-        if path:
-            self.open_file(path, confirm=False)
+        self.files.open_dialog()
 
     def open_file(self, path: str | Path, confirm: bool = True) -> bool:
-        """Open a pipeline file; a broken file shows the error and changes nothing."""
-        if confirm and not self.confirm_discard():
-            return False
-        try:
-            pipeline = load_pipeline(path)
-        except BadInput as e:
-            self.show_error("Cannot open pipeline", str(e))
-            return False
-        self.set_document(pipeline, Path(path))
-        self._add_recent(Path(path))
-        self.show_status(f"Opened {path}")
-        return True
+        return self.files.open_file(path, confirm)
 
     def save(self) -> bool:
-        if self.doc.path is None:
-            return self.save_as()
-        return self._write(self.doc.path)
+        return self.files.save()
 
     def save_as(self) -> bool:
-        chosen = self.ask_save_path()
-        if not chosen:
-            return False
-        path = Path(chosen)
-        if not path.name.endswith(SUFFIX):
-            path = path.with_name(path.name.removesuffix(".json") + SUFFIX)
-        path = path.resolve()
-        if path.parent != self.doc.base_dir:
-            self.editor.rebase_files(path.parent)
-        if not self._write(path):
-            return False
-        self.doc.set_path(path)
-        return True
-
-    def _write(self, path: Path) -> bool:
-        snapshot = self.doc.snapshot()
-        centre = self.view.centre_scene_pos()
-        snapshot.layout.view = {"zoom": round(self.view.zoom, 3), "center": [round(centre.x()), round(centre.y())]}
-        snapshot.requires = default_registry().requirements((n.type for n in snapshot.nodes), snapshot.requires)
-        try:
-            save_pipeline(snapshot, path)
-        except OSError as e:
-            self.show_error("Cannot save pipeline", f"{path}: {e.strerror or e}")
-            return False
-        self.stack.setClean()
-        self.autosaver.clear()
-        self._add_recent(path)
-        self.show_status(f"Saved {path}")
-        return True
+        return self.files.save_as()
 
     def autosave(self) -> None:
-        """Every 30 s: keep a recovery copy while there are unsaved changes."""
-        if self.stack.isClean():
-            self.autosaver.clear()
-        else:
-            try:
-                self.autosaver.save(self.doc.snapshot(), self.doc.path)
-            except OSError as e:
-                self.show_status(f"Autosave failed: {e}")
+        self.files.autosave()
 
     def recent_files(self) -> list[str]:
-        value = self.settings.value("recent", [])
-        return [value] if isinstance(value, str) else list(value or [])
+        return self.files.recent_files()
 
-    def _add_recent(self, path: Path) -> None:
-        files = [str(path)] + [f for f in self.recent_files() if f != str(path)]
-        self.settings.setValue("recent", files[:MAX_RECENT])
-
-    def _fill_recent(self) -> None:
-        self.recent_menu.clear()
-        files = self.recent_files()
-        for f in files:
-            self.recent_menu.addAction(Path(f).name.removesuffix(SUFFIX), lambda f=f: self.open_file(f)) \
-                .setToolTip(f)
-        if not files:
-            self.recent_menu.addAction("(none)").setEnabled(False)
-
-    # ------------------------------------------------------------------------------------ running
+    # ------------------------------------------------------------------------------------ running (RunActions)
     def run(self, upto: str | None = None) -> None:
-        if self.runner.running:
-            return
-        v = self.validate_now()
-        if not v.ok:
-            first = v.errors[0]
-            self.show_status(f"Cannot run: {len(v.errors)} problem{'s' * (len(v.errors) != 1)} — "
-                             f"{first.location.describe()}: {first.message}")
-            self.next_problem()
-            return
-        if not self.doc.pipeline.nodes:
-            self.show_status("Nothing to run: add modules from the palette first")
-            return
-        self._run_nodes = set()
-        self.runner.start(self.doc.snapshot(), self.doc.base_dir, upto, self.doc.path)
-        self.show_status("Running…" if upto is None else f"Running up to '{upto}'…", 0)
+        self.run_actions.run(upto)
 
     def run_to_selected(self) -> None:
-        ids = self.scene.selected_node_ids()
-        if len(ids) != 1:
-            self.show_status("Select one node to run up to")
-            return
-        self.run(upto=next(iter(ids)))
-
-    def _on_run_state(self, node_id: str, state: RunState | None) -> None:
-        self.scene.set_run_state(node_id, state)
-        if not self.runner.running:
-            self._refresh_outputs()  # edited (out of date) or forgotten outputs
-            return
-        if state is None:
-            return
-        if state.state == NodeState.QUEUED:
-            self._run_nodes.add(node_id)
-        done = sum(1 for n in self._run_nodes
-                   if self.runner.states.get(n, RunState(NodeState.QUEUED)).state.settled)
-        self.progress.setMaximum(max(1, len(self._run_nodes)))
-        self.progress.setValue(done)
-
-    def _running_changed(self, running: bool) -> None:
-        self.act_run.setEnabled(not running)
-        self.act_run_upto.setEnabled(not running)
-        self.act_stop.setEnabled(running)
-        self.progress.setVisible(running)
-        self.progress.setValue(0)
-
-    def _run_finished(self, result: Any) -> None:
-        ran = len(result.executed())
-        reused = sum(1 for s in result.status.values() if s == NodeState.CACHED)
-        total = sum(result.seconds.values())
-        if result.cancelled:
-            text = "Run stopped"
-        elif result.errors:
-            node, message = next(iter(result.errors.items()))
-            text = f"Run failed: '{node}': {message.splitlines()[0]}"
-        else:
-            text = f"Run finished: {ran} ran, {reused} reused, {total:.2f} s"
-        self.show_status(text + self._record_note(self.runner.last_recorded), 0)
-        self.panel.show_node(self.panel.node_id)
-        self._refresh_outputs()
-
-    @staticmethod
-    def _record_note(recorded: RunSession | None) -> str:
-        if recorded is None or recorded.pipeline_path is None:
-            return " · not recorded (save the pipeline to keep a run history)"
-        if recorded.warnings:
-            return " · not recorded: run store problem (see Runs)" if not recorded.run_id else \
-                " · recorded with warnings (see Runs)"
-        return f" · recorded as run {recorded.run_id}"
+        self.run_actions.run_to_selected()
 
     def _update_runs_target(self) -> None:
         self.runs.set_pipeline(store_for_pipeline(self.doc.path) if self.doc.path else None,
@@ -712,7 +571,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.runner.stop()
-        self.runner.wait(10.0)
+        self.runner.wait(1.0)  # a stopped node is abandoned within a second; never hold the window longer
         self.autosaver.clear()
         self._autosave_timer.stop()
         self.settings.setValue("geometry", self.saveGeometry())

@@ -58,17 +58,28 @@ def output_of(runner: "RunController", pipeline: Pipeline, node: str, port: str)
         return Output(missing=f"node '{node}' is no longer in the pipeline")
     state = runner.states.get(node)
     value = runner.outputs(node).get(port)
-    if state is not None and state.state == NodeState.FAILED:
-        return Output(missing=f"'{node}' failed: {state.message}")
-    if state is not None and state.state == NodeState.SKIPPED:
-        return Output(missing=f"'{node}' did not run ({state.message or 'skipped'})")
     if value is None:
+        if state is not None and state.state == NodeState.FAILED:
+            return Output(missing=f"'{node}' failed: {state.message}")
+        if state is not None and state.state == NodeState.SKIPPED:
+            return Output(missing=f"'{node}' did not run ({state.message or 'skipped'})")
         return Output(missing="not run yet: run the pipeline to see this output" if state is None or
                       state.state in (NodeState.QUEUED, NodeState.RUNNING) else f"'{node}' has no output '{port}'")
     inputs = {l.target_port: runner.outputs(l.source_node).get(l.source_port) for l in pipeline.links_into(node)}
-    stale = state.state == NodeState.STALE
-    note = "Out of date: this node changed since it ran. Run again to refresh." if stale else ""
-    return Output(value, inputs, note=note)
+    return Output(value, inputs, note=_note(node, state))
+
+
+def _note(node: str, state: Any) -> str:
+    """Why a shown value may not be what the pipeline gives now: kept from an earlier run, or out of date."""
+    if state is None:
+        return ""
+    if state.state == NodeState.STALE:
+        return "Out of date: this node changed since it ran. Run again to refresh."
+    if state.state == NodeState.FAILED:
+        return f"From an earlier run: '{node}' failed this time ({state.message.splitlines()[0]})."
+    if state.state in (NodeState.SKIPPED, NodeState.QUEUED, NodeState.RUNNING):
+        return f"From an earlier run: '{node}' did not run this time ({state.message or 'skipped'})."
+    return ""
 
 
 def _viewer_args(kind: str, out: Output) -> tuple[Any, ...]:

@@ -453,3 +453,21 @@ def test_light_commands_do_not_import_pandas_or_scikit_learn(tmp_path: Path) -> 
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report == {"codes": [0, 0, 0, 0], "heavy": []}
+
+
+def test_no_display_gives_a_clear_message_instead_of_qts(monkeypatch, capsys):
+    if sys.platform != "linux":
+        pytest.skip("X11/Wayland checks are for Linux")
+    assert "QT_QPA_PLATFORM=offscreen" in cli.display_problem({}, lambda lib: "x")
+    assert cli.display_problem({"QT_QPA_PLATFORM": "offscreen"}) is None
+    missing = cli.display_problem({"DISPLAY": ":0"}, lambda lib: None if lib == "xcb-cursor" else "x")
+    assert "libxcb-cursor" in missing and "apt-get install" in missing
+    assert cli.display_problem({"DISPLAY": ":0"}, lambda lib: "x") is None
+    assert cli.display_problem({"WAYLAND_DISPLAY": "wayland-0"}, lambda lib: None) is None
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    capsys.readouterr()
+    assert cli.main(["open"]) == 1
+    err = capsys.readouterr().err
+    assert "no display" in err and "QT_QPA_PLATFORM=offscreen" in err and "reinstall" not in err

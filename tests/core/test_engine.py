@@ -108,3 +108,32 @@ def test_headless_release_keeps_models_and_scored_tables_only():
     assert result.ok
     assert result.outputs["data"] == {} and result.outputs["split"] == {} and result.outputs["scale"] == {}
     assert result.outputs["score"]["scored"].scored and result.outputs["train"]["model"]
+
+
+def test_stop_ends_a_node_that_never_checks_the_flag_within_a_second(test_modules):
+    """A node stuck in one long call (a big fit) is abandoned: the run reports it cancelled at once."""
+    import threading
+    import time
+
+    p = Pipeline(nodes=[Node(id="slow", type="test.stubborn_sample", params={"dataset": "iris", "seconds": 10}),
+                        Node(id="after", type="clean.normalize")],
+                 links=[Link.make("slow", "data", "after", "data")])
+    token = CancelToken()
+    events = []
+    threading.Timer(0.5, token.cancel).start()
+    start = time.perf_counter()
+    result = Engine().run(p, on_event=lambda e: events.append((e.kind, e.node)), cancel=token)
+    assert time.perf_counter() - start < 0.5 + 1.0
+    assert result.cancelled and result.status == {"slow": "skipped", "after": "skipped"}
+    assert ("skipped", "slow") in events
+
+
+def test_errors_and_progress_cross_from_the_node_thread(test_modules):
+    token = CancelToken()
+    events = []
+    result = Engine().run(two_branches(), on_event=lambda e: events.append((e.kind, e.node)), cancel=token)
+    assert result.status["train_bad"] == "failed" and "missing values" in result.errors["train_bad"]
+    p = Pipeline(nodes=[Node(id="s", type="test.slow_sample", params={"dataset": "iris"})])
+    events.clear()
+    assert Engine().run(p, on_event=lambda e: events.append(e.kind), cancel=token).ok
+    assert events.count("progress") >= 50

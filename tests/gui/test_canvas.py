@@ -64,9 +64,13 @@ def test_link_refusals_show_the_reason(diabetes):
     # wrong type: a Learner output into a Table input
     drag(w, port_pos(w, "learner", "learner", True), port_pos(w, "evaluate", "scored2", False))
     assert "cannot connect Learner output" in w.statusBar().currentMessage()
-    # second link into an input that already has one
+    # a link dropped on an input that already has one replaces it, in one undo step
     drag(w, port_pos(w, "split", "test", True), port_pos(w, "scale", "data", False))
-    assert "already has a link" in w.statusBar().currentMessage()
+    assert "Replaced split.train → scale.data" in w.statusBar().currentMessage()
+    assert ("split.test", "scale.data") in _links(w) and ("split.train", "scale.data") not in _links(w)
+    assert w.stack.undoText() == "Replace link"
+    w.stack.undo()
+    assert _links(w) == before
     # cycle: evaluate's report can't go anywhere, so close a loop with tables: score.scored → split.data is
     # taken; free split's input first, then try
     w.editor.remove(set(), [l for l in w.doc.pipeline.links if l.target == "split.data"])
@@ -86,7 +90,7 @@ def test_compatible_ports_highlight_while_dragging(diabetes):
     scale_in = w.scene.nodes["scale"].inputs["data"]
     assert ev_scored2.highlight == "ok"
     assert learner_in.highlight == "bad"  # wrong type
-    assert scale_in.highlight == "bad"  # already linked
+    assert scale_in.highlight == "ok"  # linked already: a drop there replaces the link
     QTest.mouseRelease(viewport, Qt.LeftButton, Qt.NoModifier, start + QPoint(30, 40))
     assert ev_scored2.highlight is None
 
@@ -228,9 +232,27 @@ def test_notes_are_added_moved_and_edited_undoably(diabetes):
     w.stack.undo()
     assert (notes[0].x, notes[0].y) == before
     w.stack.undo()
-    assert notes[0].text == "Double-click to edit this note"
+    assert notes[0].text == ""  # the placeholder is only painted, never the note's text
     w.stack.undo()
     assert not w.doc.pipeline.layout.notes and not w.scene.notes
+
+
+def test_keyboard_zoom_keeps_the_view_centre(diabetes):
+    w = diabetes
+    centre = w.view.centre_scene_pos()
+    w.act_zoom_in.trigger()
+    after = w.view.centre_scene_pos()
+    tolerance = 2 / w.view.zoom  # two screen pixels (scroll positions are whole pixels)
+    assert abs(after.x() - centre.x()) < tolerance and abs(after.y() - centre.y()) < tolerance
+
+
+def test_a_dragged_node_paints_inside_its_bounds(diabetes):
+    """No repaint trails: the selection halo and the badge lie inside the item's bounding rectangle."""
+    item = diabetes.scene.nodes["train"]
+    item.setSelected(True)
+    bounds = item.boundingRect()
+    halo = item.shape().boundingRect().adjusted(-4.5, -4.5, 4.5, 4.5)
+    assert bounds.contains(halo)
 
 
 def test_minimap_shows_the_same_scene(diabetes):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from PySide6.QtCore import QPoint
-from PySide6.QtWidgets import QMessageBox
 
 from designer.core.pipeline import load_pipeline
 from designer.gui.app import offer_recovery
@@ -105,13 +104,53 @@ def test_autosave_and_recovery(window, qtbot, monkeypatch):
     w.stack.setClean()
     other = type(w)(w.settings)
     qtbot.addWidget(other)
-    monkeypatch.setattr("designer.gui.app.QMessageBox.question", lambda *a, **k: QMessageBox.Yes)
+    monkeypatch.setattr("designer.gui.app.ask_recovery", lambda *a: "restore")
     assert offer_recovery(other)
     assert [n.type for n in other.doc.pipeline.nodes] == ["data.sample", "learn.kmeans"]
     assert other.isWindowModified()
-    assert find_recovered() == []
+    assert [r.file for r in find_recovered()] == [other.autosaver.file]  # only the restored window's own copy
     other.stack.setClean()
     other.close()
+    assert find_recovered() == []
+
+
+def test_every_windows_unsaved_work_is_offered_and_nothing_is_deleted_unasked(window, qtbot, monkeypatch):
+    """Two windows with unsaved work, both killed: on restart both are offered; one restored into the first
+    window, the other into a new one; a copy the user keeps for later stays."""
+    monkeypatch.setattr("designer.gui.recovery._alive", lambda pid: False)
+    made = []
+    for kind in ("data.sample", "learn.kmeans", "split.rows"):
+        w = type(window)(window.settings)
+        qtbot.addWidget(w)
+        w.editor.add_node(kind, (0, 0))
+        w.autosave()
+        made.append(w)
+        w.autosaver = type(w.autosaver)()  # the process "dies": its copy stays behind
+        w.stack.setClean()
+    assert len(find_recovered()) == 3
+    answers = iter(["restore", "restore", "later"])
+    monkeypatch.setattr("designer.gui.app.ask_recovery", lambda *a: next(answers))
+    opened = []
+
+    def new_window():
+        w = type(window)(window.settings)
+        qtbot.addWidget(w)
+        opened.append(w)
+        return w
+
+    assert offer_recovery(window, new_window)
+    assert len(opened) == 1
+    restored = {n.type for w in (window, opened[0]) for n in w.doc.pipeline.nodes}
+    assert len(restored) == 2
+    left = [r for r in find_recovered() if r.file not in (window.autosaver.file, opened[0].autosaver.file)]
+    assert len(left) == 1  # kept for later, not deleted
+    monkeypatch.setattr("designer.gui.app.ask_recovery", lambda *a: "discard")
+    for w in (window, opened[0]):
+        w.autosaver.clear()
+    offer_recovery(window, new_window)
+    assert find_recovered() == []
+    for w in (window, opened[0], *made):
+        w.stack.setClean()
 
 
 def test_save_as_elsewhere_rebases_relative_data_paths(window, tmp_path):

@@ -11,7 +11,7 @@ from designer.core.schema import TableSchema
 from designer.gui.canvas.node_item import TIP_LINES, schema_tip
 from tests.conftest import sample_with_types
 from tests.conftest import SAMPLES
-from tests.gui.conftest import port_pos
+from tests.gui.conftest import node_pos, port_pos
 
 
 def wait_run(qtbot, w):
@@ -90,8 +90,9 @@ def test_a_tab_says_why_there_is_no_output(window, qtbot, tmp_path, test_modules
     w.editor.set_param("split", "seed", 7)  # the test-only split explodes with this seed
     w.run()
     wait_run(qtbot, w)
-    assert tab.missing and "'split' failed" in tab.message.text() and "exploded" in tab.message.text()
-    assert not tab.scroll.isVisibleTo(tab)  # no stale rows on show
+    # the last good output stays, marked as from an earlier run, with why this run did not give one
+    assert not tab.missing and tab.viewer.model.rowCount() > 0
+    assert "failed this time" in tab.note.text() and "exploded" in tab.note.text() and tab.note.isVisibleTo(tab)
 
     w.editor.remove({"split"})
     assert tab.missing and "no longer in the pipeline" in tab.message.text()
@@ -137,3 +138,32 @@ def test_long_column_lists_are_capped(window):
     assert schema_tip("Table", wide).endswith("… and 26 more")
     assert "at least 2 columns" in schema_tip("Table", TableSchema(columns=(("a", "numeric"), ("b", "boolean")),
                                                                      exact=False))
+
+
+def test_the_node_menu_deletes_renames_duplicates_runs_and_helps(diabetes, qtbot):
+    w = diabetes
+    texts = [t.replace("&", "") for t in menu_texts_at(w, qtbot, "scale")]
+    assert texts[:2] == ["Show Outputs", "Run Up to Here"]
+    assert {"Rename…", "Duplicate", "Delete", "Help"} <= set(texts)
+    right_click(w, node_pos(w, "scale"))
+    choose(qtbot, "Rename")
+    qtbot.wait(QApplication.doubleClickInterval() + 50)
+    assert w.panel.node_id == "scale" and w.panel.title_edit.hasFocus()
+    assert w.panel.title_edit.selectedText() == w.panel.title_edit.text()
+    w.view.setFocus()
+    right_click(w, node_pos(w, "scale"))
+    choose(qtbot, "Duplicate")
+    qtbot.wait(QApplication.doubleClickInterval() + 50)
+    assert len(w.doc.pipeline.nodes) == 8
+    new = next(iter(w.scene.selected_node_ids()))
+    right_click(w, node_pos(w, new))
+    choose(qtbot, "Delete")
+    assert len(w.doc.pipeline.nodes) == 7 and new not in w.scene.nodes
+
+
+def menu_texts_at(w, qtbot, node: str) -> list[str]:
+    right_click(w, node_pos(w, node))
+    texts = menu_texts(qtbot)
+    qtbot.waitUntil(lambda: QApplication.activePopupWidget() is None, timeout=5000)
+    qtbot.wait(QApplication.doubleClickInterval() + 50)  # the next right click is not a double click
+    return texts

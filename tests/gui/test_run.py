@@ -127,3 +127,71 @@ def test_double_click_shows_a_nodes_outputs(diabetes, qtbot):
     assert w.outputs.titles() == titles + ["evaluate.report · evaluation"]  # tabs stay open side by side
     QTest.mouseDClick(w.view.viewport(), Qt.LeftButton, Qt.NoModifier, node_pos(w, "learner"))
     assert tabs.count() == 3 and "no outputs to look at" in w.statusBar().currentMessage()
+
+
+def test_stop_ends_a_stuck_node_within_a_second_and_keeps_the_earlier_outputs(window, qtbot, tmp_path,
+                                                                               test_modules):
+    w = _open_with(window, tmp_path, data="test.stubborn_sample")
+    w.run()
+    _wait_run(qtbot, w)
+    before = {n: dict(w.runner.outputs(n)) for n in w.scene.nodes}
+    assert all(before.values())
+    w.editor.set_param("data", "seconds", 30.0)  # now the source works 30 s without looking at Stop
+    w.run()
+    qtbot.waitUntil(lambda: getattr(w.scene.nodes["data"].run_state, "state", None) == NodeState.RUNNING,
+                    timeout=10_000)
+    w.act_stop.trigger()
+    assert w.act_stop.text() == "Stopping…" and not w.act_stop.isEnabled()
+    assert "Stopping" in w.statusBar().currentMessage()
+    assert w.scene.nodes["data"].run_state.message == "stopping…"
+    pressed = time.perf_counter()
+    _wait_run(qtbot, w, timeout=10_000)
+    assert time.perf_counter() - pressed < 5  # meant: under a second (the node would take 30 s)
+    assert w.runner.last_result.cancelled
+    for n, outs in before.items():  # every node keeps its last good outputs, unchanged
+        assert w.runner.outputs(n).keys() == outs.keys() and all(w.runner.outputs(n)[p] is v for p, v in outs.items())
+    states = _states(w)
+    assert states.pop("learner") in (DONE, CACHED)
+    assert set(states.values()) == {STALE}  # edited since they ran: out of date, not lost
+    w.show_outputs("evaluate")
+    page = w.outputs.tabs.currentWidget()
+    assert page.note.isVisibleTo(page) and "Out of date" in page.note.text()
+    assert w.act_stop.text() == "S&top"
+
+
+def test_reopened_pipeline_shows_saved_results_without_a_run_and_reuses_them(window, qtbot, tmp_path):
+    import shutil
+
+    from tests.gui.conftest import DIABETES
+
+    path = tmp_path / "d.pipeline.json"
+    shutil.copy(DIABETES, path)
+    w = window
+    assert w.open_file(path, confirm=False)
+    w.run()
+    _wait_run(qtbot, w)
+    evaluated = w.runner.outputs("evaluate")["report"].metrics
+    w.set_document(type(w.doc.pipeline)(), None)  # close it
+    assert not w.runner.outputs("evaluate")
+    assert w.open_file(path, confirm=False)
+    qtbot.waitUntil(lambda: bool(w.runner.outputs("evaluate")), timeout=20_000)
+    assert not w.runner.running and w.runner.outputs("evaluate")["report"].metrics == evaluated
+    assert w.scene.nodes["evaluate"].headline.startswith("R²")
+    assert w.scene.nodes["split"].outputs["train"].result  # sizes on the ports
+    assert "saved results" in w.statusBar().currentMessage()
+    w.run()
+    _wait_run(qtbot, w)
+    assert set(_states(w).values()) == {CACHED}  # nothing changed: everything reused
+
+
+def test_quit_during_a_stuck_run_does_not_wait_for_it(window, qtbot, tmp_path, test_modules):
+    w = _open_with(window, tmp_path, data="test.stubborn_sample")
+    w.editor.set_param("data", "seconds", 30.0)
+    w.run()
+    qtbot.waitUntil(lambda: getattr(w.scene.nodes["data"].run_state, "state", None) == NodeState.RUNNING,
+                    timeout=10_000)
+    w.stack.setClean()
+    start = time.perf_counter()
+    w.close()
+    assert not w.isVisible()
+    assert time.perf_counter() - start < 5  # meant: about one second (the node would take 30 s)

@@ -49,6 +49,16 @@ def store_for_pipeline(pipeline_path: str | os.PathLike[str], option: str | None
     return Path(pipeline_path).resolve().parent / STORE_DIR / STORE_FILE
 
 
+def user_store() -> Path:
+    """The store of pipelines not saved yet (the desktop app): `$PIPELINE_DESIGNER_STORE`, else the user's own
+    `$XDG_DATA_HOME/pipeline-designer/runs.sqlite` (~/.local/share/...)."""
+    env = os.environ.get(ENV_STORE)
+    if env:
+        return store_file(env)
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "pipeline-designer" / STORE_FILE
+
+
 def find_store(option: str | None = None, start: str | os.PathLike[str] | None = None) -> Path:
     """The store the `runs`/`models` commands use; StoreError when there is none."""
     chosen = option or os.environ.get(ENV_STORE)

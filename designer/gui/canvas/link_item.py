@@ -1,4 +1,5 @@
-"""Links: cubic curves from an output port to an input port, with a wide invisible click area."""
+"""Links: orthogonal routes around node bodies (designer.core.routing) with rounded corners, from an output
+port to an input port, with a wide invisible click area."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker, Q
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from designer.core.pipeline import Link
+from designer.core.routing import Point, Router
 from designer.gui.canvas.node_item import HoverItem, PortItem
 from designer.gui.theme import port_colour, theme
 
@@ -23,14 +25,38 @@ def curve(start: QPointF, end: QPointF) -> QPainterPath:
     return path
 
 
+CORNER = 10.0
+
+
+def rounded(points: list[Point]) -> QPainterPath:
+    """A polyline with its corners rounded (radius at most CORNER, less on short segments)."""
+    path = QPainterPath(QPointF(*points[0]))
+    for i in range(1, len(points) - 1):
+        (ax, ay), (bx, by), (cx, cy) = points[i - 1], points[i], points[i + 1]
+        r = min(CORNER, abs(bx - ax + by - ay) / 2, abs(cx - bx + cy - by) / 2)
+        ux, uy = _unit(ax, ay, bx, by)
+        vx, vy = _unit(bx, by, cx, cy)
+        path.lineTo(QPointF(bx - ux * r, by - uy * r))
+        path.quadTo(QPointF(bx, by), QPointF(bx + vx * r, by + vy * r))
+    path.lineTo(QPointF(*points[-1]))
+    return path
+
+
+def _unit(ax: float, ay: float, bx: float, by: float) -> tuple[float, float]:
+    d = abs(bx - ax) + abs(by - ay)
+    return ((bx - ax) / d, (by - ay) / d) if d else (0.0, 0.0)
+
+
 class LinkItem(HoverItem):
     """A link between two port items. `path_updates` counts recomputations (moves must touch few links)."""
 
     path_updates = 0
 
-    def __init__(self, link: Link, source: PortItem, target: PortItem) -> None:
+    def __init__(self, link: Link, source: PortItem, target: PortItem, router: Router | None = None) -> None:
         super().__init__()
         self.link, self.source, self.target = link, source, target
+        self.router = router
+        self.points: list[Point] = []
         self.setFlags(QGraphicsItem.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
         self.setZValue(0)
@@ -44,7 +70,13 @@ class LinkItem(HoverItem):
     def update_path(self) -> None:
         LinkItem.path_updates += 1
         self.prepareGeometryChange()
-        self._path = curve(self.source.scenePos(), self.target.scenePos())
+        start, end = self.source.scenePos(), self.target.scenePos()
+        if self.router is None:
+            self.points = []
+            self._path = curve(start, end)
+        else:
+            self.points = self.router.route((start.x(), start.y()), (end.x(), end.y()))
+            self._path = rounded(self.points)
         self._shape = None
         self._rect = self._path.controlPointRect().adjusted(-CLICK_WIDTH, -CLICK_WIDTH, CLICK_WIDTH, CLICK_WIDTH)
 

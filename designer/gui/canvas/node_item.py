@@ -17,6 +17,15 @@ if TYPE_CHECKING:
     from designer.gui.canvas.scene import PipelineScene
 
 WIDTH = 184.0
+"""The narrowest node; nodes widen to fit their title, ports and results (up to MAX_WIDTH)."""
+MAX_WIDTH = 340.0
+RESULT_ROOM = 74.0
+"""Room beside an output port's name for its result ('12,345 × 20')."""
+READABLE_PX = 11.0
+"""Zoomed out below SEMANTIC_ZOOM, titles are drawn this tall on screen, wrapped over the whole node."""
+SEMANTIC_ZOOM = 0.6
+HEADLINE_HINTS = {"Model": "999 trees · 99 features · fit 99.9 s", "Report": "ROC AUC 0.999 | ROC AUC 0.999"}
+"""The longest usual headline of a node with such an output: room kept for it."""
 HEADER = 28.0
 SUBTITLE = 20.0
 ROW = 20.0
@@ -70,12 +79,29 @@ class PortItem(HoverItem):
         self._tip = f"<b>{_esc(name)}</b>: {port_type} {kind}" + (f"<br>{_esc(description)}" if description else "")
         self.setToolTip(self._tip)
         self._hover = False
+        self._schema_tip = ""
+        self.result = ""
+        """After a run: the output's size ('1,234 × 12'), drawn beside the port."""
+        self.preview = ""
+        """After a run: a few rows of the table, as rich text for the hover tooltip."""
 
     def set_schema(self, schema: Any, connected: bool = True) -> None:
         """Show what flows through this port (before any run): the propagated schema from validation.
         `connected=False`: an input with no link."""
-        detail = schema_tip(self.port_type, schema) if connected else "<i>not connected</i>"
-        self.setToolTip(f"{self._tip}<br><br>{detail}" if detail else self._tip)
+        self._schema_tip = schema_tip(self.port_type, schema) if connected else "<i>not connected</i>"
+        self._refresh_tip()
+
+    def set_result(self, result: str, preview: str) -> None:
+        self.result, self.preview = result, preview
+        self._refresh_tip()
+
+    def _refresh_tip(self) -> None:
+        parts = [self._tip]
+        if self.preview:
+            parts.append(self.preview)
+        elif self._schema_tip:
+            parts.append(self._schema_tip)
+        self.setToolTip("<br><br>".join(parts))
 
     @property
     def node_id(self) -> str:
@@ -134,6 +160,9 @@ class NodeItem(QGraphicsItem):
         self.setZValue(1)
         rows = max(len(inputs), len(outputs), 1)
         self.height = HEADER + SUBTITLE + rows * ROW + PAD
+        self.headline = ""
+        self._headline_hint = next((HEADLINE_HINTS[p[1]] for p in outputs if p[1] in HEADLINE_HINTS), "")
+        self.width = self._natural_width([p[0] for p in inputs], [p[0] for p in outputs])
         self.inputs: dict[str, PortItem] = {}
         self.outputs: dict[str, PortItem] = {}
         top = HEADER + SUBTITLE + ROW / 2
@@ -143,15 +172,48 @@ class NodeItem(QGraphicsItem):
             self.inputs[name] = port
         for i, (name, ptype, desc, optional) in enumerate(outputs):
             port = PortItem(self, name, ptype, True, desc, optional)
-            port.setPos(WIDTH, top + i * ROW)
+            port.setPos(self.width, top + i * ROW)
             self.outputs[name] = port
         self._update_tooltip()
+
+    def _natural_width(self, ins: list[str], outs: list[str]) -> float:
+        """Wide enough for the title (bold, with the badge), the type title and the port names with results."""
+        bold, small = QFontMetricsF(ui_font(-0.5, bold=True)), QFontMetricsF(ui_font(-2))
+        title = bold.horizontalAdvance(self.title or self.type_title) + 20 + 2 * BADGE_R
+        sub = small.horizontalAdvance(self.type_title) + 20 + 50
+        left = max((small.horizontalAdvance(n) for n in ins), default=0.0)
+        right = max((small.horizontalAdvance(n) for n in outs), default=0.0) + (RESULT_ROOM if outs else 0)
+        ports = left + right + 40
+        headline = QFontMetricsF(ui_font(-2, bold=True)).horizontalAdvance(self._headline_hint) + 20
+        return float(min(MAX_WIDTH, max(WIDTH, title, sub, ports, headline)))
+
+    @property
+    def body(self) -> QRectF:
+        """The node's body in scene coordinates (what links must not cross)."""
+        return QRectF(self.pos(), QRectF(0, 0, self.width, self.height).size())
 
     # ------------------------------------------------------------------------------------ state
     def set_title(self, title: str) -> None:
         self.title = title
+        width = self._natural_width(list(self.inputs), list(self.outputs))
+        if width != self.width:
+            self.prepareGeometryChange()
+            self.width = width
+            for port in self.outputs.values():
+                port.setPos(width, port.pos().y())
+            scene = self.scene()
+            if scene is not None:
+                scene.node_item_moved(self)  # type: ignore[attr-defined]
         self._update_tooltip()
         self.update()
+
+    def set_results(self, ports: dict[str, tuple[str, str]], headline: str) -> None:
+        """After a run: per output port its size and preview, and the node's headline (none: cleared)."""
+        for name, port in self.outputs.items():
+            port.set_result(*ports.get(name, ("", "")))
+        if headline != self.headline:
+            self.headline = headline
+            self.update()
 
     def set_run_state(self, state: RunState | None) -> None:
         self.run_state = state
@@ -189,11 +251,12 @@ class NodeItem(QGraphicsItem):
 
     # ------------------------------------------------------------------------------------ geometry
     def boundingRect(self) -> QRectF:
-        return QRectF(-2, -BADGE_R - 2, WIDTH + BADGE_R + 4, self.height + BADGE_R + 4)
+        # room for the selection halo (3 px pen, 3 px out) and the badge: nothing painted outside, no trails
+        return QRectF(-6, -BADGE_R - 6, self.width + BADGE_R + 12, self.height + BADGE_R + 12)
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
-        path.addRoundedRect(QRectF(0, 0, WIDTH, self.height), 7, 7)
+        path.addRoundedRect(QRectF(0, 0, self.width, self.height), 7, 7)
         return path
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
@@ -208,10 +271,11 @@ class NodeItem(QGraphicsItem):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         t = theme()
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        rect = QRectF(0, 0, WIDTH, self.height)
+        W = self.width
+        rect = QRectF(0, 0, W, self.height)
         accent = category_colour(self.category)
         selected = self.isSelected()
-        if lod < 0.35:  # zoomed far out or the minimap: a plain block
+        if lod < 0.25:  # the minimap, or zoomed very far out: a plain block
             painter.setPen(QPen(t.c("selection"), 6) if selected else Qt.NoPen)
             painter.setBrush(accent)
             painter.drawRect(rect)
@@ -228,52 +292,92 @@ class NodeItem(QGraphicsItem):
             painter.setPen(QPen(halo, 3.0))
             painter.setBrush(Qt.NoBrush)
             painter.drawRoundedRect(rect.adjusted(-3, -3, 3, 3), 9, 9)
+        if lod < SEMANTIC_ZOOM:  # zoomed out: a coloured card with a title large enough to read
+            painter.setPen(QPen(border, width) if width > 1 else Qt.NoPen)
+            painter.setBrush(accent)
+            painter.drawRoundedRect(rect, 7, 7)
+            self._paint_zoomed_out(painter, lod)
+            self._paint_badge(painter)
+            return
         painter.setPen(QPen(border, width))
         painter.setBrush(t.c("node_body"))
         painter.drawRoundedRect(rect, 7, 7)
         # header
         header = QPainterPath()
-        header.addRoundedRect(QRectF(0, 0, WIDTH, HEADER + 8), 7, 7)
+        header.addRoundedRect(QRectF(0, 0, W, HEADER + 8), 7, 7)
         clip = QPainterPath()
-        clip.addRect(QRectF(0, 0, WIDTH, HEADER))
+        clip.addRect(QRectF(0, 0, W, HEADER))
         painter.setPen(Qt.NoPen)
         painter.setBrush(accent)
         painter.drawPath(header.intersected(clip))
         title_font = ui_font(-0.5, bold=True)
-        if lod < 0.8:  # zoomed out: a larger title stays legible, details are left out
-            title_font = QFont(title_font)
-            title_font.setPointSizeF(title_font.pointSizeF() * min(0.8 / lod, 1.25))
         painter.setFont(title_font)
         painter.setPen(QColor("#ffffff"))
         fm = QFontMetricsF(title_font)
-        room = WIDTH - 20 - (BADGE_R * 2 if self.run_state else 0)
+        room = W - 20 - (BADGE_R * 2 if self.run_state else 0)
         painter.drawText(QRectF(10, 0, room, HEADER), Qt.AlignVCenter | Qt.AlignLeft,
                          fm.elidedText(self.title or self.type_title, Qt.ElideRight, room))
-        if lod < 0.6:
-            self._paint_badge(painter)
-            return
         small = ui_font(-2)
         painter.setFont(small)
         fm = QFontMetricsF(small)
         painter.setPen(t.c("node_subtext"))
-        sub_rect = QRectF(10, HEADER, WIDTH - 20, SUBTITLE)
+        sub_rect = QRectF(10, HEADER, W - 20, SUBTITLE)
         detail = self._state_detail()
         if detail:
             painter.drawText(sub_rect, Qt.AlignVCenter | Qt.AlignRight, detail)
-        sub_room = WIDTH - 20 - (fm.horizontalAdvance(detail) + 8 if detail else 0)
-        painter.drawText(QRectF(10, HEADER, sub_room, SUBTITLE), Qt.AlignVCenter | Qt.AlignLeft,
-                         fm.elidedText(self.type_title, Qt.ElideRight, sub_room))
+        sub_room = W - 20 - (fm.horizontalAdvance(detail) + 8 if detail else 0)
+        if self.headline:
+            bold_small = ui_font(-2, bold=True)
+            painter.setFont(bold_small)
+            painter.setPen(t.c("node_text"))
+            painter.drawText(QRectF(10, HEADER, sub_room, SUBTITLE), Qt.AlignVCenter | Qt.AlignLeft,
+                             QFontMetricsF(bold_small).elidedText(self.headline, Qt.ElideRight, sub_room))
+            painter.setFont(small)
+        else:
+            painter.drawText(QRectF(10, HEADER, sub_room, SUBTITLE), Qt.AlignVCenter | Qt.AlignLeft,
+                             fm.elidedText(self.type_title, Qt.ElideRight, sub_room))
         painter.setPen(t.c("node_text"))
-        half = WIDTH / 2 - 14
+        in_room = max((fm.horizontalAdvance(p.name) for p in self.inputs.values()), default=0.0) + 4
         for port in self.inputs.values():
             y = port.pos().y()
-            painter.drawText(QRectF(12, y - ROW / 2, half, ROW), Qt.AlignVCenter | Qt.AlignLeft,
-                             fm.elidedText(port.name, Qt.ElideRight, half))
+            painter.drawText(QRectF(12, y - ROW / 2, in_room, ROW), Qt.AlignVCenter | Qt.AlignLeft, port.name)
         for port in self.outputs.values():
             y = port.pos().y()
-            painter.drawText(QRectF(WIDTH - 12 - half, y - ROW / 2, half, ROW), Qt.AlignVCenter | Qt.AlignRight,
-                             fm.elidedText(port.name, Qt.ElideRight, half))
+            name_w = fm.horizontalAdvance(port.name) + 2
+            painter.setPen(t.c("node_text"))
+            painter.drawText(QRectF(W - 12 - name_w, y - ROW / 2, name_w, ROW), Qt.AlignVCenter | Qt.AlignRight,
+                             port.name)
+            if port.result:
+                room = W - 12 - name_w - 8 - (12 + in_room)
+                painter.setPen(t.c("node_subtext"))
+                painter.drawText(QRectF(12 + in_room, y - ROW / 2, room, ROW), Qt.AlignVCenter | Qt.AlignRight,
+                                 fm.elidedText(port.result, Qt.ElideLeft, room))
         self._paint_badge(painter)
+
+    def _paint_zoomed_out(self, painter: QPainter, lod: float) -> None:
+        """Semantic zoom: the title (and headline) at a readable size on screen, wrapped over the whole node;
+        what does not fit ends in an ellipsis."""
+        font = ui_font(0, bold=True)
+        font.setPixelSize(max(1, round(READABLE_PX / lod)))
+        fm = QFontMetricsF(font)
+        inner = QRectF(6, 3, self.width - 12, self.height - 6)
+        line_h = fm.height()
+        max_lines = max(1, int(inner.height() // line_h))
+        lines = wrap_lines(self.title or self.type_title, fm, inner.width(), max_lines)
+        headline = self.headline if len(lines) < max_lines else ""
+        block = (len(lines) + (1 if headline else 0)) * line_h
+        y = inner.y() + (inner.height() - block) / 2
+        painter.setFont(font)
+        painter.setPen(QColor("#ffffff"))
+        for line in lines:
+            painter.drawText(QRectF(inner.x(), y, inner.width(), line_h), Qt.AlignCenter, line)
+            y += line_h
+        if headline:
+            small = QFont(font)
+            small.setBold(False)
+            painter.setFont(small)
+            painter.drawText(QRectF(inner.x(), y, inner.width(), line_h), Qt.AlignCenter,
+                             QFontMetricsF(small).elidedText(headline, Qt.ElideRight, inner.width()))
 
     def _state_detail(self) -> str:
         rs = self.run_state
@@ -281,7 +385,9 @@ class NodeItem(QGraphicsItem):
             return ""
         if rs.state == NodeState.RUNNING:
             return f"{int((rs.progress or 0) * 100)} %"
-        if rs.state == NodeState.DONE and rs.seconds is not None:
+        if rs.state == NodeState.RUNNING and rs.message == "stopping…":
+            return "stopping…"
+        if rs.state == NodeState.DONE and rs.seconds is not None and "fit " not in self.headline:
             return f"{rs.seconds:.2f} s" if rs.seconds < 100 else f"{rs.seconds:.0f} s"
         return "" if rs.state == NodeState.DONE else RUN_STATES[rs.state][2].lower()
 
@@ -291,7 +397,7 @@ class NodeItem(QGraphicsItem):
             return
         colour_name, symbol, _ = RUN_STATES[rs.state]
         colour = QColor(colour_name)
-        centre = QPointF(WIDTH - 2, 0)
+        centre = QPointF(self.width - 2, 0)
         r = BADGE_R * (2.2 if simple else 1.0)
         painter.setPen(QPen(QColor("#ffffff"), 1.6))
         if rs.state == NodeState.STALE:
@@ -339,6 +445,27 @@ def schema_tip(port_type: str, schema: Any) -> str:
     if schema is None and port_type == "Table":
         return "<i>columns unknown: fix the problems upstream</i>"
     return ""
+
+
+def wrap_lines(text: str, fm: QFontMetricsF, width: float, max_lines: int) -> list[str]:
+    """Words wrapped into at most `max_lines` lines of `width`; the last line ends in '…' if text is left."""
+    lines: list[str] = []
+    words = text.split()
+    while words and len(lines) < max_lines:
+        line = words.pop(0)
+        while words and fm.horizontalAdvance(f"{line} {words[0]}") <= width:
+            line += " " + words.pop(0)
+        lines.append(line)
+    if words and lines:
+        lines[-1] = fm.elidedText(f"{lines[-1]} {' '.join(words)}", Qt.ElideRight, width)
+    return [fm.elidedText(l, Qt.ElideRight, width) for l in lines]
+
+
+def preview_html(names: list[str], rows: list[list[str]]) -> str:
+    """A small table preview for a port's tooltip."""
+    head = "".join(f"<th align=left>{_esc(n)}</th>" for n in names)
+    body = "".join("<tr>" + "".join(f"<td>{_esc(v)}</td>" for v in row) + "</tr>" for row in rows)
+    return f"<table cellspacing=0 cellpadding=2><tr>{head}</tr>{body}</table>"
 
 
 def _esc(text: str) -> str:

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from designer.gui.canvas.scene import PipelineScene
 
 
+PLACEHOLDER = "Double-click to write a note"
+
+
 class NoteItem(QGraphicsTextItem):
     """Shows one Note; text edits and moves go back to the document through the scene."""
 
@@ -44,6 +47,12 @@ class NoteItem(QGraphicsTextItem):
         painter.setPen(QPen(t.c("selection"), 2.0) if self.isSelected() else QPen(t.c("note_fill").darker(115), 1))
         painter.setBrush(t.c("note_fill"))
         painter.drawRoundedRect(rect, 4, 4)
+        if not self.toPlainText() and not self.editing:  # a hint, never part of the note's text
+            painter.setPen(t.c("node_subtext"))
+            font = ui_font(0)
+            font.setItalic(True)
+            painter.setFont(font)
+            painter.drawText(rect.adjusted(8, 4, -8, -4), Qt.AlignLeft | Qt.AlignVCenter | Qt.TextWordWrap, PLACEHOLDER)
         option.state &= ~QStyle.State_Selected
         option.state &= ~QStyle.State_HasFocus
         super().paint(painter, option, widget)

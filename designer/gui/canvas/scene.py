@@ -5,22 +5,28 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
-from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 
 from designer.core import document as d
 from designer.core.pipeline import Link, Note
 from designer.core.registry import default_registry
+from designer.core.routing import Rect, Router
+from designer.core.summary import node_results, preview_rows
 from designer.core.validate import Validation
 from designer.gui.canvas.interactions import NewLinkInteraction
 from designer.gui.canvas.link_item import LinkItem
-from designer.gui.canvas.node_item import GRID, NodeItem, PortItem, RunState
+from designer.gui.canvas.node_item import GRID, NodeItem, PortItem, RunState, preview_html
 from designer.gui.canvas.note_item import NoteItem
 from designer.gui.editor import Editor
 from designer.gui.theme import theme
 
 EXTENT = 100_000.0
+
+
+def _rect(r: QRectF) -> Rect:
+    return Rect(r.x(), r.y(), r.width(), r.height())
 
 
 class PipelineScene(QGraphicsScene):
@@ -45,6 +51,11 @@ class PipelineScene(QGraphicsScene):
         self._interaction: NewLinkInteraction | None = None
         self._press_positions: dict[str, tuple[float, float]] = {}
         self._press_notes: dict[int, tuple[Note, tuple[float, float]]] = {}
+        self.router = Router()
+        self._dirty: list[QRectF] = []
+        self._moved_links: set[LinkItem] = set()
+        self._reroute_timer = QTimer(self, singleShot=True, interval=30)
+        self._reroute_timer.timeout.connect(self.reroute_dirty)
         self.setSceneRect(-EXTENT, -EXTENT, 2 * EXTENT, 2 * EXTENT)
         self.setItemIndexMethod(QGraphicsScene.BspTreeIndex)
         self.doc.subscribe(self._on_change)
@@ -59,6 +70,9 @@ class PipelineScene(QGraphicsScene):
         self.notes.clear()
         self._node_links.clear()
         self._run_states.clear()
+        self.router = Router()
+        self._dirty.clear()
+        self._moved_links.clear()
         for node in self.doc.pipeline.nodes:
             self._add_node(node.id)
         for link in self.doc.pipeline.links:
@@ -74,7 +88,9 @@ class PipelineScene(QGraphicsScene):
         elif c.kind == d.NODE_REMOVED:
             item = self.nodes.pop(c.node, None)  # type: ignore[arg-type]
             self._node_links.pop(c.node, None)  # type: ignore[arg-type]
+            self.router.remove(c.node)  # type: ignore[arg-type]
             if item is not None:
+                self._mark_dirty(item.body)
                 self.removeItem(item)
         elif c.kind == d.NODE_MOVED:
             item = self.nodes[c.node]  # type: ignore[index]
@@ -109,6 +125,9 @@ class PipelineScene(QGraphicsScene):
         item.setPos(*self.doc.position(node_id))
         self.nodes[node_id] = item
         self._node_links[node_id] = set()
+        self.router.set(node_id, _rect(item.body))
+        if self.links:
+            self._mark_dirty(item.body)  # links that ran where it now stands go around it
         if node_id in self._run_states:
             item.set_run_state(self._run_states[node_id])
         self.addItem(item)
@@ -139,7 +158,7 @@ class PipelineScene(QGraphicsScene):
         sp, tp = src.outputs.get(link.source_port), dst.inputs.get(link.target_port)
         if sp is None or tp is None:
             return  # a broken link in a file: validation reports it
-        item = LinkItem(link, sp, tp)
+        item = LinkItem(link, sp, tp, self.router)
         self.links[d.link_key(link)] = item
         self._node_links[link.source_node].add(item)
         self._node_links[link.target_node].add(item)
@@ -163,9 +182,44 @@ class PipelineScene(QGraphicsScene):
         self.addItem(item)
 
     def node_item_moved(self, item: NodeItem) -> None:
-        """A node moved (drag preview or model change): redraw only its own links."""
+        """A node moved or resized (drag preview or model change): reroute its own links now, and the links
+        near where it was and is, once the moves settle."""
+        if item.node_id not in self.nodes:
+            return
+        old = self.router.rects.get(item.node_id)
+        if old is not None:
+            self._mark_dirty(QRectF(old.x, old.y, old.w, old.h))
+        self.router.set(item.node_id, _rect(item.body))
+        self._mark_dirty(item.body)
         for link in self._node_links.get(item.node_id, ()):
             link.update_path()
+            self._moved_links.add(link)
+
+    def _mark_dirty(self, rect: QRectF) -> None:
+        self._dirty.append(rect)
+        self._reroute_timer.start()
+
+    def reroute_dirty(self) -> None:
+        """Reroute the links that pass by a node that moved, appeared or went away."""
+        self._reroute_timer.stop()
+        dirty, self._dirty = self._dirty, []
+        done, self._moved_links = self._moved_links, set()
+        for link in self.links.values():  # moved links too: other nodes may have moved after them
+            box = link.boundingRect()
+            if link in done or any(box.intersects(r) for r in dirty):
+                link.update_path()
+
+    def set_results(self, node_id: str, outputs: dict[str, Any] | None, seconds: float | None) -> None:
+        """Show a node's results (sizes on table ports with a preview, a headline), or clear them (None)."""
+        item = self.nodes.get(node_id)
+        if item is None:
+            return
+        if not outputs:
+            item.set_results({}, "")
+            return
+        sizes, headline = node_results(outputs, seconds)
+        item.set_results({port: (size, preview_html(*preview_rows(outputs[port]))) for port, size in sizes.items()},
+                         headline)
 
     # ------------------------------------------------------------------------------------ run state, issues
     def set_run_state(self, node_id: str, state: RunState | None) -> None:
@@ -208,6 +262,19 @@ class PipelineScene(QGraphicsScene):
         for note in notes:
             if id(note) in self.notes:
                 self.notes[id(note)].setSelected(True)
+
+    def size_for(self, type_id: str) -> tuple[float, float]:
+        """The size a new node of this module will have."""
+        cls = default_registry().get(type_id)
+        if cls is None:
+            return (184.0, 94.0)
+        probe = NodeItem("probe", cls.title, cls.title, cls.category,
+                         [(p.name, p.type.value, "", p.optional) for p in cls.inputs],
+                         [(p.name, p.type.value, "", p.optional) for p in cls.outputs])
+        return (probe.width, probe.height)
+
+    def node_sizes(self) -> dict[str, tuple[float, float]]:
+        return {n: (item.width, item.height) for n, item in self.nodes.items()}
 
     def content_rect(self) -> QRectF:
         """The bounding rectangle of nodes and notes (the scene rect itself is huge)."""

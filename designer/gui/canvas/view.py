@@ -52,16 +52,20 @@ class PipelineView(QGraphicsView):
     def zoom(self) -> float:
         return self.transform().m11()
 
-    def set_zoom(self, zoom: float) -> None:
+    def set_zoom(self, zoom: float, around_cursor: bool = False) -> None:
+        """Zoom keeping the view's centre in place (keyboard, menu), or the point under the cursor (wheel)."""
         zoom = max(MIN_ZOOM, min(MAX_ZOOM, zoom))
+        centre = self.mapToScene(self.viewport().rect().center())
         self.scale(zoom / self.zoom, zoom / self.zoom)
+        if not around_cursor:
+            self.centerOn(centre)
         self.zoom_changed.emit(self.zoom)
         self.minimap.viewport().update()
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         delta = event.angleDelta().y() or event.angleDelta().x()
         if delta:
-            self.set_zoom(self.zoom * (1.0015 ** delta))
+            self.set_zoom(self.zoom * (1.0015 ** delta), around_cursor=True)
         event.accept()
 
     def fit(self) -> None:

@@ -93,14 +93,20 @@ class PropertyPanel(QScrollArea):
         form.addRow("Name", self.name_edit)
         form.addRow("Description", self.description_edit)
         self.box.addLayout(form)
-        where = str(self.doc.path) if self.doc.path else "not saved yet"
-        self.box.addWidget(_label(f"{len(p.nodes)} nodes · {len(p.links)} links\n{where}", "muted"))
+        self.summary = _label(self._summary_text(), "muted")
+        self.box.addWidget(self.summary)
         self.issues = _label("", "issues")
         self.box.addWidget(self.issues)
         self.box.addWidget(_label(
             "Select a node to edit its parameters.\n\nDrag modules from the palette (or press Tab on the "
             "canvas), then drag from an output port (right) to an input port (left) to connect them. "
             "Drop a link on empty canvas to add a module that accepts it.", "hint"))
+
+    def _summary_text(self) -> str:
+        p = self.doc.pipeline
+        where = str(self.doc.path) if self.doc.path else "not saved yet"
+        return f"{len(p.nodes)} node{'s' * (len(p.nodes) != 1)} · {len(p.links)} link{'s' * (len(p.links) != 1)}" \
+               f"\n{where}"
 
     def _build_node(self, node_id: str) -> None:
         node = self.doc.node(node_id)
@@ -123,10 +129,9 @@ class PropertyPanel(QScrollArea):
             lambda: self.editor.set_title(node_id, self.title_edit.text().strip()))
         form.addRow("Title", self.title_edit)
         self.box.addLayout(form)
+        # messages (run state, problems, outputs) go below the fields, so showing one never moves a field
         self.run_box = _label("", "runBox")
-        self.box.addWidget(self.run_box)
         self.issues = _label("", "issues")
-        self.box.addWidget(self.issues)
         if cls is not None and cls.Params.model_fields:
             self.box.addWidget(_label("Parameters", "section"))
             params = QFormLayout()
@@ -151,6 +156,8 @@ class PropertyPanel(QScrollArea):
                 self.editors[name] = editor
             self.box.addLayout(params)
             self._show_values()
+        self.box.addWidget(self.run_box)
+        self.box.addWidget(self.issues)
         self.outputs = _label("", "outputs")
         self.box.addWidget(self.outputs)
         if cls is not None:
@@ -261,6 +268,8 @@ class PropertyPanel(QScrollArea):
 
     # ------------------------------------------------------------------------------------ document
     def _on_change(self, c: d.Change) -> None:
+        if self.node_id is None and c.kind != d.RESET and hasattr(self, "summary"):
+            self.summary.setText(self._summary_text())  # counts and file stay current
         if c.kind == d.RESET:
             self.show_node(None)
         elif c.kind == d.NODE_REMOVED and c.node == self.node_id:

@@ -44,7 +44,7 @@ def test_classification_side_by_side(qtbot: Any, classification_report: tuple[Re
     v = EvaluationViewer(report)
     qtbot.addWidget(v)
     assert v.metrics_table.columnCount() == 3  # metric, scored, scored2
-    assert v.metrics_table.horizontalHeaderItem(2).text() == "scored2\ntrain"
+    assert v.metrics_table.horizontalHeaderItem(2).text() == "scored2\nscored by train"
     assert tabs(v) == ["Confusion matrix", "ROC curve", "Precision-recall"]
     left, right = v.figures["Confusion matrix"]
     for view, entry in ((left, report.entries[0]), (right, report.entries[1])):

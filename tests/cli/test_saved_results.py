@@ -1,0 +1,84 @@
+"""`run` reuses unchanged nodes' saved results from earlier runs (file contents hashed); `--no-cache` forces."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+from pathlib import Path
+
+from designer import cli
+from tests.conftest import SAMPLES
+
+DIABETES = SAMPLES / "diabetes_linear_regression.pipeline.json"
+
+
+@pytest.fixture(autouse=True)
+def _own_store(tmp_path, monkeypatch):
+    monkeypatch.setenv("PIPELINE_DESIGNER_STORE", str(tmp_path / "store"))
+
+
+def run(capsys, *args: str) -> dict:
+    capsys.readouterr()
+    assert cli.main(["run", *args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def csv_pipeline(tmp_path: Path) -> Path:
+    data = tmp_path / "rows.csv"
+    data.write_text("a,b,y\n" + "".join(f"{i},{(i * 7) % 5},{i * 2 + (i % 3)}\n" for i in range(60)))
+    p = {"format": "pipeline-designer", "version": 2, "name": "csv",
+         "nodes": [{"id": "load", "type": "data.csv", "params": {"path": "rows.csv"}},
+                   {"id": "split", "type": "split.rows", "params": {"fraction": 0.7, "seed": 1}},
+                   {"id": "learner", "type": "learn.linear_regression"},
+                   {"id": "train", "type": "learn.train", "params": {"label": "y"}},
+                   {"id": "score", "type": "score.model"},
+                   {"id": "evaluate", "type": "evaluate.model"}],
+         "links": [{"from": "load.data", "to": "split.data"}, {"from": "split.train", "to": "train.data"},
+                   {"from": "learner.learner", "to": "train.learner"}, {"from": "train.model", "to": "score.model"},
+                   {"from": "split.test", "to": "score.data"}, {"from": "score.scored", "to": "evaluate.scored"}]}
+    path = tmp_path / "csv.pipeline.json"
+    path.write_text(json.dumps(p))
+    return path
+
+
+def test_a_second_run_reuses_everything_and_gives_the_same_outputs(tmp_path, capsys):
+    first = run(capsys, str(DIABETES), "--out", str(tmp_path / "a"))
+    assert set(first["status"].values()) == {"finished"}
+    second = run(capsys, str(DIABETES), "--out", str(tmp_path / "b"))
+    assert second["status"].pop("learner") == "finished"  # a learner (unfitted estimator) is rebuilt, not saved
+    assert set(second["status"].values()) == {"cached"} and second["metrics"] == first["metrics"]
+    for name in ("score.scored.csv",):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    assert (tmp_path / "b" / "train.bundle.zip").is_file()
+    changed = run(capsys, str(DIABETES), "--out", str(tmp_path / "c"), "--set", "learner.l2=0.5")
+    assert changed["status"]["learner"] == "finished" and changed["status"]["train"] == "finished"
+    assert changed["status"]["split"] == "cached" and changed["status"]["scale"] == "cached"
+    forced = run(capsys, str(DIABETES), "--out", str(tmp_path / "d"), "--no-cache")
+    assert set(forced["status"].values()) == {"finished"} and forced["metrics"] == first["metrics"]
+
+
+def test_changed_file_contents_are_noticed_even_with_the_same_size_and_time(tmp_path, capsys):
+    path = csv_pipeline(tmp_path)
+    first = run(capsys, str(path), "--out", str(tmp_path / "a"))
+    data = tmp_path / "rows.csv"
+    st = data.stat()
+    text = data.read_text()
+    data.write_text(text.replace("\n5,", "\n6,", 1))  # same size
+    os.utime(data, ns=(st.st_atime_ns, st.st_mtime_ns))  # same time
+    assert data.stat().st_size == st.st_size and data.stat().st_mtime_ns == st.st_mtime_ns
+    second = run(capsys, str(path), "--out", str(tmp_path / "b"))
+    assert second["status"]["load"] == "finished" and second["status"]["split"] == "finished"
+    assert second["metrics"] != first["metrics"]
+
+
+def test_an_unreadable_saved_result_is_computed_again(tmp_path, capsys):
+    first = run(capsys, str(DIABETES), "--out", str(tmp_path / "a"))
+    results = Path(os.environ["PIPELINE_DESIGNER_STORE"]) / "results"
+    for f in results.rglob("*.parquet"):
+        f.write_bytes(b"not parquet")
+    again = run(capsys, str(DIABETES), "--out", str(tmp_path / "b"))
+    assert again["metrics"] == first["metrics"]
+    shutil.rmtree(results)
