@@ -167,3 +167,14 @@ def menu_texts_at(w, qtbot, node: str) -> list[str]:
     qtbot.waitUntil(lambda: QApplication.activePopupWidget() is None, timeout=5000)
     qtbot.wait(QApplication.doubleClickInterval() + 50)  # the next right click is not a double click
     return texts
+
+
+def test_the_outputs_dock_opens_tall_enough_to_use(diabetes, qtbot):
+    w = diabetes
+    w.run()
+    qtbot.waitUntil(lambda: not w.runner.running, timeout=60_000)
+    w.show_outputs("split")
+    QApplication.processEvents()
+    assert w.outputs_dock.height() >= w.height() * 0.3
+    page = w.outputs.tabs.currentWidget()
+    assert page.viewer.model.rowCount() > 0
