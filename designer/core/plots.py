@@ -273,6 +273,10 @@ def _permutation_importance(model: "TrainedModel", scored: "Table | pd.DataFrame
 
     frame = getattr(scored, "frame", scored)
     label = model.label
+    seen = getattr(scored, "features", None)  # a scored Table keeps the features as the model saw them
+    if seen is not None and label in frame.columns and all(f in seen.columns for f in model.features) \
+            and len(seen) == len(frame):
+        frame = seen[list(model.features)].assign(**{label: frame[label].to_numpy()})
     if label not in frame.columns or any(f not in frame.columns for f in model.features):
         return None
     frame = frame[frame[label].notna()]
