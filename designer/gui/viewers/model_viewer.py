@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QLabel, QProgressBar, QSplitter, QTabWidget, QTre
 from designer.core.plots import Importance, feature_importance, importance_figure
 from designer.gui.viewers.export import add_csv_export, model_frame
 from designer.gui.viewers.figure_canvas import FigureView
-from designer.gui.viewers.widgets import cell_text, make_table, note
+from designer.gui.viewers.widgets import cell_text, make_table, note, remember_sizes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -198,6 +198,8 @@ class ModelViewer(QWidget):
         split.addWidget(self.importance_table)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 0)
+        if not bars:
+            remember_sizes(split, "importance", 0.6)
         if bars:  # the table as wide as its columns (plus the scroll bar), the chart takes the rest
             table = self.importance_table
             width = table.horizontalHeader().length() + table.verticalScrollBar().sizeHint().width()
