@@ -102,7 +102,9 @@ def column_figure(profile: ColumnProfile, width: float = 5.0, height: float = 3.
 def _title(entry: dict[str, Any], what: str) -> str:
     from designer.core.values import evaluated_data
 
-    return _plain(f"{what}\n{evaluated_data(entry)}")  # two lines: the data's name is long
+    import textwrap
+
+    return _plain(f"{what}\n" + textwrap.fill(evaluated_data(entry), 42))  # the data's name can be long
 
 
 def predicted_vs_actual_figure(entry: dict[str, Any]) -> Figure:
