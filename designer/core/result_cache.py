@@ -34,6 +34,7 @@ class ResultCache:
     def __init__(self, root: Path, max_bytes: int = MAX_BYTES) -> None:
         self.root = Path(root)
         self.max_bytes = max_bytes
+        preload()
 
     def _dir(self, fingerprint: str) -> Path:
         key = hashlib.sha256(f"{fingerprint}:{_versions()}".encode()).hexdigest()
@@ -107,6 +108,17 @@ class ResultCache:
                 break
             shutil.rmtree(sub, ignore_errors=True)
             total -= size
+
+
+@functools.lru_cache(maxsize=1)
+def preload() -> None:
+    """Import the libraries saving and loading use, in the calling thread, before worker threads (a node's, the
+    saver's, a restore's) import them at the same time: a first import of scikit-learn from two threads at once
+    can fail half-way ("partially initialized module")."""
+    import pandas  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+    import sklearn.base  # noqa: F401
+    import skops.io  # noqa: F401
 
 
 @functools.lru_cache(maxsize=1)
