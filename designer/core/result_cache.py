@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,6 @@ class ResultCache:
     def __init__(self, root: Path, max_bytes: int = MAX_BYTES) -> None:
         self.root = Path(root)
         self.max_bytes = max_bytes
-        preload()
 
     def _dir(self, fingerprint: str) -> Path:
         key = hashlib.sha256(f"{fingerprint}:{_versions()}".encode()).hexdigest()
@@ -110,15 +110,18 @@ class ResultCache:
             total -= size
 
 
-@functools.lru_cache(maxsize=1)
+_PRELOAD = threading.Lock()
+
+
 def preload() -> None:
-    """Import the libraries saving and loading use, in the calling thread, before worker threads (a node's, the
-    saver's, a restore's) import them at the same time: a first import of scikit-learn from two threads at once
-    can fail half-way ("partially initialized module")."""
-    import pandas  # noqa: F401
-    import pyarrow.parquet  # noqa: F401
-    import sklearn.base  # noqa: F401
-    import skops.io  # noqa: F401
+    """Import the libraries saving and loading use before worker threads (a node's, the saver's, a restore's)
+    import them at the same time: a first import of scikit-learn from two threads at once can fail half-way
+    ("partially initialized module"). One thread imports; the others wait for it."""
+    with _PRELOAD:
+        import pandas  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+        import sklearn.base  # noqa: F401
+        import skops.io  # noqa: F401
 
 
 @functools.lru_cache(maxsize=1)
