@@ -201,6 +201,10 @@ class Engine:
         for w in plan.validation.warnings:
             result.warnings.setdefault(w.location.node or "", []).append(w.message)
         done: set[str] = set()
+        if self.results is not None:
+            from designer.core.result_cache import preload
+
+            preload()  # before the node and saver threads start importing
         saved = self._saved(plan, reuse and saved_results, keep_outputs, pipeline)
         saver = _Saver(self.results) if self.results is not None else None
         for node_id in plan.nodes:
@@ -291,6 +295,9 @@ class Engine:
         """The saved results of every node whose fingerprint is unchanged (to show them without a run)."""
         if self.results is None:
             return {}
+        from designer.core.result_cache import preload
+
+        preload()
         try:
             plan = self.plan(pipeline, Path(base_dir))
         except Exception:  # noqa: BLE001  (an invalid pipeline has nothing to show)

@@ -102,7 +102,9 @@ def column_figure(profile: ColumnProfile, width: float = 5.0, height: float = 3.
 def _title(entry: dict[str, Any], what: str) -> str:
     from designer.core.values import evaluated_data
 
-    return _plain(f"{what} — {evaluated_data(entry)}")
+    import textwrap
+
+    return _plain(f"{what}\n" + textwrap.fill(evaluated_data(entry), 42))  # the data's name can be long
 
 
 def predicted_vs_actual_figure(entry: dict[str, Any]) -> Figure:
@@ -153,6 +155,8 @@ def confusion_figure(entry: dict[str, Any]) -> Figure:
                 ax.text(j, i, f"{matrix[i, j]:,}", ha="center", va="center", fontsize=11 if n <= 4 else 8,
                         color="white" if matrix[i, j] > threshold else "black")
     fig.colorbar(image, ax=ax, shrink=0.8)
+    # shown at its own shape, centred: the colour bar stays beside it
+    fig.keep_aspect = True  # type: ignore[attr-defined]
     return fig
 
 

@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,20 @@ class ResultCache:
                 break
             shutil.rmtree(sub, ignore_errors=True)
             total -= size
+
+
+_PRELOAD = threading.Lock()
+
+
+def preload() -> None:
+    """Import the libraries saving and loading use before worker threads (a node's, the saver's, a restore's)
+    import them at the same time: a first import of scikit-learn from two threads at once can fail half-way
+    ("partially initialized module"). One thread imports; the others wait for it."""
+    with _PRELOAD:
+        import pandas  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+        import sklearn.base  # noqa: F401
+        import skops.io  # noqa: F401
 
 
 @functools.lru_cache(maxsize=1)

@@ -66,6 +66,7 @@ class MainWindow(QMainWindow):
         self._menu: QMenu | None = None
         self.autosaver = Autosaver()
         self.adder = AddActions(self)
+        self.windows: list[MainWindow] = []
         self.files = FileActions(self)
         self.run_actions = RunActions(self)
         self._icons: dict[QAction, str] = {}
@@ -99,6 +100,7 @@ class MainWindow(QMainWindow):
         self.runner.recorded.connect(self.runs.note_recorded)
         self.runner.finished.connect(self.run_actions.run_finished)
         self.runs.open_pipeline.connect(self.open_run_pipeline)
+        self.runs.reproduce.connect(lambda p, path, run_id: self.open_run_pipeline(p, path, run_id, reproduce=True))
         self.runs.status.connect(self.show_status)
         self.runner.stopping.connect(self.run_actions.stopping)
         self.runner.restored.connect(self.run_actions.results_restored)
@@ -354,8 +356,16 @@ class MainWindow(QMainWindow):
         self._raise_dock(self.outputs_dock)
 
     def _raise_dock(self, dock: QDockWidget) -> None:
+        """Show a dock; the bottom docks open tall enough to use (the height the user gave them last time,
+        else about 40 % of the window), never as a strip of two table rows."""
         dock.show()
         dock.raise_()
+        if dock in (self.outputs_dock, self.runs_dock):
+            want = int(self.settings.value("bottomDockHeight", 0) or 0) or int(self.height() * 0.42)
+            want = max(160, min(want, int(self.height() * 0.7)))
+            QApplication.processEvents()
+            if dock.height() < min(want, self.height() * 0.3):
+                self.resizeDocks([dock], [want], Qt.Vertical)
 
     def _refresh_outputs(self) -> None:
         if self.outputs_dock.isVisible():
@@ -543,14 +553,26 @@ class MainWindow(QMainWindow):
         self.runs.set_pipeline(store_for_pipeline(self.doc.path) if self.doc.path else None,
                                self.doc.pipeline.name)
 
-    def open_run_pipeline(self, pipeline: Pipeline, path: Path | None, run_id: str) -> None:
-        """Open the copy of the pipeline stored with a run, after the save-changes prompt (unsaved: it differs
-        from the file, which it belongs to when the file still exists)."""
-        if not self.confirm_discard():
-            return
-        self.set_document(pipeline, path, clean=False)
-        self.show_status(f"Opened the pipeline as it was in run {run_id}"
-                         + (f" (belongs to {path}; not saved)" if path else " (not saved)"))
+    def open_run_pipeline(self, pipeline: Pipeline, path: Path | None, run_id: str,
+                          reproduce: bool = False) -> "MainWindow":
+        """Open the copy of the pipeline stored with a run in a new window (this one's work stays as it is); it
+        belongs to the run's file when that still exists, and is not saved. `reproduce` also runs it."""
+        other = self.new_window()
+        other.set_document(pipeline, path, clean=False)
+        other.show_status(f"Opened the pipeline as it was in run {run_id}"
+                          + (f" (belongs to {path}; not saved)" if path else " (not saved)"))
+        if reproduce:
+            other.run()
+            other.show_status(f"Reproducing run {run_id}…", 0)
+        return other
+
+    def new_window(self) -> "MainWindow":
+        """Another main window, kept alive as long as this one."""
+        other = MainWindow(self.settings)
+        other.resize(self.size())
+        other.show()
+        self.windows.append(other)
+        return other
 
     # ------------------------------------------------------------------------------------ help, close
     def show_shortcuts(self) -> None:
@@ -575,4 +597,6 @@ class MainWindow(QMainWindow):
         self.autosaver.clear()
         self._autosave_timer.stop()
         self.settings.setValue("geometry", self.saveGeometry())
+        if self.outputs_dock.isVisible():
+            self.settings.setValue("bottomDockHeight", self.outputs_dock.height())
         event.accept()

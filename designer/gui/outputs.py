@@ -48,6 +48,8 @@ class Output:
 
     value: Any = None
     inputs: dict[str, Any] = field(default_factory=dict)
+    scored: Any = None
+    """For a model: the rows a Score Model node it feeds scored (for permutation importance), if any."""
     missing: str = ""
     note: str = ""
 
@@ -66,7 +68,9 @@ def output_of(runner: "RunController", pipeline: Pipeline, node: str, port: str)
         return Output(missing="not run yet: run the pipeline to see this output" if state is None or
                       state.state in (NodeState.QUEUED, NodeState.RUNNING) else f"'{node}' has no output '{port}'")
     inputs = {l.target_port: runner.outputs(l.source_node).get(l.source_port) for l in pipeline.links_into(node)}
-    return Output(value, inputs, note=_note(node, state))
+    scored = next((v for l in pipeline.links if l.source == f"{node}.{port}" and l.target_port == "model"
+                   for v in [runner.outputs(l.target_node).get("scored")] if v is not None), None)
+    return Output(value, inputs, scored=scored, note=_note(node, state))
 
 
 def _note(node: str, state: Any) -> str:
@@ -83,7 +87,7 @@ def _note(node: str, state: Any) -> str:
 
 
 def _viewer_args(kind: str, out: Output) -> tuple[Any, ...]:
-    return (out.value,)
+    return (out.value, out.scored) if kind == "model" else (out.value,)
 
 
 class OutputTab(QWidget):

@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from designer.core.engine import CancelToken, Engine, Event, RunResult
 from designer.core.errors import BadInput
@@ -22,6 +22,11 @@ from designer.core.store.location import user_store
 from designer.core.states import EventKind, NodeState
 from designer.core.store_record import StoreRecorder
 from designer.gui.canvas.node_item import RunState
+
+
+RESTORE_DELAY_MS = 300
+"""A reopened pipeline looks for its saved results once the window has painted (the search validates and
+fingerprints the pipeline, which would compete with the first paint of a large one)."""
 
 
 class _Bridge(QObject):
@@ -129,8 +134,12 @@ class RunController(QObject):
         self.use_results_of(pipeline_path)
         self._generation += 1
         generation = self._generation
-        threading.Thread(target=self._restore_work, args=(generation, pipeline, base_dir), name="restore-results",
-                         daemon=True).start()
+        QTimer.singleShot(RESTORE_DELAY_MS, lambda: self._start_restore(generation, pipeline, base_dir))
+
+    def _start_restore(self, generation: int, pipeline: Pipeline, base_dir: Path) -> None:
+        if generation == self._generation and not self.running:  # nothing newer opened or started since
+            threading.Thread(target=self._restore_work, args=(generation, pipeline, base_dir), name="restore-results",
+                             daemon=True).start()
 
     def _restore_work(self, generation: int, pipeline: Pipeline, base_dir: Path) -> None:
         found = self.engine.load_saved(pipeline, base_dir)

@@ -167,3 +167,28 @@ def menu_texts_at(w, qtbot, node: str) -> list[str]:
     qtbot.waitUntil(lambda: QApplication.activePopupWidget() is None, timeout=5000)
     qtbot.wait(QApplication.doubleClickInterval() + 50)  # the next right click is not a double click
     return texts
+
+
+def test_the_outputs_dock_opens_tall_enough_to_use(diabetes, qtbot):
+    w = diabetes
+    w.run()
+    qtbot.waitUntil(lambda: not w.runner.running, timeout=60_000)
+    w.show_outputs("split")
+    QApplication.processEvents()
+    assert w.outputs_dock.height() >= w.height() * 0.3
+    page = w.outputs.tabs.currentWidget()
+    assert page.viewer.model.rowCount() > 0
+
+
+def test_boosted_trees_show_permutation_importance_from_the_connected_score_node(window, qtbot):
+    from tests.conftest import SAMPLES
+
+    w = window
+    assert w.open_file(SAMPLES / "messy_housing_boosted_trees.pipeline.json", confirm=False)
+    w.run()
+    qtbot.waitUntil(lambda: not w.runner.running, timeout=120_000)
+    page = w.outputs.open("train", "model", "model")
+    viewer = page.viewer
+    qtbot.waitUntil(lambda: not viewer.measuring, timeout=120_000)
+    assert viewer.importance is not None and viewer.importance.kind == "permutation"
+    assert viewer.importance_view is not None

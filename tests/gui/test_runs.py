@@ -84,15 +84,34 @@ def test_open_the_pipeline_as_it_was_in_an_earlier_run(saved, qtbot):
     assert w.save()
     run(qtbot, w)
     w.runs.select_runs([first])
-    w.answer = "cancel"  # the save-changes prompt is honoured
-    w.editor.set_param("learner", "l2", 4.0)
+    w.editor.set_param("learner", "l2", 4.0)  # unsaved work here stays untouched: the run opens in a new window
     click(w.runs.open_button)
     assert w.doc.node("learner").params["l2"] == 4.0
-    w.answer = "discard"
-    click(w.runs.open_button)
-    assert w.doc.node("learner").params["l2"] == 0.0 and w.doc.path == w.store_path.parent.parent / \
-        "diabetes.pipeline.json"
-    assert not w.stack.isClean() and first in w.statusBar().currentMessage()
+    [other] = w.windows
+    try:
+        assert other.doc.node("learner").params["l2"] == 0.0 and other.doc.path == w.store_path.parent.parent / \
+            "diabetes.pipeline.json"
+        assert not other.stack.isClean() and first in other.statusBar().currentMessage()
+    finally:
+        other.stack.setClean()
+        other.close()
+
+
+def test_reproduce_runs_the_stored_pipeline_again_in_a_new_window(saved, qtbot):
+    w = saved
+    run(qtbot, w)
+    first = w.runner.last_recorded.run_id
+    metrics = w.runner.last_result.outputs["evaluate"]["report"].metrics
+    w.runs.select_runs([first])
+    click(w.runs.reproduce_button)
+    [other] = w.windows
+    try:
+        qtbot.waitUntil(lambda: not other.runner.running and other.runner.last_result is not None, timeout=60_000)
+        assert other.runner.last_result.ok
+        assert other.runner.last_result.outputs["evaluate"]["report"].metrics == metrics
+    finally:
+        other.stack.setClean()
+        other.close()
 
 
 def test_register_a_model_from_the_node_menu_shows_its_lineage(saved, qtbot):

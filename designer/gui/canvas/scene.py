@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+
+import shiboken6
 from typing import Any, Sequence
 
 from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, Qt, QTimer, Signal
@@ -197,7 +199,8 @@ class PipelineScene(QGraphicsScene):
 
     def _mark_dirty(self, rect: QRectF) -> None:
         self._dirty.append(rect)
-        self._reroute_timer.start()
+        if shiboken6.isValid(self._reroute_timer):  # not while the scene is being torn down
+            self._reroute_timer.start()
 
     def reroute_dirty(self) -> None:
         """Reroute the links that pass by a node that moved, appeared or went away."""

@@ -31,6 +31,7 @@ class RunsPanel(QWidget):
     """Runs of one pipeline in one store (`set_pipeline`); `refresh` re-reads the store."""
 
     open_pipeline = Signal(object, object, str)  # Pipeline, its file (or None), run id
+    reproduce = Signal(object, object, str)  # the same, to run again as it ran
     status = Signal(str)
 
     def __init__(self) -> None:
@@ -63,11 +64,14 @@ class RunsPanel(QWidget):
                                           toolTip="Parameter, metric and data differences of two selected runs")
         self.open_button = QPushButton("Open Pipeline as in This Run", clicked=lambda: self.open_selected(),
                                        toolTip="Open the copy of the pipeline stored with the selected run")
+        self.reproduce_button = QPushButton("Reproduce", clicked=lambda: self.open_selected(reproduce=True),
+                                            toolTip="Run the selected run's pipeline again, as it ran, in a new "
+                                                    "window (and compare it in this list)")
         self.register_button = QPushButton("Register Model…", clicked=lambda: self.register_model(),
                                            toolTip="Register a model the selected run trained")
         self.refresh_button = QPushButton("Refresh", clicked=lambda: self.refresh())
         buttons = QHBoxLayout()
-        for b in (self.compare_button, self.open_button, self.register_button):
+        for b in (self.compare_button, self.open_button, self.reproduce_button, self.register_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         buttons.addWidget(self.refresh_button)
@@ -202,6 +206,7 @@ class RunsPanel(QWidget):
         n = len(self.selected_runs())
         self.compare_button.setEnabled(n == 2)
         self.open_button.setEnabled(n == 1)
+        self.reproduce_button.setEnabled(n == 1)
         self.register_button.setEnabled(n == 1)
 
     # ------------------------------------------------------------------------------------ actions
@@ -221,8 +226,9 @@ class RunsPanel(QWidget):
                                           f"Run {b.id} ({when(b.started_at)})")
         return c
 
-    def open_selected(self) -> None:
-        """Ask the window to open the pipeline exactly as the selected run ran it."""
+    def open_selected(self, reproduce: bool = False) -> None:
+        """Ask the window to open (or with `reproduce`, to run again) the pipeline exactly as the selected run
+        ran it."""
         ids = self.selected_runs()
         if len(ids) != 1 or self.store_path is None:
             return
@@ -233,7 +239,7 @@ class RunsPanel(QWidget):
         except Exception as e:  # noqa: BLE001  (StoreError, BadInput of an unreadable stored copy)
             self.show_error("Cannot open the run's pipeline", str(e))
             return
-        self.open_pipeline.emit(pipeline, path, run.id)
+        (self.reproduce if reproduce else self.open_pipeline).emit(pipeline, path, run.id)
 
     def register_model(self, node: str | None = None) -> ModelRecord | None:
         """Register a trained model: of the selected run, or with `node` the one of the newest run that trained

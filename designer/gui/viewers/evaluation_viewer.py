@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 def metrics_rows(entries: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
     """Headers and rows of the metrics table: one row per metric, one column per entry."""
-    headers = ["Metric", *(f"{e.get('port')}\n{evaluated_data(e)}" for e in entries)]
+    headers = ["Metric", *(f"{e.get('port')}\n" + evaluated_data(e).replace(", ", ",\n") for e in entries)]
     names = list(dict.fromkeys(k for e in entries for k in e.get("metrics", {})))
     rows = [[n, *(e["metrics"].get(n) for e in entries)] for n in names]
     rows.append(["rows", *(e.get("rows") for e in entries)])

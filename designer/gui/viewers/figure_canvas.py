@@ -4,6 +4,7 @@ right-click menu."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
@@ -48,8 +49,24 @@ class FigureView(QWidget):
         self.canvas.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.canvas.setContextMenuPolicy(Qt.CustomContextMenu)
         self.canvas.customContextMenuRequested.connect(self._menu)
-        self._layout.addWidget(self.canvas, 1)
+        if getattr(figure, "keep_aspect", False):  # a matrix with its colour bar: its own shape, centred
+            self._layout.addWidget(self.canvas, 1, Qt.AlignHCenter)
+        else:
+            self._layout.addWidget(self.canvas, 1)
+        self._fit_aspect()
         self.canvas.draw_idle()
+
+    def _fit_aspect(self) -> None:
+        figure = self.canvas.figure if self.canvas is not None else None
+        if figure is None or not getattr(figure, "keep_aspect", False):
+            return
+        w, h = figure.get_size_inches()
+        height = max(self.canvas.minimumHeight(), self.height() - 30)
+        self.canvas.setMaximumWidth(max(self.canvas.minimumWidth(), int(height * w / h)))
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._fit_aspect()
 
     def save(self, path: str | Path) -> Path:
         """Save the figure as PNG or SVG (by suffix) without asking."""

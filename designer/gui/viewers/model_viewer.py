@@ -3,16 +3,19 @@ learned, and its feature importance (coefficients, permutation importance or k-m
 
 from __future__ import annotations
 
+import threading
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+import shiboken6
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (QLabel, QProgressBar, QSplitter, QTabWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
+                               QWidget)
 
 from designer.core.plots import Importance, feature_importance, importance_figure
 from designer.gui.viewers.export import add_csv_export, model_frame
 from designer.gui.viewers.figure_canvas import FigureView
-from designer.gui.viewers.widgets import cell_text, make_table, note
+from designer.gui.viewers.widgets import cell_text, make_table, note, remember_sizes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -70,6 +73,8 @@ class ModelViewer(QWidget):
         layout.addWidget(self.tabs, 1)
         self.importance: Importance | None = None
         self.importance_view: FigureView | None = None
+        self.measuring = False
+        """Permutation importance is being measured in a worker thread."""
         self.refresh(model, scored)
 
     def refresh(self, model: "TrainedModel", scored: "Table | pd.DataFrame | None" = None) -> None:
@@ -125,13 +130,60 @@ class ModelViewer(QWidget):
     def _importance(self, model: "TrainedModel", scored: "Table | pd.DataFrame | None") -> QWidget:
         page = QWidget()
         layout = QVBoxLayout(page)
-        self.importance = imp = feature_importance(model, scored)
+        self.importance = imp = feature_importance(model, None)  # coefficients or centroids: instant
+        self.importance_view = None
+        if imp is None and scored is not None:  # permutation importance: measured off the GUI thread
+            self._measure(page, layout, model, scored)
+            return page
         if imp is None:
-            self.importance_view = None
-            layout.addWidget(note("This model has no coefficients. Open it together with scored rows that hold "
-                                  "the label (a Score Model output) to see permutation importance."))
+            layout.addWidget(note("This model has no coefficients. Connect its output to a Score Model node whose "
+                                  "rows hold the label and run: the permutation importance is then measured on "
+                                  "those scored rows."))
             layout.addStretch(1)
             return page
+        self._fill_importance(layout, model, imp)
+        return page
+
+    def _measure(self, page: QWidget, layout: QVBoxLayout, model: "TrainedModel",
+                 scored: "Table | pd.DataFrame") -> None:
+        rows = len(getattr(scored, "frame", scored))
+        busy = QWidget()
+        bl = QVBoxLayout(busy)
+        bl.addWidget(note(f"Measuring permutation importance on {rows:,} scored rows (each feature shuffled "
+                          "5 times)…"))
+        bar = QProgressBar()
+        bar.setRange(0, 0)  # busy: scikit-learn reports no steps
+        bl.addWidget(bar)
+        bl.addStretch(1)
+        layout.addWidget(busy)
+        self.measuring = True
+        bridge = _Done(page)
+        bridge.done.connect(lambda imp: self._measured(page, layout, busy, model, imp), Qt.QueuedConnection)
+
+        def work() -> None:
+            try:
+                imp = feature_importance(model, scored)
+            except Exception as e:  # noqa: BLE001  (shown in the viewer, never raised in a thread)
+                imp = e
+            if shiboken6.isValid(bridge):
+                bridge.done.emit(imp)
+
+        threading.Thread(target=work, name="permutation-importance", daemon=True).start()
+
+    def _measured(self, page: QWidget, layout: QVBoxLayout, busy: QWidget, model: "TrainedModel", imp: Any) -> None:
+        if not shiboken6.isValid(page) or model is not self.model:
+            return  # another model is shown by now
+        self.measuring = False
+        busy.setParent(None)
+        busy.deleteLater()
+        if isinstance(imp, Exception) or imp is None:
+            layout.addWidget(note(f"Permutation importance could not be measured: {imp}"))
+            layout.addStretch(1)
+            return
+        self.importance = imp
+        self._fill_importance(layout, model, imp)
+
+    def _fill_importance(self, layout: QVBoxLayout, model: "TrainedModel", imp: Importance) -> None:
         layout.addWidget(note(imp.note))
         self.importance_view = FigureView(importance_figure(imp), name=f"{model.node_id}_importance")
         rows = [[f, *(values[i] for values in imp.series.values())] for i, f in enumerate(imp.features)]
@@ -146,9 +198,16 @@ class ModelViewer(QWidget):
         split.addWidget(self.importance_table)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 0)
+        if not bars:
+            remember_sizes(split, "importance", 0.6)
         if bars:  # the table as wide as its columns (plus the scroll bar), the chart takes the rest
             table = self.importance_table
             width = table.horizontalHeader().length() + table.verticalScrollBar().sizeHint().width()
             table.setMinimumWidth(min(width + 2 * table.frameWidth() + 2, 460))
         layout.addWidget(split, 1)
-        return page
+
+
+class _Done(QObject):
+    """Carries a result from a worker thread to the GUI thread (queued)."""
+
+    done = Signal(object)

@@ -15,6 +15,7 @@ from designer.core.profile import STAT_NAMES, ColumnProfile, format_stat, profil
 from designer.gui.viewers.export import add_csv_export, ask_save_table
 from designer.gui.viewers.figure_canvas import FigureView
 from designer.gui.viewers.table_viewer import frame_of
+from designer.gui.viewers.widgets import remember_sizes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -142,6 +143,7 @@ class ProfileViewer(QWidget):
         self.splitter.addWidget(self.chart)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
+        remember_sizes(self.splitter, "profile", 0.6)  # the summary gets room for many columns
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.splitter)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt
 from PySide6.QtGui import QFontMetrics, QPalette
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableWidget, QTableWidgetItem
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QSplitter, QTableWidget, QTableWidgetItem
 
 from designer.core.profile import format_stat
 from designer.gui.viewers.export import add_csv_export, model_frame
@@ -57,3 +57,37 @@ def note(text: str) -> QLabel:
     palette.setColor(QPalette.WindowText, palette.color(QPalette.PlaceholderText))
     label.setPalette(palette)
     return label
+
+
+class _SplitterMemory(QObject):
+    """Restores a splitter's sizes once it is laid out (the user's last ones, else `ratio`) and saves moves."""
+
+    def __init__(self, splitter: QSplitter, key: str, ratio: float) -> None:
+        super().__init__(splitter)
+        self.splitter, self.key, self.ratio = splitter, f"splitters/{key}", ratio
+        self.restored = False
+        splitter.installEventFilter(self)
+        splitter.splitterMoved.connect(self.save)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Show, QEvent.Resize) and not self.restored and obj.width() > 0:
+            self.restored = True
+            total = sum(self.splitter.sizes()) or (self.splitter.height()
+                                                   if self.splitter.orientation() == Qt.Vertical
+                                                   else self.splitter.width())
+            saved = QSettings().value(self.key)
+            first = float(saved) if saved is not None else self.ratio
+            first = min(0.9, max(0.1, first))
+            self.splitter.setSizes([int(total * first), total - int(total * first)])
+        return False
+
+    def save(self, *_: Any) -> None:
+        sizes = self.splitter.sizes()
+        if sum(sizes) > 0:
+            QSettings().setValue(self.key, round(sizes[0] / sum(sizes), 3))
+
+
+def remember_sizes(splitter: QSplitter, key: str, ratio: float) -> QSplitter:
+    """Give the first pane `ratio` of the room (or what the user chose last time for this kind of viewer)."""
+    _SplitterMemory(splitter, key, ratio)
+    return splitter

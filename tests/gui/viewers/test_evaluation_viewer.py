@@ -81,3 +81,20 @@ def test_refresh_keeps_the_tab_and_save_dialog(qtbot: Any, regression_report: tu
     (view,) = v.figures["Residuals"]
     view.save_button.click()
     assert (tmp_path / "res.svg").read_text().count("<svg") == 1
+
+
+def test_the_confusion_matrix_keeps_its_shape_centred_with_its_colour_bar(qtbot, classification_report):
+    from designer.gui.viewers.figure_canvas import FigureView
+    from designer.core.plots import confusion_figure
+
+    report, _, _ = classification_report
+    view = FigureView(confusion_figure(report.entries[0]))
+    qtbot.addWidget(view)
+    view.resize(1400, 400)  # a wide dock
+    view.show()
+    qtbot.waitExposed(view)
+    canvas = view.canvas
+    w, h = canvas.figure.get_size_inches()
+    assert canvas.width() <= canvas.height() * w / h + 40  # not stretched across the dock
+    centre = canvas.geometry().center().x()
+    assert abs(centre - view.width() / 2) < 40  # centred

@@ -46,11 +46,16 @@ def test_trees_need_scored_rows_for_permutation_importance(qtbot: Any, trees: Tr
     assert v.importance is None and v.importance_view is None
     scored = scored_of(trees, housing)
     v.refresh(trees, scored)
+    assert v.measuring  # off the GUI thread, with a busy bar
+    qtbot.waitUntil(lambda: not v.measuring, timeout=60_000)
     imp = v.importance
     assert imp is not None and imp.kind == "permutation" and imp.errors is not None
     assert len(next(iter(imp.series.values()))) == len(NUMERIC)
-    again = ModelViewer(trees, scored.frame).importance  # fixed seed: the same numbers every time
-    assert again is not None and again.series == imp.series
+    assert v.importance_view is not None
+    again = ModelViewer(trees, scored.frame)  # fixed seed: the same numbers every time
+    qtbot.addWidget(again)
+    qtbot.waitUntil(lambda: not again.measuring, timeout=60_000)
+    assert again.importance is not None and again.importance.series == imp.series
     assert "600 scored rows" in imp.note
 
 

@@ -81,3 +81,28 @@ def test_export_statistics_and_chart(qtbot: Any, housing: pd.DataFrame, tmp_path
     assert stats["column"].tolist() == list(housing.columns)
     assert stats["Mean"].iloc[0] == housing["area_m2"].mean()
     assert v.chart.save(tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_summary_gets_most_of_the_room_and_the_split_is_remembered(qtbot):
+    from PySide6.QtCore import QSettings  # the app's settings: a temporary folder in tests (conftest)
+
+    QSettings().remove("splitters/profile")
+    frame = pd.DataFrame({f"c{i}": range(50) for i in range(12)})
+    v = ProfileViewer(frame)
+    qtbot.addWidget(v)
+    v.resize(900, 600)
+    v.show()
+    qtbot.waitExposed(v)
+    top, bottom = v.splitter.sizes()
+    assert top > bottom  # the column summary is not squeezed to a few rows
+    v.splitter.moveSplitter(int((top + bottom) * 0.3), 1)
+    ratio = QSettings().value("splitters/profile")
+    assert ratio is not None and float(ratio) < 0.5
+    again = ProfileViewer(frame)
+    qtbot.addWidget(again)
+    again.resize(900, 600)
+    again.show()
+    qtbot.waitExposed(again)
+    a, b = again.splitter.sizes()
+    assert a < b  # the user's choice, remembered
+    QSettings().remove("splitters/profile")
