@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_pipeline.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/bench_gui.py
 	$(PY) bench/bench_rerun.py
+	$(PY) bench/bench_datasets.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

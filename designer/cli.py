@@ -402,6 +402,9 @@ def build_parser() -> argparse.ArgumentParser:
     from designer.cli_plugins import add_plugin_commands
 
     add_plugin_commands(sub)
+    from designer.cli_data import add_data_commands
+
+    add_data_commands(sub)  # `data` and `connections`
     return parser
 
 

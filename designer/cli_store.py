@@ -137,10 +137,12 @@ def _print_metrics(metrics: dict[str, Any], indent: str = "  ") -> None:
 
 
 def _print_data(sources: list[dict[str, Any]], indent: str = "  ") -> None:
+    from designer.core.store import data_label
+
     if not sources:
         print(f"{indent}-")
     for s in sources:
-        where = s.get("path") or s.get("name")
+        where = f"data set {data_label(s)}" if s.get("dataset") else data_label(s)
         print(f"{indent}{where}  {s.get('rows')} rows x {s.get('columns')} columns  sha256 {s.get('sha256')}")
 
 
@@ -194,6 +196,8 @@ def _print_data_changes(data: list[dict[str, Any]], a: str, b: str) -> None:
         if d["change"] == "changed":
             x, y = d["a"], d["b"]
             rows = f", rows {x['rows']} -> {y['rows']}" if x["rows"] != y["rows"] else ""
+            if x.get("version") != y.get("version"):
+                rows = f", version {x.get('version')} -> {y.get('version')}" + rows
             cols = f", columns {x['columns']} -> {y['columns']}" if x["columns"] != y["columns"] else ""
             print(f"  {d['data']}: sha256 {x['sha256'][:12]}… -> {y['sha256'][:12]}…{rows}{cols}")
         else:
@@ -249,6 +253,7 @@ def cmd_runs_reproduce(args: argparse.Namespace) -> int:
     from designer.cli import Progress, ctrl_c_cancels
     from designer.core.engine import CancelToken
     from designer.core.errors import BadInput
+    from designer.core.datasets import freeze_database_reads, pin_versions
     from designer.core.lifecycle import EventCallback, RunObserver, RunSession, run_pipeline
     from designer.core.pipeline import parse_pipeline
     from designer.core.runner import OutputWriter, apply_overrides
@@ -266,12 +271,18 @@ def cmd_runs_reproduce(args: argparse.Namespace) -> int:
                            "paths cannot be resolved")
         pipeline = apply_overrides(parse_pipeline(orig.pipeline_text, f"run {orig.id} "
                                                   f"({orig.pipeline_path or 'stored copy'})"), orig.overrides)
+        pins = pin_versions(pipeline, orig.inputs)  # a "latest" data set reads the version the run read
+        pipeline, frozen = freeze_database_reads(apply_overrides(pipeline, pins), orig.inputs)
         say = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
         say(f"reproducing run {orig.id} of '{orig.pipeline_name}' ({_when(orig.started_at)}) with data from {base}")
+        for pin in pins:
+            say(f"pinned {pin} (the data set version run {orig.id} read)")
+        for node, ref in frozen.items():
+            say(f"{node} reads data set {ref}, the rows run {orig.id} read from the database")
         out = Path(args.out) if args.out else None
         session = RunSession(pipeline, base, upto=orig.upto, pipeline_text=orig.pipeline_text,
                              pipeline_path=Path(orig.pipeline_path) if orig.pipeline_path else None,
-                             overrides=list(orig.overrides), reproduces=orig.id, out_dir=out)
+                             overrides=[*orig.overrides, *pins], reproduces=orig.id, out_dir=out)
         # without --out, the reproduction keeps its outputs in the store, as usable as the original's
         recorder = StoreRecorder(store, _warn, keep="" if out else "outputs")
         observers: list[RunObserver] = [EventCallback(Progress(len(pipeline.nodes), sys.stderr.isatty()))]
@@ -286,6 +297,9 @@ def cmd_runs_reproduce(args: argparse.Namespace) -> int:
         raise BadInput("the reproduction ran but its results could not be collected")
     new.pipeline_name, new.pipeline_hash = orig.pipeline_name, orig.pipeline_hash
     c = compare_runs(orig, new)
+    pinned = {pin.partition("=")[0] for pin in pins}  # "latest" then, the version it resolved to now: the same
+    c["params"] = [p for p in c["params"] if (f"{p['node']}.{p['param']}" not in pinned or p["a"] != "latest")
+                   and p["node"] not in frozen]
     scored_a = {Path(a["path"]).name: a["sha256"] for a in orig.artifacts if a["kind"] == "scored"}
     scored_b = {Path(a["path"]).name: a["sha256"] for a in new.artifacts if a["kind"] == "scored"}
     scored = {n: scored_a[n] == scored_b.get(n) for n in scored_a if n in scored_b}

@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -71,8 +71,10 @@ def sample_frame() -> "pd.DataFrame":
     return pd.DataFrame({"x1": x1, "x2": x2, "city": city, "y": y})
 
 
-SAMPLE_FILES = {"sample.csv": "csv", "sample.parquet": "parquet"}
+SAMPLE_FILES = {"sample.csv": "csv", "sample.parquet": "parquet", "sample.sqlite": "sqlite (table 'sample')"}
 """Files of `sample_frame()` in the folder each check runs in (for modules that read files)."""
+SAMPLE_STORE = ".pipeline-designer/runs.sqlite"
+"""The run store of a check whose Feed asks for one: sample.csv registered there as data set 'sample'."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,8 @@ class Feed:
 
     params: Mapping[str, Any] = field(default_factory=dict)
     inputs: Mapping[str, str] = field(default_factory=dict)
+    store: bool = False
+    """Give the module a run store (SAMPLE_STORE) holding sample.csv as data set 'sample'."""
 
 
 DEFAULT_SAMPLE = {PortType.TABLE: "table", PortType.LEARNER: "learner", PortType.MODEL: "model"}
@@ -111,8 +115,9 @@ class ModuleCase:
 def _apply(cls: type[NodeType], params: Any, specs: dict[str, Any], values: dict[str, Any], base: Path,
            node_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     node = cls()
-    predicted = node.schema(params, specs, SchemaContext(node_id, base))
-    produced = node.run(params, values, RunContext(node_id, base, fingerprint=FINGERPRINT))
+    store = base / SAMPLE_STORE if (base / SAMPLE_STORE).is_file() else None
+    predicted = node.schema(params, specs, SchemaContext(node_id, base, store=store))
+    produced = node.run(params, values, RunContext(node_id, base, fingerprint=FINGERPRINT, store=store))
     return predicted, produced
 
 
@@ -147,13 +152,24 @@ def _samples(registry: NodeRegistry) -> dict[str, tuple[Any, Any]]:
 
 
 @contextmanager
-def _workspace() -> Iterator[Path]:
-    """A temporary folder holding the sample files (the module's `base_dir`)."""
+def _workspace(case: ModuleCase | None = None) -> Iterator[Path]:
+    """A temporary folder holding the sample files (the module's `base_dir`), and the run store its Feed asks for."""
+    import sqlite3
+
     frame = sample_frame()
     with tempfile.TemporaryDirectory(prefix="pd-conformance-") as tmp:
         base = Path(tmp)
         frame.to_csv(base / "sample.csv", index=False)
         frame.to_parquet(base / "sample.parquet", index=False)
+        with closing(sqlite3.connect(base / "sample.sqlite")) as db:
+            frame.to_sql("sample", db, index=False)
+        if case is not None and case.feed.store:
+            from designer.core.datasets import register_path
+            from designer.core.store import RunStore
+
+            (base / SAMPLE_STORE).parent.mkdir()
+            with RunStore.open(base / SAMPLE_STORE) as store:
+                register_path(store, base / "sample.csv", "sample")
         yield base
 
 
@@ -269,7 +285,7 @@ def check_schema_predicts_run(case: ModuleCase) -> None:
     from designer.core.model import TrainedModel
     from designer.core.values import Learner, Report
 
-    with _workspace() as base:
+    with _workspace(case) as base:
         _, predicted, produced = _run_case(case, base)
     declared = {p.name for p in case.cls.outputs}
     assert set(predicted) == declared, f"{case.type_id}: schema gives ports {sorted(predicted)}, not {sorted(declared)}"
@@ -335,7 +351,7 @@ def check_fitted_steps_survive_a_bundle(case: ModuleCase) -> None:
     from designer.core.recipe import Step, apply_steps
     from designer.core.values import Table
 
-    with _workspace() as base:
+    with _workspace(case) as base:
         values, _, produced = _run_case(case, base)
     source = values.get("data") if isinstance(values.get("data"), Table) else next(
         (v for v in values.values() if isinstance(v, Table)), None)

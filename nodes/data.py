@@ -1,10 +1,10 @@
-"""Data modules: Load CSV, Load Parquet, Sample Dataset, Enter Data Manually, Save CSV."""
+"""Data modules: Load CSV, Load Parquet, Load Data Set, Sample Dataset, Enter Data Manually, Save CSV."""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Union
 
 from pydantic import Field, field_validator
 
@@ -152,6 +152,159 @@ class LoadParquet(NodeType):
         if len(frame) == 0:
             raise BadInput("the file has no rows", param="path", file=str(path))
         source = DataSource(path.name, str(path), digest.result(), len(frame), frame.shape[1])
+        return loaded(frame, source, params)
+
+
+# ------------------------------------------------------------------------------------ registered data sets
+class LoadDatasetParams(_MetaParams):
+    name: str = Field(..., min_length=1, description="A registered data set (`pipeline-designer data list`)",
+                      json_schema_extra={"x-choices": "datasets"})
+    version: Union[Literal["latest"], int] = Field(
+        "latest", description='"latest", or a version number to pin (runs record the version they read)',
+        json_schema_extra={"x-choices": "dataset_versions"})
+
+    @field_validator("version")
+    @classmethod
+    def _positive(cls, v: Any) -> Any:
+        if isinstance(v, int) and v < 1:
+            raise ValueError("versions are numbered from 1")
+        return v
+
+
+class LoadDataset(NodeType):
+    """Load a registered data set version (`pipeline-designer data register`) from the run store.
+
+    A version is immutable: the rows are exactly those registered, so a run can always be reproduced. Runs
+    record the data set's name and the version read (a "latest" is resolved and recorded, and `runs
+    reproduce` reads that same version again).
+    """
+
+    type_id = "data.dataset"
+    title = "Load Data Set"
+    category = "Data"
+    outputs = TABLE_OUT
+    Params = LoadDatasetParams
+
+    @staticmethod
+    def record(params: LoadDatasetParams, base_dir: Path, store: Path | None) -> Any:
+        from designer.core.datasets import dataset_store
+        from designer.core.store import StoreError
+
+        try:
+            with dataset_store(base_dir, store) as s:
+                return s.get_dataset(params.name, None if params.version == "latest" else int(params.version))
+        except StoreError as e:
+            raise BadInput(e.message, param="version" if "has no version" in e.message else "name") from None
+
+    def freshness(self, params: LoadDatasetParams, ctx: SchemaContext) -> str:
+        try:
+            r = self.record(params, ctx.base_dir, ctx.store)
+        except BadInput:
+            return ""
+        if r.storage != "reference":
+            return f"{r.ref}:{r.sha256}"
+        try:  # a reference is checked again at load: a changed file must not be answered from saved results
+            st = Path(r.source).stat()
+        except OSError:
+            return f"{r.ref}:{r.sha256}:missing"
+        return f"{r.ref}:{r.sha256}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+
+    def schema(self, params: LoadDatasetParams, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
+        r = self.record(params, ctx.base_dir, ctx.store)
+        return with_meta(TableSchema(columns=tuple((c["name"], c["kind"]) for c in r.schema)), params)
+
+    def run(self, params: LoadDatasetParams, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        from designer.core.datasets import load_version, version_source
+
+        r = self.record(params, ctx.base_dir, ctx.store)
+        frame = load_version(r, ctx.progress)
+        return loaded(frame, version_source(r), params)
+
+
+# ------------------------------------------------------------------------------------ databases
+class LoadDatabaseParams(_MetaParams):
+    connection: str = Field(..., min_length=1, description=(
+        "env:VARIABLE (a variable holding the database URL), a named connection (`pipeline-designer connections "
+        "add`), or a URL without a password, e.g. sqlite:///shop.db (relative to the pipeline file)"))
+    query: str = Field("", description="SQL query to read (leave empty to read a whole table)",
+                       json_schema_extra={"x-multiline": True})
+    table: str = Field("", description="A table to read whole, NAME or SCHEMA.NAME (instead of a query)")
+    max_rows: int = Field(10_000_000, ge=1, description="Refuse results with more rows than this")
+    register_as: str = Field("", description=(
+        "Also freeze each result as the next version of this data set (a new version only when the rows "
+        "changed); runs record the version, and reproducing a run reads that version, not the database"))
+
+    @field_validator("connection")
+    @classmethod
+    def _no_password(cls, v: str) -> str:
+        from designer.core.database_source import check_connection
+
+        return check_connection(v)
+
+    @field_validator("register_as")
+    @classmethod
+    def _dataset_name(cls, v: str) -> str:
+        from designer.core.store import MODEL_NAME
+
+        if v and not MODEL_NAME.fullmatch(v):
+            raise ValueError("a data set name uses letters, digits, '_', '.' and '-'")
+        return v
+
+
+class LoadDatabase(NodeType):
+    """Load the result of a SQL query, or a whole table, from a database (through SQLAlchemy).
+
+    SQLite works out of the box; PostgreSQL and others need the optional extra `db`
+    (pip install 'pipeline-designer[db]'). Passwords never sit in the pipeline file: name an environment
+    variable or a connection kept in your user config. The columns are known before a run (the database is
+    asked for the result's columns without reading rows). A database changes under you: every run reads
+    again, and "register as" freezes what was read as a data set version, so the run can be reproduced.
+    """
+
+    type_id = "data.database"
+    title = "Load from Database"
+    category = "Data"
+    outputs = TABLE_OUT
+    Params = LoadDatabaseParams
+
+    @staticmethod
+    def _sql(params: LoadDatabaseParams, base_dir: Path) -> tuple[str, str, str]:
+        from designer.core.database_source import resolve_url, select_sql
+
+        url = resolve_url(params.connection, base_dir)
+        return (url, *select_sql(params.query, params.table, url))
+
+    def freshness(self, params: LoadDatabaseParams, ctx: SchemaContext) -> str:
+        import secrets
+
+        return secrets.token_hex(8)  # a live source: never reuse an earlier read
+
+    def schema(self, params: LoadDatabaseParams, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
+        from designer.core.database_source import query_columns
+
+        url, sql, param = self._sql(params, ctx.base_dir)
+        return with_meta(TableSchema(columns=tuple(query_columns(url, sql, param))), params)
+
+    def run(self, params: LoadDatabaseParams, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        from designer.core.database_source import read_query
+        from designer.core.digest import frame_sha256
+
+        url, sql, param = self._sql(params, ctx.base_dir)
+        ctx.progress(0.0, "querying the database")
+        frame = read_query(url, sql, param, max_rows=params.max_rows, progress=ctx.progress,
+                           cancelled=lambda: ctx.cancelled)
+        what = params.table or "query"
+        if params.register_as:
+            from designer.core.datasets import dataset_store, register_frame, version_source
+
+            ctx.progress(0.9, f"freezing the result as a version of {params.register_as}")
+            with dataset_store(ctx.base_dir, ctx.store) as store:
+                record = register_frame(store, frame, params.register_as, sha256=frame_sha256(frame),
+                                        source=f"{'table ' + params.table if params.table else 'query ' + sql}",
+                                        options={"connection": params.connection, param: params.table or sql})
+            ctx.progress(1.0, f"{'froze the result as' if record.new else 'the result equals'} data set {record.ref}")
+            return loaded(frame, version_source(record), params)
+        source = DataSource(f"database {what}", None, frame_sha256(frame), len(frame), frame.shape[1])
         return loaded(frame, source, params)
 
 

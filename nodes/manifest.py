@@ -14,9 +14,13 @@ MANIFEST = {
         for t, title, category, target in (
             ("data.csv", "Load CSV", DATA, "nodes.data:LoadCsv"),
             ("data.parquet", "Load Parquet", DATA, "nodes.data:LoadParquet"),
+            ("data.dataset", "Load Data Set", DATA, "nodes.data:LoadDataset"),
+            ("data.database", "Load from Database", DATA, "nodes.data:LoadDatabase"),
             ("data.sample", "Sample Dataset", DATA, "nodes.data:SampleDataset"),
             ("data.manual", "Enter Data Manually", DATA, "nodes.data:EnterData"),
             ("data.save_csv", "Save CSV", DATA, "nodes.data:SaveCsv"),
+            ("data.join", "Join Data", DATA, "nodes.combine:JoinData"),
+            ("data.add_rows", "Add Rows", DATA, "nodes.combine:AddRows"),
             ("clean.select", "Select Columns", CLEAN, "nodes.clean:SelectColumns"),
             ("clean.missing", "Clean Missing Data", CLEAN, "nodes.clean:CleanMissing"),
             ("clean.normalize", "Normalize Data", CLEAN, "nodes.clean:Normalize"),

@@ -1,4 +1,5 @@
-"""The user's own settings, kept outside any repository: which plugins may be trusted in bundles.
+"""The user's own settings, kept outside any repository: which plugins may be trusted in bundles, and named
+database connections (their URLs, passwords included, never sit in pipeline files).
 
 `$PIPELINE_DESIGNER_CONFIG` names the file; else `$XDG_CONFIG_HOME/pipeline-designer/config.json`, else
 `~/.config/pipeline-designer/config.json`. A missing or unreadable file means "no settings".
@@ -56,3 +57,57 @@ def set_plugin_enabled(name: str, enabled: bool) -> Path:
     names = names | {name} if enabled else names - {name}
     plugins["enabled"] = sorted(names)
     return save_config(data)
+
+
+CONNECTION_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
+
+
+def connections() -> dict[str, str]:
+    """Named database connections: {name: SQLAlchemy URL}."""
+    conns = load_config().get("connections") or {}
+    if not isinstance(conns, dict):
+        return {}
+    return {k: v["url"] if isinstance(v, dict) else v for k, v in conns.items()
+            if isinstance(k, str) and isinstance(v.get("url") if isinstance(v, dict) else v, str)}
+
+
+def set_connection(name: str, url: str | None) -> Path:
+    """Save (or with None forget) a named connection; the file is made readable by its owner only."""
+    import re
+
+    from designer.core.errors import BadInput
+
+    if not re.fullmatch(CONNECTION_NAME, name or ""):
+        raise BadInput(f"'{name}' is not a valid connection name (letters, digits, '_', '.', '-')")
+    data = load_config()
+    found = data.get("connections")
+    conns: dict[str, Any] = found if isinstance(found, dict) else {}
+    if url is None:
+        if name not in conns:
+            raise BadInput(f"no connection '{name}' (connections: {', '.join(sorted(conns)) or 'none'})")
+        conns.pop(name)
+    else:
+        if "://" not in url:
+            raise BadInput(f"'{redact_url(url)}' is not a database URL (like postgresql+psycopg://user@host/db or "
+                           "sqlite:///file.db)")
+        conns[name] = {"url": url}
+    data["connections"] = conns
+    path = save_config(data)
+    os.chmod(path, 0o600)
+    return path
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password replaced by ***."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        user = parts.username or ""
+        host = parts.hostname or ""
+        netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+    except ValueError:
+        return "(unreadable URL)"

@@ -10,10 +10,13 @@ import io
 import itertools
 import re
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from designer.core.errors import BadInput
-from designer.core.schema import Kind, TableSchema
+from designer.core.kinds import Kind
+
+if TYPE_CHECKING:
+    from designer.core.schema import TableSchema
 
 DEFAULT_MISSING = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "?"]
 SNIFF_ROWS = 1000
@@ -163,6 +166,8 @@ def sniff_csv(text_lines: io.TextIOBase | list[str], delimiter: str, header: boo
               where: dict[str, Any], encoding: str | None = None) -> TableSchema:
     """Column names and kinds from the first rows, with the csv module (no pandas import), as pandas will read
     them. Holds one row at a time."""
+    from designer.core.schema import TableSchema
+
     reader = csv.reader(_bounded_lines(text_lines, where), delimiter=delimiter)
     miss = set(missing)
     columns: list[_Column] = []

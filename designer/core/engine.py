@@ -19,7 +19,7 @@ from typing import Any, Callable
 import networkx as nx
 
 from designer.core.errors import BadInput, Cancelled
-from designer.core.node import RunContext
+from designer.core.node import RunContext, SchemaContext
 from designer.core.pipeline import Pipeline
 from designer.core.registry import NodeRegistry, default_registry
 from designer.core.states import EventKind, NodeState
@@ -85,6 +85,7 @@ class Plan:
     fingerprints: dict[str, str]
     consumers: dict[str, set[str]]
     by_id: dict[str, Any] = field(default_factory=dict)
+    store: Path | None = None
 
 
 _CONTENT_HASHES: dict[tuple[str, int, int, int, int], str] = {}
@@ -137,8 +138,9 @@ class Engine:
             self._cache.clear()
 
     # -------------------------------------------------------------------------------------- planning
-    def fingerprint(self, pipeline: Pipeline, v: Validation, base_dir: Path) -> dict[str, str]:
-        """Hash of each node's type, parameters, input files and upstream fingerprints."""
+    def fingerprint(self, pipeline: Pipeline, v: Validation, base_dir: Path,
+                    store: Path | None = None) -> dict[str, str]:
+        """Hash of each node's type, parameters, input files, freshness token and upstream fingerprints."""
         fps: dict[str, str] = {}
         by_id = {n.id: n for n in pipeline.nodes}
         for node_id in v.order:
@@ -156,14 +158,15 @@ class Engine:
                     raw[name] = str(p)  # the file itself, however the path is written (Save As rewrites it)
             upstream = sorted((l.target_port, fps.get(l.source_node, "?"), l.source_port)
                               for l in v.inbound[node_id])
-            blob = json.dumps({"type": node.type, "params": raw, "files": files, "in": upstream},
+            fresh = cls().freshness(params, SchemaContext(node_id, base_dir, store=store)) if cls and params else ""
+            blob = json.dumps({"type": node.type, "params": raw, "files": files, "in": upstream, "fresh": fresh},
                               sort_keys=True, default=str)
             fps[node_id] = hashlib.sha256(blob.encode()).hexdigest()
         return fps
 
-    def plan(self, pipeline: Pipeline, base_dir: Path, upto: str | None = None) -> Plan:
+    def plan(self, pipeline: Pipeline, base_dir: Path, upto: str | None = None, store: Path | None = None) -> Plan:
         """Validate and order the nodes to run. Raises InvalidPipeline when the run cannot start."""
-        v = validate(pipeline, base_dir, self.registry)
+        v = validate(pipeline, base_dir, self.registry, store)
         if not v.runnable:
             raise InvalidPipeline(v.issues)
         if upto is not None and not pipeline.has_node(upto):
@@ -175,27 +178,29 @@ class Engine:
             nodes = [n for n in v.order if n == upto or n in needed]
         planned = set(nodes)
         consumers = {n: {t for _, t in v.graph.out_edges(n)} & planned for n in nodes}
-        return Plan(v, nodes, self.fingerprint(pipeline, v, base_dir), consumers, {n.id: n for n in pipeline.nodes})
+        return Plan(v, nodes, self.fingerprint(pipeline, v, base_dir, store), consumers,
+                    {n.id: n for n in pipeline.nodes}, store)
 
     # -------------------------------------------------------------------------------------- running
     def run(self, pipeline: Pipeline, base_dir: str | Path = ".", *, upto: str | None = None,
             on_event: Callable[[Event], None] | None = None, cancel: Callable[[], bool] | None = None,
-            reuse: bool = True, keep_outputs: bool = True) -> RunResult:
+            reuse: bool = True, keep_outputs: bool = True, store: Path | None = None) -> RunResult:
         """Run the pipeline (or only what `upto` needs). Raises InvalidPipeline when it cannot start.
 
         `keep_outputs=False` (headless) frees each intermediate table once its consumers have run and
-        keeps only models, reports, scored tables and the outputs of nodes nothing consumes.
+        keeps only models, reports, scored tables and the outputs of nodes nothing consumes. `store` is the
+        run store the run records into (Load Data Set reads registered data sets from it).
         """
         try:
-            return self._run(pipeline, base_dir, upto, on_event, cancel, reuse, keep_outputs, True)
+            return self._run(pipeline, base_dir, upto, on_event, cancel, reuse, keep_outputs, True, store)
         except _SavedUnreadable:  # a saved result left on disk turned out unreadable: run without them
-            return self._run(pipeline, base_dir, upto, on_event, cancel, reuse, keep_outputs, False)
+            return self._run(pipeline, base_dir, upto, on_event, cancel, reuse, keep_outputs, False, store)
 
     def _run(self, pipeline: Pipeline, base_dir: str | Path, upto: str | None,
              on_event: Callable[[Event], None] | None, cancel: Callable[[], bool] | None,
-             reuse: bool, keep_outputs: bool, saved_results: bool) -> RunResult:
+             reuse: bool, keep_outputs: bool, saved_results: bool, store: Path | None) -> RunResult:
         base = Path(base_dir)
-        plan = self.plan(pipeline, base, upto)
+        plan = self.plan(pipeline, base, upto, store)
         emit = on_event or (lambda e: None)
         result = RunResult(validation=plan.validation, fingerprints=plan.fingerprints)
         for w in plan.validation.warnings:
@@ -333,8 +338,8 @@ class Engine:
                          progress=lambda f, m: emit(Event(EventKind.PROGRESS, node_id, f, m)), cancelled=cancel,
                          chunked=self.chunked, titles={n.id: n.title or n.id for n in pipeline.nodes},
                          inputs={l.target_port: f"{plan.fingerprints[l.source_node]}:{l.source_port}"
-                                 for l in pipeline.links_into(node_id)},
-                         warm=self._warm(plan.fingerprints[node_id]))
+                                 for l in plan.validation.inbound[node_id]},
+                         warm=self._warm(plan.fingerprints[node_id]), store=plan.store)
         emit(Event(EventKind.STARTED, node_id))
         start = time.perf_counter()
         node_type = self.registry.require(node.type, node_id)()

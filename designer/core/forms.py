@@ -49,8 +49,8 @@ def editor_kind(field: FieldInfo) -> EditorKind:
         rest = [a for a in args if a is not type(None)]
         if type(None) in args and rest and all(a in (int, float) for a in rest):
             return "optional_number"
-        if set(rest) <= {int, float, str}:
-            return "number_or_text"
+        if all(a in (int, float, str) or _is_text_literal(a) for a in rest):
+            return "number_or_text"  # e.g. a data set version: 3 or "latest"
     if origin is dict and args and args[0] is str:
         if typing.get_origin(args[1]) is Literal or args[1] is str:
             return "mapping"
@@ -59,6 +59,10 @@ def editor_kind(field: FieldInfo) -> EditorKind:
     if origin is list and len(args) == 1 and _is_column_name(args[0]):
         return "column_list"
     return FALLBACK
+
+
+def _is_text_literal(ann: Any) -> bool:
+    return typing.get_origin(ann) is Literal and all(isinstance(a, str) for a in typing.get_args(ann))
 
 
 def _is_column_name(ann: Any) -> bool:

@@ -85,7 +85,7 @@ def run_pipeline(session: RunSession, *, engine: Engine | None = None, observers
 
     try:
         session.result = engine.run(session.pipeline, session.base_dir, upto=session.upto, on_event=on_event,
-                                    cancel=cancel, reuse=reuse, keep_outputs=keep_outputs)
+                                    cancel=cancel, reuse=reuse, keep_outputs=keep_outputs, store=session.store)
     except BaseException as e:
         for o in observers:
             o.fail(session, e)

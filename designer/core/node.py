@@ -96,11 +96,13 @@ PortSpec = Union[TableSchema, LearnerSpec, ModelSpec, ReportSpec]
 # ------------------------------------------------------------------------------------ contexts
 @dataclass
 class SchemaContext:
-    """What `NodeType.schema` may use: the node id and the pipeline file's folder."""
+    """What `NodeType.schema` may use: the node id, the pipeline file's folder and the run store (if known)."""
 
     node_id: str
     base_dir: Path
     warnings: list[str] = field(default_factory=list)
+    store: Path | None = None
+    """The run store the run records into (registered data sets live there); None: not known yet."""
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)
@@ -113,7 +115,7 @@ class RunContext:
                  progress: Callable[[float, str], None] | None = None,
                  cancelled: Callable[[], bool] | None = None, chunked: bool = False,
                  titles: dict[str, str] | None = None, inputs: dict[str, str] | None = None,
-                 warm: Any = None) -> None:
+                 warm: Any = None, store: Path | None = None) -> None:
         self.node_id = node_id
         self.input_fingerprints = inputs or {}
         """Per input port, a fingerprint of what flows in (its source node's fingerprint and port)."""
@@ -124,6 +126,8 @@ class RunContext:
         self.chunked = chunked
         """Long fits should run in cancellable chunks (a long-lived app, where abandoned work would linger)."""
         self.base_dir = base_dir
+        self.store = store
+        """The run store the run records into (registered data sets live there); None: not known."""
         self.fingerprint = fingerprint
         self._progress = progress
         self._cancelled = cancelled
@@ -212,6 +216,11 @@ class NodeType:
 
     def run(self, params: Any, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         raise NotImplementedError
+
+    def freshness(self, params: Any, ctx: SchemaContext) -> str:
+        """A token that changes when the module's output would change although its parameters did not (the
+        version "latest" resolves to, a live database): part of the node's fingerprint, so reuse is safe."""
+        return ""
 
     def transforms(self, params: Any, inputs: dict[str, PortSpec]) -> list[str]:
         """Columns whose values a step fitted on the rows changes. Validation refuses a downstream Train's

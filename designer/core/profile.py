@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from designer.core.schema import kind_of_dtype
+from designer.core.kinds import kind_of_dtype
 
 if TYPE_CHECKING:
     import pandas as pd

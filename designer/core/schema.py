@@ -11,9 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from designer.core.errors import BadInput
-
-Kind = Literal["numeric", "categorical", "boolean", "datetime", "unknown"]
-KINDS: tuple[str, ...] = ("numeric", "categorical", "boolean", "datetime", "unknown")
+from designer.core.kinds import KINDS, Kind, kind_of_dtype  # noqa: F401  (re-exported: their home is kinds)
 
 
 class TableSchema(BaseModel):
@@ -103,19 +101,6 @@ class TableSchema(BaseModel):
     @classmethod
     def of_frame(cls, frame: Any) -> "TableSchema":
         return cls(columns=tuple((str(c), kind_of_dtype(frame[c].dtype)) for c in frame.columns))
-
-
-def kind_of_dtype(dtype: Any) -> Kind:
-    """Map a pandas/numpy dtype to a column kind."""
-    import pandas as pd
-
-    if pd.api.types.is_bool_dtype(dtype):
-        return "boolean"
-    if pd.api.types.is_numeric_dtype(dtype):
-        return "numeric"
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        return "datetime"
-    return "categorical"
 
 
 class Columns(BaseModel):

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,7 +88,8 @@ def param_errors(node_id: str, cls: Any, raw: dict[str, Any]) -> tuple[Any, list
             elif err["type"] == "missing":
                 msg = "required parameter is missing"
             elif isinstance(err.get("input"), (str, int, float, bool)) or err.get("input", ...) is None:
-                got = json.dumps(err["input"], ensure_ascii=False)  # say which value was refused
+                got = json.dumps(err["input"], ensure_ascii=False)  # say which value was refused, less passwords
+                got = re.sub(r"(://[^:/@\s]*):[^@\s]*@", r"\1:***@", got)
                 msg = f"{msg} (got {got if len(got) <= 60 else got[:57] + '…'})"
             sub = ".".join(loc[1:])
             issues.append(Issue("error", f"{sub + ': ' if sub else ''}{msg}", Location(node=node_id, param=name)))
@@ -209,8 +211,10 @@ def missing_module(pipeline: Pipeline, type_id: str, types: NodeRegistry) -> str
     return f"{problem} (see `pipeline-designer nodes`; a plugin's module needs that plugin installed)"
 
 
-def validate(pipeline: Pipeline, base_dir: str | Path = ".", registry: NodeRegistry | None = None) -> Validation:
-    """Check everything that can be checked without running, reporting every problem at once."""
+def validate(pipeline: Pipeline, base_dir: str | Path = ".", registry: NodeRegistry | None = None,
+             store: Path | None = None) -> Validation:
+    """Check everything that can be checked without running, reporting every problem at once (`store`: the run
+    store the run records into, where registered data sets are looked up)."""
     types = registry or default_registry()
     issues: list[Issue] = []
     params: dict[str, Any] = {}
@@ -258,7 +262,7 @@ def validate(pipeline: Pipeline, base_dir: str | Path = ".", registry: NodeRegis
     if cycles:
         return v
     v.order = ordered(g)
-    _propagate(pipeline, v, types, Path(base_dir))
+    _propagate(pipeline, v, types, Path(base_dir), store)
     _check_labels(pipeline, v, types)
     return v
 
@@ -306,7 +310,8 @@ def _outside_writes(pipeline: Pipeline, types: NodeRegistry, params: dict[str, A
                                     Location(node=n.id, param=name)))
 
 
-def _propagate(pipeline: Pipeline, v: Validation, types: NodeRegistry, base_dir: Path) -> None:
+def _propagate(pipeline: Pipeline, v: Validation, types: NodeRegistry, base_dir: Path,
+               store: Path | None = None) -> None:
     failed_nodes = {i.location.node for i in v.errors}
     by_id = {n.id: n for n in pipeline.nodes}
     for node_id in v.order:
@@ -324,7 +329,7 @@ def _propagate(pipeline: Pipeline, v: Validation, types: NodeRegistry, base_dir:
                 upstream_ok = False
         if not upstream_ok:
             continue
-        ctx = SchemaContext(node_id=node_id, base_dir=base_dir, warnings=[])
+        ctx = SchemaContext(node_id=node_id, base_dir=base_dir, warnings=[], store=store)
         try:
             outputs = cls().schema(v.params[node_id], inputs, ctx)
         except BadInput as e:

@@ -32,9 +32,16 @@ class DataSource:
     sha256: str
     rows: int
     columns: int
+    dataset: str | None = None
+    """The registered data set the rows were read from (`pipeline-designer data register`), if any."""
+    version: int | None = None
+    """Which version of `dataset` (resolved: never "latest")."""
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        d = dict(self.__dict__)
+        if self.dataset is None:  # plain files keep the record they always had
+            del d["dataset"], d["version"]
+        return d
 
 
 SOURCE_ROW = "source_row"

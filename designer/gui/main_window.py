@@ -392,6 +392,11 @@ class MainWindow(QMainWindow):
             else:
                 add_open_actions(menu, self.outputs, *source, item.port_type,
                                  lambda: self._raise_dock(self.outputs_dock))
+                if item.port_type == "Table":
+                    action = menu.addAction("Register as &Data Set…", lambda: self.register_dataset(*source))
+                    if self.runner.outputs(source[0]).get(source[1]) is None:
+                        action.setEnabled(False)
+                        action.setText("Register as Data Set… (run it first)")
         else:
             node_id = item.node_id
             self.scene.select_only({node_id})
@@ -425,6 +430,15 @@ class MainWindow(QMainWindow):
         cls = default_registry().get(self.doc.node(node_id).type)
         if cls is not None:
             QMessageBox.information(self, cls.title, unwrap(cls.help()))
+
+    def register_dataset(self, node_id: str, port: str) -> None:
+        """Register the table output `node_id.port` of the last run as the next version of a data set."""
+        table = self.runner.outputs(node_id).get(port)
+        if table is None:
+            return
+        source = f"output {node_id}.{port} of '{self.doc.pipeline.name}'"
+        if self.runs.register_dataset(table.view, source, node_id) is not None:
+            self._raise_dock(self.runs_dock)
 
     def register_model(self, node_id: str) -> None:
         """Register the model `node_id` trained in the newest recorded run that trained it."""

@@ -16,8 +16,8 @@ def _data_changes(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> list[dict
         change = "removed" if y is None else "added" if x is None else (
             "same" if x["sha256"] == y["sha256"] else "changed")
         out.append({"data": key, "name": (x or y or {}).get("name"), "change": change,
-                    "a": x and {k: x.get(k) for k in ("sha256", "rows", "columns")},
-                    "b": y and {k: y.get(k) for k in ("sha256", "rows", "columns")}})
+                    "a": x and {k: x.get(k) for k in ("sha256", "rows", "columns", "version")},
+                    "b": y and {k: y.get(k) for k in ("sha256", "rows", "columns", "version")}})
     return out
 
 

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Iterator, Self
 from designer.core.store.errors import ReadOnlyStore, StoreError
 from designer.core.store.location import ENV_TIMEOUT, STORE_DIR, store_file, timeout_from_env
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APPLICATION_ID = 0x50445253
 """SQLite's application id of a run store ("PDRS"); stores made before it was set have 0 and a 'runs' table."""
 
@@ -93,8 +93,36 @@ _V3 = """
 ALTER TABLE runs ADD COLUMN git_dirty INTEGER;
 """
 
+# Versioned data sets (`pipeline-designer data ...`): one row per NAME:VERSION, its snapshot an object in
+# <store>/datasets/objects/ (or a reference to a file, verified at every load); runs record which version
+# they read beside the content hash.
+_V_DATASETS = """
+CREATE TABLE datasets (
+    name          TEXT NOT NULL,
+    version       INTEGER NOT NULL,
+    sha256        TEXT NOT NULL,
+    storage       TEXT NOT NULL,
+    object        TEXT,
+    object_sha256 TEXT,
+    source        TEXT NOT NULL,
+    options       TEXT NOT NULL DEFAULT '{}',
+    schema        TEXT NOT NULL DEFAULT '[]',
+    profile       TEXT NOT NULL DEFAULT '[]',
+    n_rows        INTEGER NOT NULL,
+    n_columns     INTEGER NOT NULL,
+    created_at    TEXT NOT NULL,
+    created_by    TEXT,
+    description   TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (name, version)
+);
+CREATE INDEX datasets_by_sha ON datasets (sha256);
+ALTER TABLE run_inputs ADD COLUMN dataset TEXT;
+ALTER TABLE run_inputs ADD COLUMN dataset_version INTEGER;
+CREATE INDEX run_inputs_by_dataset ON run_inputs (dataset, dataset_version);
+"""
+
 # MIGRATIONS[n] takes a store from version n to n + 1 (v0 = an empty file). Append, never edit.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V_DATASETS)
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 

@@ -6,7 +6,8 @@
   `.pipeline-designer/` folder of the current folder or its nearest parent that has one.
 
 PATH may name the store folder (`runs.sqlite` inside) or the SQLite file itself (`*.sqlite`, `*.db`).
-Registered model bundles are copied to `<store folder>/models/<NAME>/<VERSION>/`.
+Registered model bundles are copied to `<store folder>/models/<NAME>/<VERSION>/`; data set snapshots are
+Parquet files in `<store folder>/datasets/objects/`, named by their content.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from designer.core.store.errors import StoreError
 STORE_DIR = ".pipeline-designer"
 STORE_FILE = "runs.sqlite"
 MODELS_DIR = "models"
+DATASETS_DIR = "datasets"
 ENV_STORE = "PIPELINE_DESIGNER_STORE"
 ENV_TIMEOUT = "PIPELINE_DESIGNER_STORE_TIMEOUT"
 DEFAULT_TIMEOUT = 10.0

@@ -27,11 +27,11 @@ if TYPE_CHECKING:
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
-def parse_model_ref(ref: str) -> tuple[str, int | None]:
-    """"NAME" or "NAME:VERSION" (VERSION a number or "latest")."""
+def parse_model_ref(ref: str, what: str = "model") -> tuple[str, int | None]:
+    """"NAME" or "NAME:VERSION" (VERSION a number or "latest") of a model (or, with `what`, a data set)."""
     name, sep, version = ref.partition(":")
     if not MODEL_NAME.fullmatch(name):
-        raise StoreError(f"'{ref}' is not a model name (letters, digits, '_', '.', '-'; optionally :VERSION)")
+        raise StoreError(f"'{ref}' is not a {what} name (letters, digits, '_', '.', '-'; optionally :VERSION)")
     if not sep or version in ("", "latest"):
         return name, None
     if not version.isdigit() or int(version) < 1:

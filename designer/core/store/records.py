@@ -119,6 +119,14 @@ def flat_params(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def data_key(source: dict[str, Any]) -> str:
+    """What identifies an input across runs: a data set's name, else the file's path, else the source's name."""
+    return source.get("dataset") or source.get("path") or source.get("name") or "?"
+
+
+def data_label(source: dict[str, Any]) -> str:
+    """An input as people read it: "NAME:VERSION" for a registered data set, else its path or name."""
+    if source.get("dataset"):
+        return f"{source['dataset']}:{source.get('version')}"
     return source.get("path") or source.get("name") or "?"
 
 

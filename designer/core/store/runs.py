@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from designer.core.store.compare import compare_runs
+from designer.core.store.datasets import DatasetRegistry
 from designer.core.store.errors import StoreError
 from designer.core.store.location import find_store, store_for_pipeline
 from designer.core.store.models import ModelRegistry
@@ -28,7 +29,7 @@ _JSON_COLUMNS: dict[str, Any] = {"overrides": [], "params": {}, "metrics": {}, "
                                  "errors": {}, "warnings": {}}
 
 
-class RunStore(ModelRegistry):
+class RunStore(ModelRegistry, DatasetRegistry):
     """The run store of one folder. Open with `RunStore.open(path)`; thread-safe; close when done."""
 
     def begin_run(self, *, pipeline_name: str, pipeline_text: str, base_dir: str | os.PathLike[str],
@@ -76,7 +77,8 @@ class RunStore(ModelRegistry):
                    warnings: dict[str, list[str]] | None = None, message: str | None = None) -> None:
         """Store the outcome of a run begun with `begin_run`.
 
-        `inputs`: dicts with name, path, sha256, rows, columns (DataSource.to_json()); `artifacts`: dicts from
+        `inputs`: dicts with name, path, sha256, rows, columns and, for a registered data set, dataset and
+        version (DataSource.to_json()); `artifacts`: dicts from
         `artifact_record()`.
         """
         if status not in STATUSES or status == RUNNING:
@@ -84,11 +86,11 @@ class RunStore(ModelRegistry):
         seen: set[tuple[Any, ...]] = set()
         input_rows = []
         for s in inputs:
-            key = (s.get("name"), s.get("path"), s.get("sha256"))
+            key = (s.get("name"), s.get("path"), s.get("sha256"), s.get("dataset"), s.get("version"))
             if key not in seen:
                 seen.add(key)
                 input_rows.append((run_id, s.get("name") or "?", s.get("path"), s.get("sha256") or "",
-                                   s.get("rows"), s.get("columns")))
+                                   s.get("rows"), s.get("columns"), s.get("dataset"), s.get("version")))
         artifact_rows = [(run_id, a["path"], a["kind"], a.get("node"), a["sha256"], a["bytes"]) for a in artifacts]
         with self._write() as conn:
             cur = conn.execute(
@@ -100,7 +102,8 @@ class RunStore(ModelRegistry):
                 raise StoreError(f"no run '{run_id}' to finish", file=str(self.path))
             conn.execute("DELETE FROM run_inputs WHERE run_id = ?", (run_id,))
             conn.execute("DELETE FROM run_artifacts WHERE run_id = ?", (run_id,))
-            conn.executemany("INSERT INTO run_inputs VALUES (?, ?, ?, ?, ?, ?)", input_rows)
+            conn.executemany("INSERT INTO run_inputs (run_id, name, path, sha256, n_rows, n_columns, dataset, "
+                             "dataset_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", input_rows)
             conn.executemany("INSERT INTO run_artifacts VALUES (?, ?, ?, ?, ?, ?)", artifact_rows)
 
     def _dead_runs(self) -> list[tuple[str, int | None, str | None]]:
@@ -181,9 +184,11 @@ class RunStore(ModelRegistry):
         self._reap_quietly()
         run_id = self.resolve_run(ref)
         rec = self._record(self._read(f"SELECT {', '.join(_RUN_COLUMNS)} FROM runs WHERE id = ?", (run_id,))[0])
-        rec.inputs = [{"name": n, "path": p, "sha256": s, "rows": r, "columns": c} for n, p, s, r, c in self._read(
-            "SELECT name, path, sha256, n_rows, n_columns FROM run_inputs WHERE run_id = ? ORDER BY rowid",
-            (run_id,))]
+        rec.inputs = [{"name": n, "path": p, "sha256": s, "rows": r, "columns": c,
+                       **({"dataset": d, "version": v} if d is not None else {})}
+                      for n, p, s, r, c, d, v in self._read(
+                          "SELECT name, path, sha256, n_rows, n_columns, dataset, dataset_version FROM run_inputs "
+                          "WHERE run_id = ? ORDER BY rowid", (run_id,))]
         rec.artifacts = [{"path": p, "kind": k, "node": n, "sha256": s, "bytes": b} for p, k, n, s, b in self._read(
             "SELECT path, kind, node, sha256, bytes FROM run_artifacts WHERE run_id = ? ORDER BY rowid", (run_id,))]
         return rec

@@ -106,6 +106,58 @@ class ChoiceEditor(ParamEditor):
         self.combo.blockSignals(False)
 
 
+class OfferedEditor(ParamEditor):
+    """Free text with suggestions from a choices provider (designer.core.choices), asked each time the list
+    opens: data set names, a data set's versions. Whole numbers are stored as numbers."""
+
+    def __init__(self, offer: Callable[[], list[Any]]) -> None:
+        super().__init__()
+        self._offer = offer
+        self.combo = guard_wheel(_OfferCombo(self._fill))
+        self.combo.setEditable(True)
+        self.combo.setInsertPolicy(QComboBox.NoInsert)
+        self._layout.addWidget(self.combo, 1)
+        self.combo.activated.connect(lambda i: self._commit())
+        self.combo.lineEdit().editingFinished.connect(self._commit)
+        self._value: Any = None
+
+    def _fill(self) -> None:
+        text = self.combo.currentText()
+        self.combo.blockSignals(True)
+        self.combo.clear()
+        for choice in self._offer():
+            self.combo.addItem(str(choice), choice)
+        self.combo.setEditText(text)
+        self.combo.blockSignals(False)
+
+    def choices(self) -> list[str]:
+        self._fill()
+        return [self.combo.itemText(i) for i in range(self.combo.count())]
+
+    def _commit(self) -> None:
+        text = self.combo.currentText().strip()
+        value: Any = int(text) if text.isdigit() else text
+        if value != self._value:
+            self._value = value
+            self._emit(value)
+
+    def set_value(self, value: Any) -> None:
+        self._value = value
+        self.combo.blockSignals(True)
+        self.combo.setEditText("" if value is None else str(value))
+        self.combo.blockSignals(False)
+
+
+class _OfferCombo(QComboBox):
+    def __init__(self, before_popup: Callable[[], None]) -> None:
+        super().__init__()
+        self._before_popup = before_popup
+
+    def showPopup(self) -> None:
+        self._before_popup()
+        super().showPopup()
+
+
 def bounds(field: FieldInfo) -> tuple[float | None, float | None, bool, bool]:
     """(low, high, low_exclusive, high_exclusive) from the field's ge/gt/le/lt constraints."""
     lo = hi = None
@@ -606,10 +658,18 @@ def _show_optional(value: Any) -> str:
     return "" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
 
 
-def make_editor(field: FieldInfo, base_dir: Callable[[], Path | None]) -> ParamEditor:
-    """The editor for one parameter: the kind `designer.core.forms.editor_kind` reads from the field."""
+def make_editor(field: FieldInfo, base_dir: Callable[[], Path | None],
+                params: Callable[[], dict[str, Any]] = dict) -> ParamEditor:
+    """The editor for one parameter: the kind `designer.core.forms.editor_kind` reads from the field, or the
+    choices a provider offers (`x-choices`; `params`: the node's current parameters, for choices that depend
+    on another one)."""
     kind = editor_kind(field)
     extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    if extra.get("x-choices"):
+        from designer.core.choices import choices_for
+
+        provider = str(extra["x-choices"])
+        return OfferedEditor(lambda: choices_for(provider, params(), base_dir()))
     if kind == "bool":
         return BoolEditor()
     if kind == "choice":

@@ -138,7 +138,7 @@ class PropertyPanel(QScrollArea):
             params.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
             params.setVerticalSpacing(6)
             for name, field in cls.Params.model_fields.items():
-                editor = make_editor(field, self._base_dir)
+                editor = make_editor(field, self._base_dir, lambda: dict(self.doc.node(node_id).params))
                 editor.setObjectName(f"param_{name}")
                 editor.changed.connect(lambda value, n=name, e=editor: self._param_edited(n, value, e.merge_steps))
                 label = QLabel(humanise(name) + ("" if not field.is_required() else " *"))

@@ -1,5 +1,6 @@
-"""The Runs dock: the recorded runs of the open pipeline, comparison, reopening a run's pipeline, and the
-registered models with their lineage. All facts come from the run store (`designer.core.store`)."""
+"""The Runs dock: the recorded runs of the open pipeline, comparison, reopening a run's pipeline, the
+registered models with their lineage, and the data sets with their versions, profiles and usage. All facts
+come from the run store (`designer.core.store`)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QMessageB
 
 from designer.core.run_history import (default_model_name, latest_run_with_bundle, pipeline_of_run, run_cells,
                                        when)
-from designer.core.store import ModelRecord, RunRecord, RunStore, compare_runs
+from designer.core.store import DatasetRecord, ModelRecord, RunRecord, RunStore, compare_runs
 from designer.gui.runs.compare_view import CompareView
+from designer.gui.runs.datasets_view import DatasetsView, RegisterDatasetDialog
 from designer.gui.runs.models_view import ModelsView
 from designer.core.lifecycle import RunSession
 from designer.gui.runs.register_dialog import RegisterDialog
@@ -44,6 +46,7 @@ class RunsPanel(QWidget):
         self._read_error = ""
         self._show_run: str | None = None  # a run just recorded: select it
         self._show_model: str | None = None  # a model just registered: select it
+        self._show_dataset: str | None = None  # a data set version just registered: select it
         self.header = QLabel(UNSAVED, wordWrap=True, objectName="hint")
         self.header.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.banner = QLabel(wordWrap=True, objectName="storeWarning")
@@ -89,9 +92,11 @@ class RunsPanel(QWidget):
         runs_page.setSizes([500, 600])
 
         self.models = ModelsView(self._store, self._update_banner)
+        self.datasets = DatasetsView(self._store, self._update_banner)
         self.tabs = QTabWidget(documentMode=True)
         self.tabs.addTab(runs_page, "Runs")
         self.tabs.addTab(self.models, "Models")
+        self.tabs.addTab(self.datasets, "Data")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.header)
@@ -136,6 +141,7 @@ class RunsPanel(QWidget):
             return
         runs: list[RunRecord] = []
         models: list[ModelRecord] = []
+        datasets: list[DatasetRecord] = []
         pipelines: dict[str, str] = {}
         self._read_error = ""
         if self.store_path is None:
@@ -149,6 +155,7 @@ class RunsPanel(QWidget):
                     runs = store.list_runs(self.pipeline_name)
                     models = store.list_models()
                     pipelines = {m.run_id: store.get_run(m.run_id).pipeline_name for m in models}
+                    datasets = store.list_datasets()
             except Exception as e:  # noqa: BLE001  (StoreError: corrupt, locked, too new)
                 self._read_error = str(e)
             self.header.setText(f"Cannot read the run store {self.store_path}." if self._read_error else
@@ -159,7 +166,8 @@ class RunsPanel(QWidget):
         if self._show_run:
             self.select_runs([self._show_run])
         self.models.show_models(models, pipelines, self._show_model)
-        self._show_run = self._show_model = None
+        self.datasets.show_datasets(datasets, self._show_dataset)
+        self._show_run = self._show_model = self._show_dataset = None
 
     def note_recorded(self, recorded: RunSession) -> None:
         """A GUI run ended: show store problems, then the new run."""
@@ -275,7 +283,38 @@ class RunsPanel(QWidget):
                          f"(run {model.run_id}, node {model.node})")
         return model
 
+    def register_dataset(self, frame: Any, source: str, default_name: str) -> DatasetRecord | None:
+        """Register a table (a node's output) as the next version of a data set the user names."""
+        if self.store_path is None:
+            self.show_error("Cannot register a data set", UNSAVED)
+            return None
+        answer = self.ask_dataset(source, default_name)
+        if answer is None:
+            return None
+        name, description = answer
+        try:
+            from designer.core.datasets import register_frame
+            from designer.core.digest import frame_sha256
+
+            with RunStore.open(self.store_path) as store:  # created when this is the first thing it holds
+                record = register_frame(store, frame, name, sha256=frame_sha256(frame), source=source,
+                                        description=description)
+        except Exception as e:  # noqa: BLE001  (BadInput: a bad name, no rows; StoreError: locked, full disk)
+            self.show_error("Cannot register the data set", str(e))
+            return None
+        self._show_dataset = record.ref
+        self.tabs.setCurrentWidget(self.datasets)
+        self.refresh()
+        self.status.emit(f"{'Registered' if record.new else 'Already registered as'} data set {record.ref} "
+                         f"({record.rows:,} rows × {record.columns} columns)")
+        return record
+
     # ------------------------------------------------------------------------------------ dialogs (tests replace)
+    def ask_dataset(self, what: str, name: str) -> tuple[str, str] | None:
+        """(data set name, description), or None when cancelled."""
+        dialog = RegisterDatasetDialog(what, name, self)
+        return dialog.choice() if dialog.exec() == RegisterDatasetDialog.Accepted else None
+
     def ask_registration(self, run: RunRecord, nodes: list[str], node: str | None,
                          name: str) -> tuple[str, str] | None:
         """(node, model name), or None when cancelled."""

@@ -1,0 +1,266 @@
+"""Combining tables: Join Data and Add Rows.
+
+Both build a new table from raw tables, before any cleaning: their output is a new source (an empty
+recipe, rows numbered from 0), so a model trained on it expects the combined table as its input, and the
+bundle's input schema lists the combined columns. To score new data, combine it the same way first.
+Inputs that already went through fitted cleaning are refused (that cleaning could not be replayed).
+
+Columns that may be missing after combining keep their kind, except true/false columns, which become
+categorical (true, false or missing): the output's kinds never depend on which rows happen to match.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from designer.core.errors import BadInput
+from designer.core.node import NodeType, Params, Port, RunContext, SchemaContext
+from designer.core.schema import Kind, TableSchema
+from designer.core.values import PortType, Table
+
+Column = tuple[str, Kind, bool]  # name, kind, is a meta column
+
+
+def _raw_input(inputs: dict[str, Any], port: str) -> TableSchema:
+    """The schema arriving at `port`, refused when it went through fitted cleaning or scoring."""
+    schema = inputs.get(port)
+    if not isinstance(schema, TableSchema):
+        return TableSchema(exact=False)
+    if schema.steps:
+        raise BadInput(f"this table went through fitted cleaning ({', '.join(schema.steps)}); combine tables "
+                       "straight from their sources and clean afterwards, so a trained model can replay that "
+                       "cleaning on new data", port=port)
+    if schema.scored:
+        raise BadInput("this is a scored table; combine tables before training and scoring", port=port)
+    return schema
+
+
+def _check_raw(table: Table, port: str) -> None:
+    """The run-time twin of `_raw_input`."""
+    if table.scored is not None:
+        raise BadInput("this is a scored table; combine tables before training and scoring", port=port)
+    _raw_input({port: TableSchema(steps=tuple(table.step_ids))}, port)
+
+
+def _columns(schema: TableSchema) -> list[Column]:
+    return [(n, k, True) for n, k in schema.meta] + [(n, k, False) for n, k in schema.columns]
+
+
+def _schema(columns: list[Column], exact: bool) -> TableSchema:
+    return TableSchema(columns=tuple((n, k) for n, k, m in columns if not m),
+                       meta=tuple((n, k) for n, k, m in columns if m), exact=exact)  # type: ignore[arg-type]
+
+
+def _nullable(columns: list[Column]) -> list[Column]:
+    """Columns that may get missing cells: true/false becomes categorical."""
+    return [(n, "categorical" if k == "boolean" else k, m) for n, k, m in columns]
+
+
+def _frame(table: Table) -> Any:
+    """Meta columns and the rest, side by side."""
+    return table.view
+
+
+def _combined(frame: Any, columns: list[Column], *tables: Table) -> Table:
+    """The new source table: rows numbered from 0, meta columns set aside, sources of both inputs."""
+    import pandas as pd
+
+    frame = frame.reset_index(drop=True)[[n for n, _, _ in columns]]
+    for name, kind, _ in columns:  # make the kinds what schema() promised
+        if kind == "categorical" and pd.api.types.is_bool_dtype(frame[name].dtype):
+            frame[name] = frame[name].astype(object)
+    sources = tuple(dict.fromkeys(s for t in tables for s in t.sources))
+    table = Table(frame=frame, source_schema=TableSchema.of_frame(frame), sources=sources)
+    return table.with_roles(meta=[n for n, _, m in columns if m])
+
+
+# ------------------------------------------------------------------------------------ Join Data
+class JoinParams(Params):
+    how: Literal["inner", "left", "full", "semi", "anti"] = Field(
+        "inner", description="inner: matching rows only; left: every left row; full: every row of both; "
+                             "semi: left rows that have a match; anti: left rows that have none")
+    keys: list[str] = Field(..., min_length=1, description="Key columns of the left table")
+    right_keys: list[str] = Field(default_factory=list, description=(
+        "Key columns of the right table, in the same order (empty: the same names as the left keys)"))
+    suffix: str = Field("_right", min_length=1, description=(
+        "Added to a right column's name when the left table has a column of that name"))
+
+
+class JoinData(NodeType):
+    """Join two tables on one or more key columns (inner, left, full, semi or anti join).
+
+    Rows whose key has a missing value never match. Key columns appear once, under the left names; right
+    columns whose names clash get the suffix. Left rows keep their order (full joins then add the right
+    rows that matched nothing). Duplicate keys are reported with counts, since they repeat rows. Keys of
+    different types (a number and a text) are refused, naming both columns.
+    """
+
+    type_id = "data.join"
+    title = "Join Data"
+    category = "Data"
+    inputs = (Port("left", PortType.TABLE, "The left table"), Port("right", PortType.TABLE, "The right table"))
+    outputs = (Port("data", PortType.TABLE, "The joined table (a new source: no cleaning yet)"),)
+    Params = JoinParams
+
+    @staticmethod
+    def _keys(params: JoinParams) -> list[tuple[str, str]]:
+        right = params.right_keys or params.keys
+        if len(right) != len(params.keys):
+            raise BadInput(f"{len(params.keys)} left key(s) but {len(right)} right key(s); give one right key per "
+                           "left key", param="right_keys")
+        return list(zip(params.keys, right))
+
+    def _plan(self, params: JoinParams, left: TableSchema, right: TableSchema) -> list[Column]:
+        """The output columns, checking keys and names."""
+        pairs = self._keys(params)
+        lcols, rcols = _columns(left), _columns(right)
+        lkind = {n: k for n, k, _ in lcols}
+        rkind = {n: k for n, k, _ in rcols}
+        for side, keys, kinds, schema, param in (("left", [a for a, _ in pairs], lkind, left, "keys"),
+                                                 ("right", [b for _, b in pairs], rkind, right, "right_keys")):
+            for k in keys:
+                if schema.exact and k not in kinds:
+                    raise BadInput(f"unknown {side} key column '{k}'; the {side} table has "
+                                   f"{', '.join(kinds) or 'no columns'}", param=param, column=k)
+            if len(set(keys)) != len(keys):
+                raise BadInput(f"a {side} key column is named twice", param=param)
+        for a, b in pairs:
+            ka, kb = lkind.get(a), rkind.get(b)
+            if ka and kb and ka != kb and "unknown" not in (ka, kb):
+                raise BadInput(f"key types differ: left '{a}' is {ka}, right '{b}' is {kb}; make them the same "
+                               "type first (Edit Metadata)", param="right_keys", column=b)
+        if params.how in ("semi", "anti"):
+            return lcols
+        right_keys = {b for _, b in pairs}
+        taken = {n for n, _, _ in lcols}
+        out = _nullable(lcols) if params.how == "full" else list(lcols)
+        if params.how == "full":  # coalesced keys are never missing
+            out = [(n, lkind[n], m) if n in dict(pairs) else (n, k, m) for n, k, m in out]
+        extra = []
+        for n, k, m in rcols:
+            if n in right_keys:
+                continue
+            name = n + params.suffix if n in taken else n
+            if name in taken:
+                raise BadInput(f"right column '{n}' would be named '{name}', which the left table already has; "
+                               "choose another suffix", param="suffix", column=n)
+            taken.add(name)
+            extra.append((name, k, m))
+        return out + (extra if params.how == "inner" else _nullable(extra))
+
+    def schema(self, params: JoinParams, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
+        left, right = _raw_input(inputs, "left"), _raw_input(inputs, "right")
+        return {"data": _schema(self._plan(params, left, right), left.exact and right.exact)}
+
+    def run(self, params: JoinParams, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        import pandas as pd
+
+        lt, rt = inputs["left"], inputs["right"]
+        _check_raw(lt, "left")
+        _check_raw(rt, "right")
+        columns = self._plan(params, lt.schema, rt.schema)
+        pairs = self._keys(params)
+        keys = [a for a, _ in pairs]
+        left, right = _frame(lt), _frame(rt)
+        for a, b in pairs:  # the same kind may still be int and float, or two kinds of text
+            if (pd.api.types.is_numeric_dtype(left[a]) != pd.api.types.is_numeric_dtype(right[b])
+                    or pd.api.types.is_bool_dtype(left[a]) != pd.api.types.is_bool_dtype(right[b])):
+                raise BadInput(f"key types differ: left '{a}' is {left[a].dtype}, right '{b}' is {right[b].dtype}",
+                               param="right_keys", column=b)
+        rename = {b: a for a, b in pairs}
+        clash = {n: n + params.suffix for n in right.columns if n not in rename and n in left.columns}
+        right = right.rename(columns={**rename, **clash})
+        lmiss, rmiss = left[keys].isna().any(axis=1), right[keys].isna().any(axis=1)
+        for side, frame, miss in (("left", left, lmiss), ("right", right, rmiss)):
+            if miss.any():
+                ctx.warn(f"{int(miss.sum())} {side} row(s) have a missing key and match nothing")
+            dup = frame[~miss].duplicated(keys, keep=False)
+            if dup.any():
+                n_keys = len(frame[~miss][dup].drop_duplicates(keys))
+                ctx.warn(f"{side} table: {n_keys} key value(s) appear more than once ({int(dup.sum())} rows); "
+                         + ("matching rows are repeated" if params.how not in ("semi", "anti") else
+                            "each left row is kept once"))
+        rvalid = right[~rmiss]
+        ctx.progress(0.3, "joining")
+        if params.how in ("semi", "anti"):
+            found = left[keys].merge(rvalid[keys].drop_duplicates(), how="left", on=keys,
+                                     indicator=True)["_merge"].to_numpy() == "both"
+            found &= ~lmiss.to_numpy()
+            joined = left[found if params.how == "semi" else ~found]
+        elif params.how == "inner":
+            joined = left[~lmiss].merge(rvalid, how="inner", on=keys, sort=False)
+        else:
+            joined = left.merge(rvalid, how="left", on=keys, sort=False)
+            if params.how == "full":
+                matched = rvalid[keys].merge(left[~lmiss][keys].drop_duplicates(), how="left", on=keys,
+                                             indicator=True)["_merge"].to_numpy() == "both"
+                rest = pd.concat([rvalid[~matched], right[rmiss]])
+                joined = pd.concat([joined, rest], ignore_index=True) if len(rest) else joined
+        if len(joined) == 0:
+            ctx.warn("no rows: no key matched")
+        return {"data": _combined(joined, columns, lt, rt)}
+
+
+# ------------------------------------------------------------------------------------ Add Rows
+class AddRowsParams(Params):
+    columns: Literal["same", "union"] = Field(
+        "same", description="same: both tables must have the same columns; union: every column of either, "
+                            "missing cells where a table lacks one")
+
+
+class AddRows(NodeType):
+    """Append the rows of the second table below those of the first.
+
+    With "same", both tables need the same columns (in any order; the first table's order is kept); with
+    "union", columns of either table are kept and cells a table lacks are missing. A column must have the
+    same kind (and role: meta or not) in both tables.
+    """
+
+    type_id = "data.add_rows"
+    title = "Add Rows"
+    category = "Data"
+    inputs = (Port("first", PortType.TABLE, "The first rows"), Port("second", PortType.TABLE, "Rows to append"))
+    outputs = (Port("data", PortType.TABLE, "Both tables' rows (a new source: no cleaning yet)"),)
+    Params = AddRowsParams
+
+    def _plan(self, params: AddRowsParams, first: TableSchema, second: TableSchema) -> list[Column]:
+        a, b = _columns(first), _columns(second)
+        kinds_b = {n: (k, m) for n, k, m in b}
+        names_a = {n for n, _, _ in a}
+        for n, k, m in a:
+            if n in kinds_b:
+                kb, mb = kinds_b[n]
+                if k != kb and "unknown" not in (k, kb):
+                    raise BadInput(f"column '{n}' is {k} in the first table but {kb} in the second",
+                                   port="second", column=n)
+                if m != mb:
+                    raise BadInput(f"column '{n}' is a meta column in only one of the tables; give it the same "
+                                   "role in both (Edit Metadata)", port="second", column=n)
+        only_a = [n for n, _, _ in a if n not in kinds_b]
+        only_b = [n for n, _, _ in b if n not in names_a]
+        if params.columns == "same":
+            if (only_a or only_b) and first.exact and second.exact:
+                what = [f"only the first has {', '.join(only_a)}"] if only_a else []
+                what += [f"only the second has {', '.join(only_b)}"] if only_b else []
+                raise BadInput(f"the tables' columns differ ({'; '.join(what)}); set columns to 'union' to keep "
+                               "all of them", param="columns", column=(only_a or only_b)[0])
+            return a
+        partial = set(only_a) | set(only_b)
+        return [(n, "categorical" if n in partial and k == "boolean" else k, m)
+                for n, k, m in a + [c for c in b if c[0] in only_b]]
+
+    def schema(self, params: AddRowsParams, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
+        first, second = _raw_input(inputs, "first"), _raw_input(inputs, "second")
+        return {"data": _schema(self._plan(params, first, second), first.exact and second.exact)}
+
+    def run(self, params: AddRowsParams, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        import pandas as pd
+
+        ft, st = inputs["first"], inputs["second"]
+        _check_raw(ft, "first")
+        _check_raw(st, "second")
+        columns = self._plan(params, ft.schema, st.schema)
+        frame = pd.concat([_frame(ft), _frame(st)], ignore_index=True)
+        return {"data": _combined(frame, columns, ft, st)}
