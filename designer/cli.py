@@ -326,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     from designer.cli_plugins import add_plugin_commands
 
     add_plugin_commands(sub)
+    __import__("designer.cli_export", fromlist=["x"]).add_export_commands(sub)  # `export`
     return parser
 
 

@@ -37,6 +37,9 @@ class DataSource:
         return dict(self.__dict__)
 
 
+SOURCE_SAMPLE_ROWS = 200
+"""How many first rows of a source a table keeps as `source_sample`."""
+
 SOURCE_ROW = "source_row"
 """The column of a scored table that holds each row's number in its source (1 = the first data row)."""
 
@@ -58,6 +61,9 @@ class Table:
     meta: "pd.DataFrame | None" = None
     features: "pd.DataFrame | None" = None
     """On a scored table: the features as the model saw them (after the recipe), for evaluation."""
+    source_sample: "pd.DataFrame | None" = None
+    """The first rows of the source as loaded (index = source row position), kept for trained bundles:
+    a few raw input rows that exported scoring scripts check their predictions on."""
 
     @classmethod
     def from_source(cls, frame: "pd.DataFrame", source: DataSource) -> "Table":
@@ -65,7 +71,8 @@ class Table:
 
         if not frame.index.equals(pd.RangeIndex(len(frame))):
             frame = frame.reset_index(drop=True)
-        return cls(frame=frame, source_schema=TableSchema.of_frame(frame), sources=(source,))
+        return cls(frame=frame, source_schema=TableSchema.of_frame(frame), sources=(source,),
+                   source_sample=frame.head(SOURCE_SAMPLE_ROWS).copy())
 
     def with_frame(self, frame: "pd.DataFrame") -> "Table":
         """Same recipe, other rows (row steps: split, sample, drop duplicates)."""
