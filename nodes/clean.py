@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 from designer.core.errors import BadInput
 from designer.core.export import ExportContext, ExportFragment, NeedsRun, literal
 from designer.core.recipe import (ClipStep, DropStep, EditStep, EncodeStep, SelectStep, Step, TransformerStep,
-                                   as_categories, sklearn_input)
+                                   as_categories, percentile_bounds, sklearn_input)
 from designer.core.schema import ColumnName, Columns, Kind, TableSchema
 from designer.core.values import PortType, Table
 from designer.core.node import NodeType, Params, Port, PortSpec, RunContext, SchemaContext, table_input
@@ -229,7 +229,7 @@ class CleanMissing(ColumnStepNode):
             return {"data": table.with_frame(kept)}
         if params.mode == "remove_column":
             drop = [c for c in cols if frame[c].isna().any()]
-            step = DropStep(**self.step_args(frame, drop, ctx))
+            step = DropStep(cols, **self.step_args(frame, drop, ctx))
             return {"data": table.with_step(step, step.transform(frame))}
         return super().run(params, inputs, ctx) if cols else {"data": table}
 
@@ -422,10 +422,9 @@ class ClipValues(ColumnStepNode):
             lower = [params.lower] * len(cols)
             upper = [params.upper] * len(cols)
         else:
-            values = frame[cols].to_numpy(dtype=np.float64)
-            lo = np.nanpercentile(values, params.lower_percentile, axis=0)
-            hi = np.nanpercentile(values, params.upper_percentile, axis=0)
-            lower, upper = [float(v) for v in lo], [float(v) for v in hi]
+            lower, upper = percentile_bounds(frame[cols], params.lower_percentile, params.upper_percentile)
+            pct = (params.lower_percentile, params.upper_percentile)
+            return ClipStep(lower, upper, pct, **self.step_args(frame, cols, ctx))
         return ClipStep(lower, upper, **self.step_args(frame, cols, ctx))
 
 

@@ -35,6 +35,7 @@ MANIFEST = {
             ("learn.train_clustering", "Train Clustering Model", LEARN, "nodes.learn:TrainClusteringModel"),
             ("score.model", "Score Model", SCORE, "nodes.score:ScoreModel"),
             ("evaluate.model", "Evaluate Model", SCORE, "nodes.evaluate:EvaluateModel"),
+            ("evaluate.cross_validate", "Cross Validate Model", SCORE, "nodes.tune:CrossValidateModel"),
         )
     ],
 }

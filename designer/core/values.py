@@ -61,6 +61,9 @@ class Table:
     meta: "pd.DataFrame | None" = None
     features: "pd.DataFrame | None" = None
     """On a scored table: the features as the model saw them (after the recipe), for evaluation."""
+    raw: "pd.DataFrame | None" = None
+    """The rows as they were before the first fitted column step of the recipe (index-aligned with `frame`,
+    no meta columns): Cross Validate and Tune refit the recipe on each fold's rows of it."""
     source_sample: "pd.DataFrame | None" = None
     """The first rows of the source as loaded (index = source row position), kept for trained bundles:
     a few raw input rows that exported scoring scripts check their predictions on."""
@@ -77,11 +80,23 @@ class Table:
     def with_frame(self, frame: "pd.DataFrame") -> "Table":
         """Same recipe, other rows (row steps: split, sample, drop duplicates)."""
         meta = None if self.meta is None else self.meta.loc[frame.index]
-        return replace(self, frame=frame, meta=meta)
+        raw = None if self.raw is None else self.raw.loc[frame.index]
+        return replace(self, frame=frame, meta=meta, raw=raw)
 
     def with_step(self, step: Step, frame: "pd.DataFrame") -> "Table":
         """The result of a fitted column step."""
-        return replace(self, frame=frame, recipe=self.recipe + (step,))
+        return replace(self, frame=frame, recipe=self.recipe + (step,),
+                       raw=self.frame if not self.recipe else self.raw)
+
+    @property
+    def rows_before_recipe(self) -> "pd.DataFrame":
+        """The rows before any fitted column step (the frame itself when the recipe is empty)."""
+        if not self.recipe:
+            return self.frame
+        if self.raw is None:
+            raise BadInput("this table does not keep its rows from before cleaning, so its cleaning cannot "
+                           "be refitted", port="data")
+        return self.raw
 
     def with_roles(self, meta: Sequence[str] = (), features: Sequence[str] = ()) -> "Table":
         """Move columns into the meta columns, or meta columns back among the features."""

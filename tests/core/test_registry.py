@@ -13,6 +13,7 @@ import pytest
 from designer.core.engine import Engine
 from designer.core.pipeline import load_pipeline, parse_pipeline
 from designer.core.registry import NodeRegistry, set_default_registry
+from nodes.manifest import MANIFEST
 from designer.core.states import NodeState
 from designer.core.validate import validate
 
@@ -71,7 +72,7 @@ def site(tmp_path: Path) -> Iterator[Path]:
 
 def test_builtins_come_from_the_projects_own_entry_point_and_import_lazily() -> None:
     reg = NodeRegistry.from_entry_points(plugins=False)
-    assert len(reg.infos()) == 22 and {i.package for i in reg.infos()} == {"pipeline-designer"}
+    assert len(reg.infos()) == len(MANIFEST["modules"]) and {i.package for i in reg.infos()} == {"pipeline-designer"}
     assert reg.info("clean.missing").title == "Clean Missing Data"
     assert reg.get("no.such") is None and "unknown module type" in reg.problem("no.such")
 
@@ -121,7 +122,7 @@ def test_a_broken_plugin_never_breaks_the_others(site: Path) -> None:
     assert reg.get("otherplug.passthrough") is None
     assert "not_a_module_at_all" in reg.plugins["other_plug"].error
     assert "failed to load" in reg.problem("otherplug.passthrough")
-    assert reg.get("clean.missing") is not None and len(reg.types()) == 22
+    assert reg.get("clean.missing") is not None and len(reg.types()) == len(MANIFEST["modules"])
 
 
 PIPELINE = {
