@@ -192,7 +192,8 @@ def trained_model(ctx: RunContext, learner: Learner, table: Table, estimator: An
     inputs = required_inputs(table, features, label)
     return TrainedModel(node_id=ctx.node_id, task=learner.task, estimator=estimator, features=features,
                         recipe=table.recipe, input_schema=inputs, label=label,
-                        learner={"type": learner.type_id, "title": learner.title, "params": learner.params},
+                        learner={"type": learner.type_id, "title": learner.title, "params": learner.params,
+                                 **({"tuned": learner.tuned} if learner.tuned else {})},
                         sources=table.sources, train_rows=len(table.frame),
                         sample=input_sample(table, [c for c in (table.source_schema or table.schema).names
                                                     if c != label]))

@@ -163,6 +163,9 @@ class Learner:
     task: str  # "regression" | "classification" | "clustering"
     estimator: Any  # an unfitted scikit-learn estimator
     params: dict[str, Any] = field(default_factory=dict)
+    tuned: dict[str, Any] | None = None
+    """Set by Tune Model Hyperparameters: what the parameters were tuned from (start values, search, metric,
+    score, space); trained bundles record it in their manifest's `learner`."""
 
 
 @dataclass
