@@ -612,3 +612,55 @@ def main(argv):
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
 '''
+
+
+# ------------------------------------------------------------------------------------------- one model
+def step_code(step: Any) -> ColumnStep:
+    """A fitted recipe step as the script writes it (the same transformer, unfitted, every parameter)."""
+    from designer.core.recipe import DropStep, EncodeStep, SelectStep, TransformerStep
+
+    if isinstance(step, TransformerStep):
+        code = estimator_code(step.transformer)[0]
+    elif isinstance(step, EncodeStep):
+        code = estimator_code(step.encoder)[0]
+    elif isinstance(step, SelectStep):
+        return ColumnStep(step.node_id, step.title, '"passthrough"', tuple(step.columns), "drop")
+    elif isinstance(step, DropStep):
+        code = '"drop"'
+    else:
+        raise BadInput(f"export cannot yet write the step '{step.title}' ({type(step).__name__})", node=step.node_id)
+    return ColumnStep(step.node_id, step.title, code, tuple(step.columns))
+
+
+def model_code(model: Any) -> str:
+    """A trained model as Python: the scikit-learn Pipeline (recipe steps, feature matrix, estimator) that,
+    fitted on the same training rows, gives the same predictions ("Copy as Python" in the model viewer)."""
+    from designer.core.recipe import DropStep, EncodeStep, TransformerStep
+
+    steps = [step_code(s) for s in model.recipe]
+    est_code, imports = estimator_code(model.estimator)
+    imports |= {"import numpy as np", "from sklearn.pipeline import Pipeline",
+                "from sklearn.preprocessing import FunctionTransformer"}
+    for s in model.recipe:
+        obj = s.transformer if isinstance(s, TransformerStep) else s.encoder if isinstance(s, EncodeStep) else None
+        if obj is not None:
+            imports |= estimator_code(obj)[1]
+    helpers = [MATRIX_HELPER]
+    if steps:
+        imports.add("from sklearn.compose import ColumnTransformer")
+        helpers.append(STEP_HELPER)
+    lines = [f"# {model.node_id}: {model.task} model"
+             + (f" predicting '{model.label}'" if model.label else "")
+             + f", trained on {model.train_rows} rows; fit it with model.fit(rows[INPUTS]"
+             + (f", rows[{model.label!r}])" if model.label else ")"),
+             _imports_block(imports), "", "", *helpers, "",
+             f"INPUTS = {literal([c for c in model.input_schema.names])}",
+             "model = Pipeline(["]
+    lines += [f"    step({s.node!r}, {s.transformer}, {literal(list(s.columns))}"
+              f"{'' if s.remainder == 'passthrough' else f', remainder={s.remainder!r}'}),"
+              for s in steps]
+    lines += [f"    (\"features\", FunctionTransformer(feature_matrix, kw_args={{\"columns\": {literal(model.features)}}})),",
+              f"    (\"learner\", {est_code}),", "])", ""]
+    if any(isinstance(s, DropStep) for s in model.recipe):
+        lines.insert(1, "# (columns dropped for missing values are those the designer found in the training rows)")
+    return "\n".join(lines)

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Iterator, Self
 from designer.core.store.errors import StoreError
 from designer.core.store.location import ENV_TIMEOUT, STORE_DIR, store_file, timeout_from_env
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # ---------------------------------------------------------------------------------------------- schema
 
@@ -90,8 +90,13 @@ _V3 = """
 ALTER TABLE runs ADD COLUMN git_dirty INTEGER;
 """
 
+_V4 = """
+ALTER TABLE runs ADD COLUMN parent_run TEXT;
+CREATE INDEX runs_by_parent ON runs (parent_run);
+"""
+
 # MIGRATIONS[n] takes a store from version n to n + 1 (v0 = an empty file). Append, never edit.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
