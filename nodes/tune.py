@@ -156,6 +156,7 @@ def cv_outputs(node: str, table: Table, rows: Any, oof: Any, results: list[Any],
 
 
 # ------------------------------------------------------------------------------------------------ tune
+SMALL_FIT_ROWS = 5000
 HIGHER_IS_BETTER = {"r2": True, "rmse": False, "mae": False, "accuracy": True, "f1": True, "precision": True,
                     "recall": True, "roc_auc": True}
 
@@ -234,12 +235,16 @@ def prepare_folds(table: Table, label: str, task: str, folds: int, seed: int, ro
 def score_candidate(estimator: Any, prepared: Prepared, task: str, metric: str) -> list[float]:
     """The metric on each fold (scored with the designer's own metric functions)."""
     from sklearn.base import clone
+    from threadpoolctl import threadpool_limits
 
     from nodes.evaluate import classification_metrics, regression_metrics
 
     scores = []
     for X_tr, y_tr, X_te, y_te in prepared.folds:
-        est = clone(estimator).fit(X_tr, y_tr)
+        # small subsets (halving's early rounds) fit faster on one thread than paying for thread start-up
+        # and barriers at every boosting iteration; results do not depend on the thread count
+        with threadpool_limits(1 if len(X_tr) < SMALL_FIT_ROWS else None):
+            est = clone(estimator).fit(X_tr, y_tr)
         pred = est.predict(X_te)
         if task == "regression":
             values = regression_metrics(y_te.astype(float), pred.astype(float))

@@ -192,3 +192,36 @@ def test_export_of_a_fifty_node_pipeline_writes_every_step(tmp_path: Path) -> No
     assert text.count("step('scale_") == 44
     (tmp_path / "long.py").write_text(text)
     py_compile.compile(str(tmp_path / "long.py"), doraise=True)
+
+
+def test_bundles_keep_sample_rows_and_old_bundles_without_them_still_load(tmp_path: Path,
+                                                                          designer_runs: dict[str, Any]) -> None:
+    import zipfile
+    from dataclasses import replace
+
+    from designer.core.bundle import load_bundle, write_bundle
+
+    pipeline, result = designer_runs["messy_housing_boosted_trees"]
+    model = result.outputs["train"]["model"]
+    assert model.sample is not None and len(model.sample) == 20 and "price_k" not in model.sample.columns
+    train_rows = result.outputs["split"]["train"].frame.index
+    new = tmp_path / "new.bundle.zip"
+    manifest = write_bundle(new, model, pipeline_json=pipeline.to_json_text(), params={})
+    assert "sample.json" in manifest["members"]
+    loaded, _ = load_bundle(new)
+    assert loaded.sample.equals(model.sample)
+    assert set(model.sample.index) <= set(range(20))  # reset index; the rows themselves are training rows
+    assert len(set(train_rows[:200]) & set(range(200))) > 0
+    old = tmp_path / "old.bundle.zip"
+    write_bundle(old, replace(model, sample=None), pipeline_json=pipeline.to_json_text(), params={})
+    loaded_old, manifest_old = load_bundle(old)
+    assert loaded_old.sample is None and "sample.json" not in manifest_old["members"]
+    tampered = tmp_path / "tampered.bundle.zip"
+    with zipfile.ZipFile(new) as src, zipfile.ZipFile(tampered, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            dst.writestr(item, data.replace(b"29.4", b"29.5") if item.filename == "sample.json" else data)
+    from designer.core.errors import BadInput
+
+    with pytest.raises(BadInput, match="sample.json"):
+        load_bundle(tampered)

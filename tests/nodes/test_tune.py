@@ -217,3 +217,17 @@ def test_candidates_are_child_runs_that_runs_compare_understands(tmp_path: Path,
     assert manifest["learner"]["tuned"]["from"]["l2"] == 0.0
     assert np.isclose(manifest["learner"]["params"]["l2"], manifest["learner"]["tuned"]["score"] * 0 +
                       manifest["learner"]["params"]["l2"])
+
+
+def test_report_plots_the_score_against_each_parameter() -> None:
+    from designer.core.plots import evaluation_figures
+
+    p = tune_pipeline("diabetes", "progression", "learn.linear_regression",
+                      {"search": "halving", "space": LINEAR_SPACE, "candidates": 9, "cache": False, "min_rows": 50})
+    r = run(p)
+    assert r.ok, r.errors
+    figs = evaluation_figures(r.outputs["tune"]["report"].entries[0])
+    assert set(figs) == {"Score vs l2", "Score vs fit_intercept"}
+    ax = figs["Score vs l2"].axes[0]
+    assert ax.get_xscale() == "log" and sum(len(c.get_offsets()) for c in ax.collections) == len(
+        r.outputs["tune"]["sweep"].frame) + 1
