@@ -231,3 +231,22 @@ def test_report_plots_the_score_against_each_parameter() -> None:
     ax = figs["Score vs l2"].axes[0]
     assert ax.get_xscale() == "log" and sum(len(c.get_offsets()) for c in ax.collections) == len(
         r.outputs["tune"]["sweep"].frame) + 1
+
+
+def test_a_validation_table_scores_candidates_instead_of_inner_folds() -> None:
+    from sklearn.linear_model import Ridge
+    from sklearn.metrics import r2_score
+
+    p = tune_pipeline("diabetes", "progression", "learn.linear_regression",
+                      {"search": "grid", "space": {"l2": {"values": [0.1, 1.0, 10.0]}}, "cache": False})
+    p.links.append(type(p.links[0]).make("split", "test", "tune", "validation"))
+    r = run(p)
+    assert r.ok, r.errors
+    sweep = r.outputs["tune"]["sweep"].frame
+    train, test = r.outputs["split"]["train"].frame, r.outputs["split"]["test"].frame
+    X, y = train.drop(columns="progression"), train["progression"]
+    for l2, score in zip(sweep["l2"], sweep["mean_r2"]):
+        expected = r2_score(test["progression"], Ridge(alpha=l2).fit(X.to_numpy(), y).predict(
+            test.drop(columns="progression").to_numpy()))
+        assert score == pytest.approx(expected, rel=1e-12)
+    assert (sweep["std_r2"] == 0).all()  # one validation split
