@@ -448,7 +448,9 @@ def export_script(pipeline: Any, base_dir: Path, script_path: Path, *, expected:
             frag = cls().export(v.params[node_id], ctx)
         except BadInput as e:
             if e.location.node is None:
-                e.location = type(e.location)(**{**e.location.__dict__, "node": node_id})
+                from dataclasses import replace
+
+                e.location = replace(e.location, node=node_id)
             raise
         if frag.code:
             body.append(f"# {node_id}: {ctx.title} ({node.type})")

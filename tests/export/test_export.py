@@ -225,3 +225,20 @@ def test_bundles_keep_sample_rows_and_old_bundles_without_them_still_load(tmp_pa
 
     with pytest.raises(BadInput, match="sample.json"):
         load_bundle(tampered)
+
+
+def test_a_row_step_after_a_fitted_column_step_is_refused_naming_the_node(tmp_path: Path) -> None:
+    from designer.core.errors import BadInput
+
+    data = json.loads((SAMPLES / "diabetes_linear_regression.pipeline.json").read_text())
+    # scale all rows first, then split: the script would have to split cleaned rows
+    data["links"] = [{"from": "data.data", "to": "scale.data"}, {"from": "scale.data", "to": "split.data"},
+                     {"from": "split.train", "to": "train.data"}, {"from": "learner.learner", "to": "train.learner"},
+                     {"from": "train.model", "to": "score.model"}, {"from": "split.test", "to": "score.data"},
+                     {"from": "score.scored", "to": "evaluate.scored"}]
+    from designer.core.pipeline import parse_pipeline
+
+    pipeline = parse_pipeline(json.dumps(data))
+    with pytest.raises(BadInput) as err:
+        export_script(pipeline, SAMPLES, tmp_path / "x.py")
+    assert err.value.location.node == "split" and "row step" in err.value.message
