@@ -405,6 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     from designer.cli_data import add_data_commands
 
     add_data_commands(sub)  # `data` and `connections`
+    __import__("designer.cli_export", fromlist=["x"]).add_export_commands(sub)  # `export`
     return parser
 
 

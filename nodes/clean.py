@@ -9,8 +9,9 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from designer.core.errors import BadInput
+from designer.core.export import ExportContext, ExportFragment, NeedsRun, literal
 from designer.core.recipe import (ClipStep, DropStep, EditStep, EncodeStep, SelectStep, Step, TransformerStep,
-                                   as_categories, located_values, sklearn_input)
+                                   as_categories, located_values, percentile_bounds, sklearn_input)
 from designer.core.schema import ColumnName, Columns, Kind, TableSchema
 from designer.core.values import PortType, Table
 from designer.core.node import NodeType, Params, Port, PortSpec, RunContext, SchemaContext, table_input
@@ -79,6 +80,31 @@ class ColumnStepNode(NodeType):
         return {"data": table.with_step(step, step.transform(table.frame))}
 
 
+def export_columns(node: ColumnStepNode, params: Any, ctx: ExportContext) -> list[str] | None:
+    """The columns a column step applies to: those it fitted in the run, else the selection resolved on the
+    input schema. None when the run fitted no step (nothing selected)."""
+    if ctx.values is not None:
+        step = ctx.fitted_step()
+        return None if step is None else list(step.columns)
+    meta, features = roles(params)
+    schema = table_input(ctx.input_specs).with_meta(meta).without_meta(features)
+    ratios = getattr(params, "min_missing_ratio", 0.0) > 0 or getattr(params, "max_missing_ratio", 1.0) < 1
+    if not schema.exact or ratios:
+        raise NeedsRun("the selected columns are known only after a run", node=ctx.node_id, param="columns")
+    return node.selected(params, schema, ctx.node_id)
+
+
+def export_step(node: ColumnStepNode, params: Any, ctx: ExportContext, transformer: Any,
+                remainder: str = "passthrough") -> ExportFragment:
+    """The fragment of a column step: `transformer` on the step's columns (none: the table flows on)."""
+    cols = export_columns(node, params, ctx)
+    if not cols:
+        table = ctx.table()
+        return ExportFragment(outputs={"data": table})
+    meta, features = roles(params)
+    return ctx.column_step(transformer, cols, meta, features, remainder)
+
+
 def roles(params: Any) -> tuple[list[str], list[str]]:
     """Columns a module's parameters move into the meta columns, and meta columns they make features again."""
     return list(getattr(params, "meta", [])), list(getattr(params, "features", []))
@@ -118,6 +144,10 @@ class SelectColumns(ColumnStepNode):
         if not cols:
             raise BadInput("the selection keeps no columns", param="columns")
         return SelectStep(**self.step_args(frame, cols, ctx))
+
+    def export(self, params: SelectParams, ctx: ExportContext) -> ExportFragment:
+        """A ColumnTransformer that passes on exactly these columns and drops the rest."""
+        return export_step(self, params, ctx, ('"passthrough"', set()), remainder="drop")
 
 
 # ---------------------------------------------------------------------------------------- missing
@@ -201,25 +231,49 @@ class CleanMissing(ColumnStepNode):
             return {"data": table.with_frame(kept)}
         if params.mode == "remove_column":
             drop = [c for c in cols if frame[c].isna().any()]
-            step = DropStep(**self.step_args(frame, drop, ctx))
+            step = DropStep(cols, **self.step_args(frame, drop, ctx))
             return {"data": table.with_step(step, step.transform(frame))}
         return super().run(params, inputs, ctx) if cols else {"data": table}
 
     def fit(self, params: MissingParams, frame: Any, cols: list[str], ctx: RunContext) -> Step:
-        from sklearn.impute import SimpleImputer
-
         cols = self._in_range(params, frame, cols)
         if params.mode != "constant":
             for c in cols:
                 if frame[c].isna().all():
                     raise BadInput(f"has no values at all, so there is no {params.mode} to fill it with; "
                                    "remove it (mode remove_column) or use a constant", column=c)
-        fill = params.constant if params.mode == "constant" else None
-        imputer = SimpleImputer(strategy=params.mode, fill_value=fill, add_indicator=params.indicator,
-                                keep_empty_features=True)
+        imputer = self.imputer(params)
         ctx.progress(0.1, "learning replacement values")
         imputer.fit(sklearn_input(frame[cols]))
         return TransformerStep(imputer, **self.step_args(frame, cols, ctx))
+
+    @staticmethod
+    def imputer(params: MissingParams) -> Any:
+        """The unfitted SimpleImputer of modes mean, median, most_frequent and constant."""
+        from sklearn.impute import SimpleImputer
+
+        fill = params.constant if params.mode == "constant" else None
+        return SimpleImputer(strategy=params.mode, fill_value=fill, add_indicator=params.indicator,
+                             keep_empty_features=True)
+
+    def export(self, params: MissingParams, ctx: ExportContext) -> ExportFragment:
+        """A SimpleImputer step; remove_row as pandas' dropna; remove_column as a dropping step."""
+        if params.mode == "remove_row":
+            table = ctx.table()
+            schema = table_input(ctx.input_specs)
+            cols = self.selected(params, schema, ctx.node_id)
+            out = ctx.var("data")
+            code = [f"{out} = {table.var}"]
+            if cols:
+                code = [f"{out}_columns = [c for c in {literal(cols)} if {params.min_missing_ratio!r} <= "
+                        f"{table.var}[c].isna().mean() <= {params.max_missing_ratio!r}]",
+                        f"{out} = {table.var}.dropna(subset={out}_columns)"]
+            return ctx.row_step(code, {"data": out})
+        if params.mode == "remove_column":
+            return export_step(self, params, ctx, ('"drop"', set()))
+        if params.indicator:
+            raise BadInput("export cannot yet write missing-value indicator columns", param="indicator")
+        return export_step(self, params, ctx, self.imputer(params))
 
 
 # ---------------------------------------------------------------------------------------- normalize
@@ -244,11 +298,18 @@ class Normalize(ColumnStepNode):
     numeric_only = True
 
     def fit(self, params: NormalizeParams, frame: Any, cols: list[str], ctx: RunContext) -> Step:
-        import sklearn.preprocessing as pre
-
-        scaler = getattr(pre, SCALERS[params.method])()
+        scaler = self.scaler(params)
         scaler.fit(frame[cols])
         return TransformerStep(scaler, **self.step_args(frame, cols, ctx))
+
+    @staticmethod
+    def scaler(params: NormalizeParams) -> Any:
+        import sklearn.preprocessing as pre
+
+        return getattr(pre, SCALERS[params.method])()
+
+    def export(self, params: NormalizeParams, ctx: ExportContext) -> ExportFragment:
+        return export_step(self, params, ctx, self.scaler(params))
 
 
 # ---------------------------------------------------------------------------------------- encode
@@ -276,17 +337,22 @@ class EncodeCategorical(ColumnStepNode):
         return schema.model_copy(update={"exact": False}).without(cols)
 
     def fit(self, params: EncodeParams, frame: Any, cols: list[str], ctx: RunContext) -> Step:
+        enc = self.encoder(params)
+        enc.fit(as_categories(frame[cols]))
+        return EncodeStep(enc, params.unseen, **self.step_args(frame, cols, ctx))
+
+    @staticmethod
+    def encoder(params: EncodeParams) -> Any:
         from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
-        data = as_categories(frame[cols])
         if params.method == "onehot":
-            enc = OneHotEncoder(sparse_output=False, dtype=np.float64,
-                                handle_unknown="error" if params.unseen == "error" else "ignore")
-        else:
-            enc = OrdinalEncoder(dtype=np.float64, handle_unknown="error" if params.unseen == "error"
-                                 else "use_encoded_value", unknown_value=None if params.unseen == "error" else -1)
-        enc.fit(data)
-        return EncodeStep(enc, params.unseen, **self.step_args(frame, cols, ctx))
+            return OneHotEncoder(sparse_output=False, dtype=np.float64,
+                                 handle_unknown="error" if params.unseen == "error" else "ignore")
+        return OrdinalEncoder(dtype=np.float64, handle_unknown="error" if params.unseen == "error"
+                              else "use_encoded_value", unknown_value=None if params.unseen == "error" else -1)
+
+    def export(self, params: EncodeParams, ctx: ExportContext) -> ExportFragment:
+        return export_step(self, params, ctx, self.encoder(params))
 
 
 # ---------------------------------------------------------------------------------------- duplicates
@@ -315,6 +381,13 @@ class RemoveDuplicates(NodeType):
         table: Table = inputs["data"]
         cols = params.columns.resolve(table.schema, node=ctx.node_id)
         return {"data": table.with_frame(table.frame.drop_duplicates(subset=cols, keep=params.keep))}
+
+    def export(self, params: DuplicatesParams, ctx: ExportContext) -> ExportFragment:
+        table = ctx.table()
+        cols = params.columns.resolve(table_input(ctx.input_specs), node=ctx.node_id)
+        out = ctx.var("data")
+        return ctx.row_step([f"{out} = {table.var}.drop_duplicates(subset={literal(cols)}, keep={params.keep!r})"],
+                            {"data": out})
 
 
 # ---------------------------------------------------------------------------------------- clip
@@ -351,10 +424,9 @@ class ClipValues(ColumnStepNode):
             lower = [params.lower] * len(cols)
             upper = [params.upper] * len(cols)
         else:
-            values = frame[cols].to_numpy(dtype=np.float64)
-            lo = np.nanpercentile(values, params.lower_percentile, axis=0)
-            hi = np.nanpercentile(values, params.upper_percentile, axis=0)
-            lower, upper = [float(v) for v in lo], [float(v) for v in hi]
+            lower, upper = percentile_bounds(frame[cols], params.lower_percentile, params.upper_percentile)
+            pct = (params.lower_percentile, params.upper_percentile)
+            return ClipStep(lower, upper, pct, **self.step_args(frame, cols, ctx))
         return ClipStep(lower, upper, **self.step_args(frame, cols, ctx))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal, Sequence, Union
 
 from pydantic import Field, field_validator
 
@@ -12,6 +12,7 @@ from designer.core.csv_read import DEFAULT_MISSING, read_csv_frame, sniff_csv, s
 from designer.core.digest import BackgroundDigest, frame_sha256
 from designer.core.errors import BadInput
 from designer.core.files import regular_file
+from designer.core.export import ExportContext, ExportFragment, TableRef, helper_source, literal
 from designer.core.schema import ColumnName, Kind, TableSchema
 from designer.core.values import DataSource, PortType, Table
 from designer.core.node import NodeType, Params, Port, RunContext, SchemaContext, table_input
@@ -42,6 +43,31 @@ def loaded(frame: Any, source: DataSource, params: Any) -> dict[str, Table]:
         raise BadInput(f"unknown column '{missing[0]}'; the data has {', '.join(map(str, frame.columns))}",
                        param="meta_columns", column=missing[0])
     return {"data": table.with_roles(meta=meta) if meta else table}
+
+
+def exported(ctx: ExportContext, code: list[str], imports: set[str],
+             helpers: Sequence[str] = ()) -> ExportFragment:
+    """The fragment of a loader: `code` assigns the output variable; the table's columns come from the schema."""
+    spec = ctx.output_specs.get("data")
+    columns = tuple(spec.names) if spec is not None else ()
+    meta = tuple(spec.meta_names) if spec is not None else ()
+    return ExportFragment(code=code, imports={"import pandas as pd", *imports}, helpers=list(helpers),
+                          outputs={"data": TableRef(ctx.var("data"), (), columns, meta, columns)})
+
+
+def read_csv_code(source: str, params: Any, encoding: str) -> str:
+    """The pandas.read_csv call the designer makes (designer.core.csv_read.read_csv_frame)."""
+    return (f"pd.read_csv({source}, sep={params.delimiter!r}, encoding={encoding!r}, "
+            f"header={0 if params.header else None}, na_values={literal(list(params.missing_values))}, "
+            "keep_default_na=False)")
+
+
+def csv_export(ctx: ExportContext, params: Any, source: str, encoding: str, imports: set[str]) -> ExportFragment:
+    var = ctx.var("data")
+    code = [f"{var} = {read_csv_code(source, params, encoding)}"]
+    if not params.header:
+        code.append(f"{var}.columns = [f\"column_{{i + 1}}\" for i in range({var}.shape[1])]")
+    return exported(ctx, code, imports)
 
 
 def with_meta(schema: TableSchema, params: Any) -> dict[str, TableSchema]:
@@ -99,6 +125,9 @@ class LoadCsv(NodeType):
                             columns=frame.shape[1])
         return loaded(frame, source, params)
 
+    def export(self, params: LoadCsvParams, ctx: ExportContext) -> ExportFragment:
+        return csv_export(ctx, params, ctx.path_code(params.path), params.encoding, set())
+
 
 class LoadParquetParams(_MetaParams):
     path: str = Field(..., min_length=1, description="Parquet file, relative to the pipeline file",
@@ -153,6 +182,9 @@ class LoadParquet(NodeType):
             raise BadInput("the file has no rows", param="path", file=str(path))
         source = DataSource(path.name, str(path), digest.result(), len(frame), frame.shape[1])
         return loaded(frame, source, params)
+
+    def export(self, params: LoadParquetParams, ctx: ExportContext) -> ExportFragment:
+        return exported(ctx, [f"{ctx.var('data')} = pd.read_parquet({ctx.path_code(params.path)})"], set())
 
 
 # ------------------------------------------------------------------------------------ registered data sets
@@ -309,17 +341,23 @@ class LoadDatabase(NodeType):
 
 
 # ------------------------------------------------------------------------------------ sample datasets
+def labelled(frame: Any, target: str, names: list[str] | None = None) -> Any:
+    """A scikit-learn data set's frame with its target column named, class codes replaced by names."""
+    import numpy as np
+
+    frame = frame.rename(columns={"target": target})
+    if names is not None:
+        frame[target] = np.asarray(names, dtype=object)[frame[target].to_numpy()]
+        frame[target] = frame[target].astype(object)
+    return frame
+
+
 def _sk(loader: str, target: str, names: list[str] | None = None) -> Any:
     def load() -> Any:
-        import numpy as np
         import sklearn.datasets as ds
 
-        bunch = getattr(ds, loader)(as_frame=True)
-        frame = bunch.frame.rename(columns={"target": target})
-        if names is not None:
-            frame[target] = np.asarray(names, dtype=object)[frame[target].to_numpy()]
-            frame[target] = frame[target].astype(object)
-        return frame
+        return labelled(getattr(ds, loader)(as_frame=True).frame, target, names)
+    load.args = (loader, target, names)  # type: ignore[attr-defined]
     return load
 
 
@@ -385,6 +423,16 @@ class SampleDataset(NodeType):
         source = DataSource(params.dataset, None, frame_sha256(frame), len(frame), frame.shape[1])
         return loaded(frame, source, params)
 
+    def export(self, params: SampleParams, ctx: ExportContext) -> ExportFragment:
+        """The same scikit-learn loader (or the bundled CSV file)."""
+        load = SAMPLES[params.dataset][1]
+        if load is _messy:
+            csv = LoadCsvParams(path=str(RESOURCES / "messy_housing.csv"))
+            return csv_export(ctx, csv, ctx.path_code(csv.path), "utf-8", set())
+        loader, target, names = load.args
+        code = [f"{ctx.var('data')} = labelled({loader}(as_frame=True).frame, {target!r}, {literal(names)})"]
+        return exported(ctx, code, {f"from sklearn.datasets import {loader}"}, helper_source(labelled))
+
 
 class ManualParams(_CsvParams):
     text: str = Field("x,y\n1,2\n3,4\n", description="The table as CSV text, first line the header",
@@ -411,6 +459,9 @@ class EnterData(NodeType):
                                params.missing_values, {"param": "text"})
         source = DataSource("manual", None, bytes_sha256(params.text.encode()), len(frame), frame.shape[1])
         return loaded(frame, source, params)
+
+    def export(self, params: ManualParams, ctx: ExportContext) -> ExportFragment:
+        return csv_export(ctx, params, f"io.StringIO({params.text!r})", "utf-8", {"import io"})
 
 
 class SaveCsvParams(Params):
@@ -439,3 +490,12 @@ class SaveCsv(NodeType):
         table: Table = inputs["data"]
         atomic_write_text(ctx.resolve_path(params.path), table.view.to_csv(index=False, sep=params.delimiter))
         return {}
+
+    def export(self, params: SaveCsvParams, ctx: ExportContext) -> ExportFragment:
+        table = ctx.table()
+        if table.steps:
+            raise BadInput("export cannot yet write a cleaned table to a file; save the raw or scored rows",
+                           port="data")
+        shown = table.var if table.scored is not None else f"{table.var}[{literal([*table.meta, *table.columns])}]"
+        return ExportFragment(code=[f"{shown}.to_csv({ctx.path_code(params.path)}, index=False, "
+                                    f"sep={params.delimiter!r})"])

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from designer.core.errors import BadInput
+from designer.core.export import ExportContext, ExportFragment, TableRef, helper_source
 from designer.core.model import CLUSTER, DISTANCE, PREDICTION, probability_column
 from designer.core.values import PortType, Report, Table
 from designer.core.node import NodeType, Port, ReportSpec, RunContext, SchemaContext
@@ -71,7 +72,7 @@ def clustering_metrics(frame: Any, features: Any) -> tuple[dict[str, float], dic
     plots: dict[str, Any] = {"cluster_sizes": sizes}
     if features is None:
         return out, plots
-    X = features.to_numpy(dtype=float)
+    X = np.asarray(features, dtype=float)
     if 1 < len(sizes) < len(frame):
         n = min(len(frame), SILHOUETTE_SAMPLE)
         out["silhouette"] = float(silhouette_score(X, labels, sample_size=n if n < len(frame) else None,
@@ -103,16 +104,20 @@ def evaluate_table(table: Table, name: str) -> dict[str, Any]:
     info = table.scored
     if not info:
         raise BadInput("this table is not scored; connect the output of Score Model", port=name)
-    frame = table.frame
-    task, label = info["task"], info.get("label")
-    if task == "clustering":
-        plots: dict[str, Any]
-        metrics, plots = clustering_metrics(frame, table.features)
-        return {"port": name, "task": task, "model": info["model"], "rows": len(frame), "metrics": metrics,
-                "plots": plots}
-    if not label or label not in frame.columns:
+    label = info.get("label")
+    if info["task"] != "clustering" and (not label or label not in table.frame.columns):
         raise BadInput(f"the scored rows have no label column '{label}' holding the true values", port=name,
                        column=label)
+    entry = evaluate_frame(table.frame, info["task"], label, info.get("classes"), table.features)
+    return {"port": name, "task": entry.pop("task"), "model": info["model"], **entry}
+
+
+def evaluate_frame(frame: Any, task: str, label: str | None, classes: list[Any] | None,
+                   features: Any) -> dict[str, Any]:
+    """Metrics and plot data of scored rows (also copied into exported scripts)."""
+    if task == "clustering":
+        metrics, plots = clustering_metrics(frame, features)
+        return {"task": task, "rows": len(frame), "metrics": metrics, "plots": plots}
     known = frame[label].notna()
     if not known.all():
         frame = frame[known]
@@ -122,12 +127,11 @@ def evaluate_table(table: Table, name: str) -> dict[str, Any]:
         metrics = regression_metrics(y.astype(float), pred.astype(float))
         plots = {"actual": y.astype(float).tolist(), "predicted": pred.astype(float).tolist()}
     else:
-        classes = list(info.get("classes") or sorted(np.unique(np.concatenate([y, pred])).tolist()))
+        classes = list(classes or sorted(np.unique(np.concatenate([y, pred])).tolist()))
         cols = [probability_column(c) for c in classes]
         proba = frame[cols].to_numpy() if all(c in frame.columns for c in cols) else None
         metrics, plots = classification_metrics(y, pred, proba, classes)
-    return {"port": name, "task": task, "model": info["model"], "label": label, "rows": len(frame),
-            "metrics": metrics, "plots": plots}
+    return {"task": task, "label": label, "rows": len(frame), "metrics": metrics, "plots": plots}
 
 
 class EvaluateModel(NodeType):
@@ -160,3 +164,26 @@ class EvaluateModel(NodeType):
         entries = [{**evaluate_table(inputs[p], p), "data": ctx.describe_rows(inputs[p])}
                    for p in ("scored", "scored2") if inputs.get(p) is not None]
         return {"report": Report(entries)}
+
+    def export(self, params: Any, ctx: ExportContext) -> ExportFragment:
+        """The same metric functions, copied into the script."""
+        from designer.core.model import probability_column
+
+        code, entries = [], []
+        for port in ("scored", "scored2"):
+            table = ctx.inputs.get(port)
+            if table is None:
+                continue
+            if not isinstance(table, TableRef) or table.scored is None:
+                raise BadInput("this table is not scored; connect the output of Score Model", port=port)
+            info = table.scored
+            classes = f"{info['model']}[-1].classes_.tolist()" if info["task"] == "classification" else "None"
+            var = ctx.var(port)
+            code.append(f"{var} = {{\"port\": {port!r}, **evaluate_frame({table.var}, {info['task']!r}, "
+                        f"{info['label']!r}, {classes}, {info['features']})}}")
+            entries.append(var)
+        constants = (f"PREDICTION, CLUSTER, DISTANCE = {PREDICTION!r}, {CLUSTER!r}, {DISTANCE!r}\n"
+                     f"SILHOUETTE_SAMPLE = {SILHOUETTE_SAMPLE!r}\n")
+        helpers = [constants, *helper_source(probability_column, evaluate_frame, regression_metrics,
+                                             classification_metrics, clustering_metrics, pca_points)]
+        return ExportFragment(code=code, imports={"import numpy as np"}, helpers=helpers, evaluations=entries)

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from designer.core.errors import BadInput
+from designer.core.export import ExportContext, ExportFragment, LearnerRef, NeedsRun, estimator_code, train_code
 from designer.core.model import TrainedModel, feature_matrix
 from designer.core.recipe import DropStep, located_values
 from designer.core.schema import ColumnName, Columns, TableSchema
@@ -34,6 +35,11 @@ class LearnerNode(NodeType):
     def run(self, params: Any, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         return {"learner": Learner(self.type_id, self.title, self.task, self.estimator(params),
                                    params.model_dump(mode="json"))}
+
+    def export(self, params: Any, ctx: ExportContext) -> ExportFragment:
+        """The same unfitted estimator, every parameter spelled out."""
+        code, imports = estimator_code(self.estimator(params))
+        return ExportFragment(imports=imports, outputs={"learner": LearnerRef(code, self.task)})
 
 
 class LinearParams(Params):
@@ -295,10 +301,16 @@ def fit_in_chunks(est: Any, X: Any, y: Any, ctx: RunContext, first: int = 2, chu
 def trained_model(ctx: RunContext, learner: Learner, table: Table, estimator: Any, features: list[str],
                   label: str | None) -> TrainedModel:
     """The fitted estimator with the training table's recipe, input schema and provenance."""
+    from designer.core.model import input_sample
+
+    inputs = required_inputs(table, features, label)
     return TrainedModel(node_id=ctx.node_id, task=learner.task, estimator=estimator, features=features,
-                        recipe=table.recipe, input_schema=required_inputs(table, features, label), label=label,
-                        learner={"type": learner.type_id, "title": learner.title, "params": learner.params},
-                        sources=table.sources, train_rows=len(table.frame))
+                        recipe=table.recipe, input_schema=inputs, label=label,
+                        learner={"type": learner.type_id, "title": learner.title, "params": learner.params,
+                                 **({"tuned": learner.tuned} if learner.tuned else {})},
+                        sources=table.sources, train_rows=len(table.frame),
+                        sample=input_sample(table, [c for c in (table.source_schema or table.schema).names
+                                                    if c != label]))
 
 
 class TrainParams(Params):
@@ -350,6 +362,9 @@ class TrainModel(NodeType):
         est = fit(learner.estimator, frame, features, params.label, ctx, warm_key_of(learner, ctx, params.label))
         return {"model": trained_model(ctx, learner, table, est, features, params.label)}
 
+    def export(self, params: TrainParams, ctx: ExportContext) -> ExportFragment:
+        return train_code(ctx, _learner_ref(ctx), ctx.table(), None, params.label)
+
 
 class TrainClusteringParams(Params):
     columns: Columns = Field(default_factory=lambda: Columns(mode="numeric"),
@@ -392,4 +407,22 @@ class TrainClusteringModel(NodeType):
             raise BadInput(f"{len(X)} rows cannot form {learner.estimator.n_clusters} clusters", port="data")
         est = fit(learner.estimator, table.frame, features, None, ctx)
         return {"model": trained_model(ctx, learner, table, est, features, None)}
+
+    def export(self, params: TrainClusteringParams, ctx: ExportContext) -> ExportFragment:
+        model = (ctx.values or {}).get("model")
+        schema = ctx.input_specs.get("data")
+        if model is not None:
+            features = list(model.features)
+        elif isinstance(schema, TableSchema) and schema.exact:
+            features = params.columns.resolve(schema, node=ctx.node_id)
+        else:
+            raise NeedsRun("the columns to cluster on are known only after a run", node=ctx.node_id)
+        return train_code(ctx, _learner_ref(ctx), ctx.table(), features, None)
+
+
+def _learner_ref(ctx: ExportContext) -> LearnerRef:
+    learner = ctx.inputs.get("learner")
+    if not isinstance(learner, LearnerRef):
+        raise BadInput("the learner input is not a learner the script knows", port="learner")
+    return learner
 

@@ -36,9 +36,11 @@ MANIFEST = {
             ("learn.boosted_classification", "Boosted Trees Classification", LEARN,
              "nodes.learn:BoostedClassificationLearner"),
             ("learn.train", "Train Model", LEARN, "nodes.learn:TrainModel"),
+            ("learn.tune", "Tune Model Hyperparameters", LEARN, "nodes.tune:TuneModelHyperparameters"),
             ("learn.train_clustering", "Train Clustering Model", LEARN, "nodes.learn:TrainClusteringModel"),
             ("score.model", "Score Model", SCORE, "nodes.score:ScoreModel"),
             ("evaluate.model", "Evaluate Model", SCORE, "nodes.evaluate:EvaluateModel"),
+            ("evaluate.cross_validate", "Cross Validate Model", SCORE, "nodes.tune:CrossValidateModel"),
         )
     ],
 }

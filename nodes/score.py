@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import Field
 
+from designer.core.errors import BadInput
+from designer.core.export import ExportContext, ExportFragment, ModelRef, score_code
 from designer.core.model import CLUSTER, DISTANCE, FEATURE_PREFIX, PREDICTION, TrainedModel
 from designer.core.schema import Kind, TableSchema
 from designer.core.values import PortType, Table
@@ -63,3 +65,9 @@ class ScoreModel(NodeType):
         table: Table = inputs["data"]
         ctx.progress(0.1, f"scoring {len(table.frame):,} rows")
         return {"scored": model.score(table, node=ctx.node_id, with_features=params.with_features)}
+
+    def export(self, params: Any, ctx: ExportContext) -> ExportFragment:
+        model = ctx.inputs.get("model")
+        if not isinstance(model, ModelRef):
+            raise BadInput("the model input is not a model the script knows", port="model")
+        return score_code(ctx, model, ctx.table(), params.with_features)

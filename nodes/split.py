@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from designer.core.errors import BadInput
+from designer.core.export import ExportContext, ExportFragment, literal
 from designer.core.schema import ColumnName
 from designer.core.values import PortType, Table
 from designer.core.node import MAX_SEED, NodeType, Params, Port, RunContext, SchemaContext, table_input
@@ -64,3 +65,15 @@ class SplitData(NodeType):
         except ValueError as e:
             raise BadInput(str(e), param="stratify" if strat is not None else "fraction") from None
         return {"train": table.with_frame(train), "test": table.with_frame(test)}
+
+    def export(self, params: SplitParams, ctx: ExportContext) -> ExportFragment:
+        """The same train_test_split call."""
+        table = ctx.table()
+        train, test = ctx.var("train"), ctx.var("test")
+        strat = f"{table.var}[{params.stratify!r}]" if params.stratify else "None"
+        seed = params.seed if params.shuffle else None
+        frag = ctx.row_step([f"{train}, {test} = train_test_split({table.var}, train_size={literal(params.fraction)}, "
+                             f"shuffle={params.shuffle}, random_state={seed}, stratify={strat})"],
+                            {"train": train, "test": test})
+        frag.imports.add("from sklearn.model_selection import train_test_split")
+        return frag

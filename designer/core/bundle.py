@@ -30,6 +30,8 @@ from designer.core.schema import TableSchema
 FORMAT = "pipeline-designer-bundle"
 VERSION = 1
 MEMBERS = ("model.skops", "schema.json", "pipeline.json")
+OPTIONAL_MEMBERS = ("sample.json",)
+"""Members newer bundles add (older bundles load without them): `sample.json`, a few raw input rows."""
 SUFFIX = ".bundle.zip"
 
 def trusted_types(untrusted: set[str], path: Path, needs: dict[str, Any], registry: Any = None) -> set[str]:
@@ -124,6 +126,8 @@ def write_bundle(path: str | Path, model: TrainedModel, *, pipeline_json: str, p
               "input_schema": model.input_schema.to_json(), "node": model.node_id}
     members = {"model.skops": payload, "schema.json": json.dumps(schema, indent=2).encode(),
                "pipeline.json": pipeline_json.encode()}
+    if model.sample is not None:
+        members["sample.json"] = json.dumps(sample_to_json(model.sample)).encode()
     manifest = {
         "format": FORMAT, "version": VERSION,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -180,7 +184,7 @@ def read_manifest(path: str | Path) -> tuple[dict[str, Any], dict[str, bytes]]:
 
     with open_regular(p, "bundle file", max_bytes=MAX_INFLATED) as f:
         try:
-            with open_zip(f, refuse, "the bundle", allowed=("manifest.json", *MEMBERS)) as z:
+            with open_zip(f, refuse, "the bundle", allowed=("manifest.json", *MEMBERS, *OPTIONAL_MEMBERS)) as z:
                 names = set(z.namelist())
                 if "manifest.json" not in names:
                     raise refuse("not a bundle (no manifest.json)")
@@ -207,10 +211,11 @@ def read_manifest(path: str | Path) -> tuple[dict[str, Any], dict[str, bytes]]:
     expected = manifest.get("members")
     if not isinstance(expected, dict) or not all(isinstance(v, str) for v in expected.values()):
         raise refuse("manifest.json has no list of member hashes")
-    if set(expected) != set(MEMBERS) or set(members) != set(MEMBERS):
-        extra = sorted(set(members) ^ set(MEMBERS))
+    allowed = set(MEMBERS) | set(OPTIONAL_MEMBERS)
+    if set(expected) != set(members) or not set(MEMBERS) <= set(members) <= allowed:
+        extra = sorted((set(members) ^ set(MEMBERS)) - (set(OPTIONAL_MEMBERS) & set(expected)))
         raise refuse(f"unexpected or missing members: {', '.join(extra) or 'manifest list'}")
-    for name in MEMBERS:
+    for name in members:
         if bytes_sha256(members[name]) != expected[name]:
             raise refuse(f"member '{name}' does not match its SHA-256 in the manifest (changed after saving)")
     for key, kind in (("pipeline", dict), ("libraries", dict), ("plugins", dict), ("learner", dict),
@@ -406,4 +411,39 @@ def load_bundle(path: str | Path) -> tuple[TrainedModel, dict[str, Any], list[st
                          recipe=tuple(obj["recipe"]), input_schema=TableSchema.from_json(schema["input_schema"]),
                          label=schema.get("label"), learner=manifest.get("learner", {}),
                          train_rows=manifest.get("train_rows", 0))
+    if "sample.json" in members:
+        try:
+            model.sample = sample_from_json(json.loads(members["sample.json"]))
+        except (ValueError, TypeError, KeyError) as e:
+            raise _refuse(p, f"sample.json is not readable ({str(e)[:200]})") from None
     return model, manifest, bundle_warnings(manifest)
+
+
+SAMPLE_DTYPES = ("float64", "int64", "bool", "str", "object")
+
+
+def sample_to_json(frame: Any) -> dict[str, Any]:
+    """Raw input rows as JSON: each column's name, dtype and values (missing values as null)."""
+    cols = []
+    for name in frame.columns:
+        s = frame[name]
+        dtype = str(s.dtype) if str(s.dtype) in SAMPLE_DTYPES else "object"
+        values = [None if v is None or (isinstance(v, float) and v != v) else v for v in s.tolist()]
+        cols.append({"name": str(name), "dtype": dtype, "values": values})
+    return {"columns": cols}
+
+
+def sample_from_json(data: dict[str, Any]) -> Any:
+    """The rows of `sample_to_json`, with their dtypes; only plain values are accepted."""
+    import numpy as np
+    import pandas as pd
+
+    out = {}
+    for col in data["columns"]:
+        if col["dtype"] not in SAMPLE_DTYPES:
+            raise ValueError(f"unknown dtype {col['dtype']!r}")
+        values = [np.nan if v is None else v for v in col["values"]]
+        if not all(isinstance(v, (int, float, str, bool)) for v in values):
+            raise ValueError("values must be numbers, text or booleans")
+        out[str(col["name"])] = pd.Series(values, dtype=col["dtype"])
+    return pd.DataFrame(out)

@@ -461,7 +461,7 @@ def call_cancellable(work: Callable[[RunContext], Any], ctx: RunContext, cancel:
     worker_ctx = RunContext(ctx.node_id, ctx.base_dir, ctx.fingerprint,
                             progress=lambda f, m: None if abandoned.is_set() else messages.put((f, m)),
                             cancelled=lambda: abandoned.is_set() or cancel(), chunked=ctx.chunked,
-                            titles=ctx.titles, inputs=ctx.input_fingerprints, warm=ctx.warm)
+                            titles=ctx.titles, inputs=ctx.input_fingerprints, warm=ctx.warm, store=ctx.store)
     worker_ctx.warnings = ctx.warnings
     box: dict[str, Any] = {}
 

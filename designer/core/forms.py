@@ -17,7 +17,7 @@ from pydantic.fields import FieldInfo
 from designer.core.schema import Columns
 
 EditorKind = Literal["bool", "choice", "int", "float", "columns", "column_list", "file", "column", "multiline", "text",
-                     "optional_number", "number_or_text", "mapping", "text_list", "json"]
+                     "optional_number", "number_or_text", "mapping", "text_list", "search_space", "json"]
 FALLBACK: EditorKind = "json"
 """A field of a type the panel does not know: edited as raw JSON text."""
 
@@ -29,6 +29,8 @@ def editor_kind(field: FieldInfo) -> EditorKind:
     extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
     if ann is bool:
         return "bool"
+    if extra.get("x-space"):
+        return "search_space"  # a tuning search space over the connected learner's parameters
     if origin is Literal:
         return "choice"
     if ann is int:

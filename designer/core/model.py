@@ -28,6 +28,19 @@ def probability_column(cls: Any) -> str:
     return f"probability_{cls}"
 
 
+SAMPLE_ROWS = 20
+
+
+def input_sample(table: Table, columns: list[str]) -> "pd.DataFrame | None":
+    """Up to SAMPLE_ROWS raw input rows of `table`'s source: its training rows first, else the first rows."""
+    sample = table.source_sample
+    if sample is None or any(c not in sample.columns for c in columns):
+        return None
+    train = sample.index.intersection(table.frame.index)
+    rows = sample.loc[train] if len(train) else sample
+    return rows[columns].head(SAMPLE_ROWS).reset_index(drop=True)
+
+
 def feature_matrix(frame: "pd.DataFrame") -> np.ndarray:
     """Features as one C-ordered float64 array: the layout scikit-learn's own transformers hand on, so
     fitting and predicting give bit-identical results to a hand-written scikit-learn Pipeline."""
@@ -48,6 +61,9 @@ class TrainedModel:
     learner: dict[str, Any] = field(default_factory=dict)
     sources: tuple[DataSource, ...] = ()
     train_rows: int = 0
+    sample: "pd.DataFrame | None" = None
+    """A few raw input rows (training rows when there are any among the source's first rows), kept in the
+    bundle so an exported scoring script can check its predictions against the designer's."""
 
     # -------------------------------------------------------------------------------------- scoring
     def check_input(self, frame: "pd.DataFrame", node: str | None = None) -> "pd.DataFrame":

@@ -214,6 +214,34 @@ def cluster_pca_figure(pca: dict[str, Any], title: str = "Clusters (first two pr
     return fig
 
 
+def tuning_figure(entry: dict[str, Any], param: str) -> Figure:
+    """A tuning sweep: the metric of every candidate against one parameter, coloured by halving round, the
+    chosen candidate ringed."""
+    t = entry["plots"]["tuning"]
+    values, scores, rounds = t["params"][param], np.asarray(t["scores"], float), np.asarray(t["rounds"])
+    fig = new_figure()
+    ax = _axes(fig, _title(entry, f"{t['metric']} against {param}"), param, f"mean {t['metric']} (inner folds)")
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    labels = sorted({str(v) for v in values}) if not numeric else []
+    x = np.asarray(values, float) if numeric else np.asarray([labels.index(str(v)) for v in values], float)
+    for r in sorted(set(rounds.tolist())):
+        keep = rounds == r
+        ax.scatter(x[keep], scores[keep], s=18, alpha=0.8, label=f"round {r}" if len(set(rounds.tolist())) > 1
+                   else None)
+    best = t.get("best", {}).get(param)
+    if best is not None:
+        bx = float(best) if numeric else float(labels.index(str(best)))
+        by = scores[[i for i, v in enumerate(values) if v == best]].max() if t.get("higher_is_better", True) else \
+            scores[[i for i, v in enumerate(values) if v == best]].min()
+        ax.scatter([bx], [by], s=90, facecolors="none", edgecolors="C3", linewidths=1.5, label="chosen")
+    if numeric and len(x) and x.min() > 0 and x.max() / x.min() > 20:
+        ax.set_xscale("log")
+    if not numeric:
+        ax.set_xticks(range(len(labels)), [_short(v, 12) for v in labels])
+    ax.legend(fontsize=8, frameon=False)
+    return fig
+
+
 def evaluation_figures(entry: dict[str, Any]) -> dict[str, Figure]:
     """The plots of one Evaluate entry by name, drawn from the plot data Evaluate stored."""
     plots, task = entry.get("plots") or {}, entry.get("task")
@@ -226,6 +254,9 @@ def evaluation_figures(entry: dict[str, Any]) -> dict[str, Figure]:
         if plots.get("curves"):
             figs["ROC curve"] = roc_figure(entry)
             figs["Precision-recall"] = pr_figure(entry)
+    elif task == "tuning" and "tuning" in plots:
+        for param in plots["tuning"]["params"]:
+            figs[f"Score vs {param}"] = tuning_figure(entry, param)
     elif task == "clustering" and "cluster_sizes" in plots:
         figs["Cluster sizes"] = cluster_sizes_figure(entry)
         if plots.get("pca"):

@@ -71,6 +71,16 @@ class Step:
         """What this step learned, for people (the model viewer, the manifest)."""
         return {"node": self.node_id, "step": self.title, "columns": self.columns}
 
+    # -- refitting ------------------------------------------------------------------------------------
+    def refit(self, frame: "pd.DataFrame") -> "Step":
+        """A fresh step with the same parameters fitted on `frame` (cross-validation folds): steps that
+        learn nothing from rows return themselves."""
+        return self
+
+    def _args(self) -> dict[str, Any]:
+        return {"node_id": self.node_id, "step_id": self.step_id, "title": self.title, "columns": self.columns,
+                "kinds": self.kinds, "fits_statistics": self.fits_statistics}
+
 
 def sklearn_input(data: "pd.DataFrame") -> "pd.DataFrame":
     """Numeric columns as they are; text columns as object with NaN for missing, as scikit-learn expects."""
@@ -124,6 +134,13 @@ class TransformerStep(Step):
 
     def outputs_of(self, column: str) -> list[str]:
         return [column, f"{column}_missing"]
+
+    def refit(self, frame: "pd.DataFrame") -> "TransformerStep":
+        from sklearn.base import clone
+
+        data = frame[self.columns]
+        data = sklearn_input(data) if type(self.transformer).__name__ == "SimpleImputer" else data
+        return TransformerStep(clone(self.transformer).fit(data), **self._args())
 
     def describe(self) -> dict[str, Any]:
         t = self.transformer
@@ -182,6 +199,11 @@ class EncodeStep(Step):
         parts = [rest.iloc[:, :first], encoded, rest.iloc[:, first:]]
         return pd.concat(parts, axis=1)
 
+    def refit(self, frame: "pd.DataFrame") -> "EncodeStep":
+        from sklearn.base import clone
+
+        return EncodeStep(clone(self.encoder).fit(as_categories(frame[self.columns])), self.unseen, **self._args())
+
     def outputs_of(self, column: str) -> list[str]:
         i = self.columns.index(column)
         if type(self.encoder).__name__ == "OrdinalEncoder":
@@ -200,10 +222,20 @@ class ClipStep(Step):
 
     kind = "clip"
 
-    def __init__(self, lower: list[float | None], upper: list[float | None], **kw: Any) -> None:
+    def __init__(self, lower: list[float | None], upper: list[float | None],
+                 percentiles: tuple[float, float] | None = None, **kw: Any) -> None:
         super().__init__(**kw)
         self.lower = list(lower)
         self.upper = list(upper)
+        self.percentiles = None if percentiles is None else [float(p) for p in percentiles]
+        """The percentiles the bounds were learned at (None: fixed bounds)."""
+
+    def refit(self, frame: "pd.DataFrame") -> "ClipStep":
+        pct = getattr(self, "percentiles", None)  # bundles from before refitting existed have none
+        if pct is None:
+            return self
+        lower, upper = percentile_bounds(frame[self.columns], *pct)
+        return ClipStep(list(lower), list(upper), pct, **self._args())
 
     def _apply(self, frame: "pd.DataFrame") -> "pd.DataFrame":
         out = frame.copy(deep=False)
@@ -238,8 +270,21 @@ class DropStep(Step):
     def _check_kind(self, frame: "pd.DataFrame", col: str) -> None:
         return None
 
+    def __init__(self, candidates: list[str] | None = None, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.candidates = None if candidates is None else list(candidates)
+        """Columns dropped when they have missing values (None: always drop `columns`)."""
+
     def transform(self, frame: "pd.DataFrame", optional: Iterable[str] = ()) -> "pd.DataFrame":
         return frame.drop(columns=self.columns, errors="ignore")
+
+    def refit(self, frame: "pd.DataFrame") -> "DropStep":
+        candidates = getattr(self, "candidates", None)
+        if candidates is None:
+            return self
+        drop = [c for c in candidates if frame[c].isna().any()]
+        return DropStep(candidates, **{**self._args(), "columns": drop, "kinds": {c: self.kinds.get(c, "unknown")
+                                                                                 for c in drop}})
 
     def outputs_of(self, column: str) -> list[str]:
         return []
@@ -336,6 +381,18 @@ def to_numbers(series: "pd.Series") -> "pd.Series":
     except OverflowError:
         return pd.to_numeric(series.map(lambda v: str(v) if isinstance(v, int) and not isinstance(v, bool) else v),
                              errors="coerce")
+
+
+Bounds = list[float | None]
+"""Per-column clip bounds (None: no bound on that side)."""
+
+
+def percentile_bounds(data: "pd.DataFrame", lower: float, upper: float) -> tuple[Bounds, Bounds]:
+    """Per-column percentile bounds of numeric columns (missing values ignored)."""
+    values = data.to_numpy(dtype=np.float64)
+    lo = np.nanpercentile(values, lower, axis=0)
+    hi = np.nanpercentile(values, upper, axis=0)
+    return [float(v) for v in lo], [float(v) for v in hi]
 
 
 def check_numeric(series: "pd.Series", node: str | None = None, column: str | None = None) -> None:

@@ -82,6 +82,26 @@ def run_facts(pipeline: Pipeline, result: RunResult, base_dir: str | Path, artif
     })
 
 
+def candidate_runs(result: RunResult) -> list[dict[str, Any]]:
+    """One child run per tuning candidate (a Report entry with "candidates"): its parameters and scores."""
+    from designer.core.values import Report
+
+    children = []
+    for node, outputs in result.outputs.items():
+        for value in outputs.values():
+            if not isinstance(value, Report):
+                continue
+            for entry in value.entries:
+                for cand in entry.get("candidates") or []:
+                    scores = {k: v for k, v in cand.items() if k.startswith(("mean_", "std_")) or k == "fit_seconds"}
+                    params = {k: v for k, v in cand.items() if k not in scores}
+                    children.append({"params": {node: _jsonable(params)},
+                                     "metrics": {node: [{"port": "candidate", "task": "tuning", "model": node,
+                                                         "metrics": _jsonable(scores)}]},
+                                     "message": f"candidate {cand.get('candidate')} of '{node}'"})
+    return children
+
+
 class StoreRecorder(RunObserver):
     """Records one run in a run store; store trouble becomes a warning, never an exception."""
 
@@ -160,6 +180,7 @@ class StoreRecorder(RunObserver):
         if self.run_id and self.store is not None:
             try:
                 self.store.finish_run(self.run_id, **self.facts)
+                self.store.record_children(self.run_id, candidate_runs(result))
             except Exception as e:
                 self._warn(f"run {self.run_id} could not be completed in the store", e)
         self._close()

@@ -44,6 +44,9 @@ class DataSource:
         return d
 
 
+SOURCE_SAMPLE_ROWS = 200
+"""How many first rows of a source a table keeps as `source_sample`."""
+
 SOURCE_ROW = "source_row"
 """The column of a scored table that holds each row's number in its source (1 = the first data row)."""
 
@@ -67,6 +70,12 @@ class Table:
     """On a scored table: the features as the model saw them (after the recipe), for evaluation."""
     origin: tuple[str, str] | None = None
     """(node, output port) that last chose which rows flow (a source, a split, a sample); set by the engine."""
+    raw: "pd.DataFrame | None" = None
+    """The rows as they were before the first fitted column step of the recipe (index-aligned with `frame`,
+    no meta columns): Cross Validate and Tune refit the recipe on each fold's rows of it."""
+    source_sample: "pd.DataFrame | None" = None
+    """The first rows of the source as loaded (index = source row position), kept for trained bundles:
+    a few raw input rows that exported scoring scripts check their predictions on."""
 
     @classmethod
     def from_source(cls, frame: "pd.DataFrame", source: DataSource) -> "Table":
@@ -74,16 +83,29 @@ class Table:
 
         if not frame.index.equals(pd.RangeIndex(len(frame))):
             frame = frame.reset_index(drop=True)
-        return cls(frame=frame, source_schema=TableSchema.of_frame(frame), sources=(source,))
+        return cls(frame=frame, source_schema=TableSchema.of_frame(frame), sources=(source,),
+                   source_sample=frame.head(SOURCE_SAMPLE_ROWS).copy())
 
     def with_frame(self, frame: "pd.DataFrame") -> "Table":
         """Same recipe, other rows (row steps: split, sample, drop duplicates)."""
         meta = None if self.meta is None else self.meta.loc[frame.index]
-        return replace(self, frame=frame, meta=meta)
+        raw = None if self.raw is None else self.raw.loc[frame.index]
+        return replace(self, frame=frame, meta=meta, raw=raw)
 
     def with_step(self, step: Step, frame: "pd.DataFrame") -> "Table":
         """The result of a fitted column step."""
-        return replace(self, frame=frame, recipe=self.recipe + (step,))
+        return replace(self, frame=frame, recipe=self.recipe + (step,),
+                       raw=self.frame if not self.recipe else self.raw)
+
+    @property
+    def rows_before_recipe(self) -> "pd.DataFrame":
+        """The rows before any fitted column step (the frame itself when the recipe is empty)."""
+        if not self.recipe:
+            return self.frame
+        if self.raw is None:
+            raise BadInput("this table does not keep its rows from before cleaning, so its cleaning cannot "
+                           "be refitted", port="data")
+        return self.raw
 
     def with_roles(self, meta: Sequence[str] = (), features: Sequence[str] = ()) -> "Table":
         """Move columns into the meta columns, or meta columns back among the features."""
@@ -151,6 +173,9 @@ class Learner:
     task: str  # "regression" | "classification" | "clustering"
     estimator: Any  # an unfitted scikit-learn estimator
     params: dict[str, Any] = field(default_factory=dict)
+    tuned: dict[str, Any] | None = None
+    """Set by Tune Model Hyperparameters: what the parameters were tuned from (start values, search, metric,
+    score, space); trained bundles record it in their manifest's `learner`."""
 
 
 def evaluated_data(entry: dict[str, Any]) -> str:

@@ -152,6 +152,8 @@ class MainWindow(QMainWindow):
         self.act_save = self._action("&Save", self.save, K.Save, "save", "Save the pipeline")
         self.act_save_as = self._action("Save &As…", self.save_as, K.SaveAs)
         self.act_quit = self._action("&Quit", self.close, K.Quit)
+        self.act_export_python = self._action("&Python Script…", self.export_python,
+                                              tip="Write the pipeline as a plain scikit-learn script")
         self.act_undo = self.stack.createUndoAction(self, "&Undo")
         self.act_undo.setShortcuts(K.Undo)
         self.act_undo.setIcon(icon("undo"))
@@ -197,6 +199,8 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self.files.fill_recent)
         m.addSeparator()
         m.addActions([self.act_save, self.act_save_as])
+        m.addSeparator()
+        m.addMenu("&Export").addAction(self.act_export_python)
         m.addSeparator()
         m.addAction(self.act_quit)
         m = bar.addMenu("&Edit")
@@ -439,6 +443,43 @@ class MainWindow(QMainWindow):
         source = f"output {node_id}.{port} of '{self.doc.pipeline.name}'"
         if self.runs.register_dataset(table.view, source, node_id) is not None:
             self._raise_dock(self.runs_dock)
+
+    def export_python(self, path: str | None = None) -> str | None:
+        """File → Export → Python script: the last run's pipeline as a plain scikit-learn script (the run gives
+        its numbers and columns). Returns the path written, or None."""
+        from designer.core.errors import BadInput
+        from designer.core.export import Expected, export_script
+        from designer.core.states import NodeState
+        from designer.core.runner import metrics_of
+
+        result = self.runner.last_result
+        pipeline = self.doc.snapshot()
+        states = self.runner.states
+        if result is None or self.runner.running or any(
+                states.get(n.id) is None or states[n.id].state not in (NodeState.DONE, NodeState.CACHED)
+                for n in pipeline.nodes):
+            self.show_status("Run the whole pipeline first (F5): the script carries that run's numbers")
+            return None
+        if path is None:
+            start = str(self.doc.base_dir / f"{self.doc.name.lower().replace(' ', '_')}.py")
+            path = QFileDialog.getSaveFileName(self, "Export as Python script", start, "Python (*.py)")[0]
+            if not path:
+                return None
+        from designer.core.digest import bytes_sha256
+        from designer.core.pipeline import atomic_write_text
+
+        recorded = self.runner.last_recorded
+        expected = Expected(recorded.run_id if recorded else None, bytes_sha256(pipeline.to_json_text().encode()),
+                            metrics_of(result))
+        values = {n.id: self.runner.outputs(n.id) for n in pipeline.nodes}
+        try:
+            text = export_script(pipeline, self.doc.base_dir, Path(path), expected=expected, values=values)
+        except BadInput as e:
+            self.show_error("Cannot export", str(e))
+            return None
+        atomic_write_text(path, text)
+        self.show_status(f"Exported {Path(path).name}: run it with `python {Path(path).name} --check`")
+        return path
 
     def register_model(self, node_id: str) -> None:
         """Register the model `node_id` trained in the newest recorded run that trained it."""

@@ -24,6 +24,8 @@ FEEDS = {
     "learn.train": Feed(params={"label": "y"}, inputs={"data": "numeric"}),
     "learn.train_clustering": Feed(inputs={"learner": "clustering_learner", "data": "numeric"}),
     "score.model": Feed(inputs={"data": "numeric"}),
+    "learn.tune": Feed(params={"label": "y", "candidates": 2, "folds": 2, "cache": False}, inputs={"data": "numeric"}),
+    "evaluate.cross_validate": Feed(params={"label": "y", "folds": 3}, inputs={"data": "numeric"}),
     "evaluate.model": Feed(inputs={"scored": "scored", "scored2": "scored"}),
 }
 

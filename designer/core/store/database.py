@@ -19,7 +19,7 @@ from typing import Any, Iterable, Iterator, Self
 from designer.core.store.errors import ReadOnlyStore, StoreError
 from designer.core.store.location import ENV_TIMEOUT, STORE_DIR, store_file, timeout_from_env
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 APPLICATION_ID = 0x50445253
 """SQLite's application id of a run store ("PDRS"); stores made before it was set have 0 and a 'runs' table."""
 
@@ -121,8 +121,14 @@ ALTER TABLE run_inputs ADD COLUMN dataset_version INTEGER;
 CREATE INDEX run_inputs_by_dataset ON run_inputs (dataset, dataset_version);
 """
 
+# Tuning: a tuning run's candidates are child runs of it.
+_V_PARENT_RUN = """
+ALTER TABLE runs ADD COLUMN parent_run TEXT;
+CREATE INDEX runs_by_parent ON runs (parent_run);
+"""
+
 # MIGRATIONS[n] takes a store from version n to n + 1 (v0 = an empty file). Append, never edit.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V_DATASETS)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V_DATASETS, _V_PARENT_RUN)
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 

@@ -182,6 +182,8 @@ class RunRecord:
     reproduces: str | None = None
     inputs: list[dict[str, Any]] = field(default_factory=list)
     artifacts: list[dict[str, Any]] = field(default_factory=list)
+    parent_run: str | None = None
+    """Set on a child run: one candidate of a tuning run (the parent)."""
 
     @property
     def seconds(self) -> float | None:

@@ -24,7 +24,8 @@ from designer.core.store.records import (INTERRUPTED, RUNNING, STATUSES, RunReco
 
 _RUN_COLUMNS = ("id", "pipeline_name", "pipeline_hash", "pipeline_text", "pipeline_path", "base_dir", "status",
                 "started_at", "ended_at", "pid", "pid_token", "host", "git_commit", "overrides", "upto", "out_dir",
-                "params", "metrics", "libraries", "nodes", "errors", "warnings", "message", "reproduces", "git_dirty")
+                "params", "metrics", "libraries", "nodes", "errors", "warnings", "message", "reproduces", "git_dirty",
+                "parent_run")
 _JSON_COLUMNS: dict[str, Any] = {"overrides": [], "params": {}, "metrics": {}, "libraries": {}, "nodes": {},
                                  "errors": {}, "warnings": {}}
 
@@ -142,14 +143,16 @@ class RunStore(ModelRegistry, DatasetRegistry):
             rec.status = INTERRUPTED  # not marked yet (read-only or busy store): show the truth anyway
         return rec
 
-    def list_runs(self, pipeline_name: str | None = None, limit: int | None = None) -> list[RunRecord]:
-        """Runs, newest first (without pipeline text, inputs and artifacts; `get_run` has them)."""
+    def list_runs(self, pipeline_name: str | None = None, limit: int | None = None,
+                  parent: str | None = None) -> list[RunRecord]:
+        """Runs, newest first (without pipeline text, inputs and artifacts; `get_run` has them): top-level runs,
+        or the child runs (tuning candidates) of run `parent`."""
         self._reap_quietly()
         columns = ", ".join("'' AS pipeline_text" if c == "pipeline_text" else c for c in _RUN_COLUMNS)
-        sql = f"SELECT {columns} FROM runs"
-        args: list[Any] = []
+        sql = f"SELECT {columns} FROM runs WHERE " + ("parent_run = ?" if parent else "parent_run IS NULL")
+        args: list[Any] = [parent] if parent else []
         if pipeline_name is not None:
-            sql += " WHERE pipeline_name = ?"
+            sql += " AND pipeline_name = ?"
             args.append(pipeline_name)
         sql += " ORDER BY id DESC"
         if limit is not None:
@@ -162,7 +165,8 @@ class RunStore(ModelRegistry, DatasetRegistry):
         ref = ref.strip().lower()
         m = re.fullmatch(r"(?:latest|last)(?:~(\d+))?", ref)
         if m:
-            rows = self._read("SELECT id FROM runs ORDER BY id DESC LIMIT 1 OFFSET ?", (int(m.group(1) or 0),))
+            rows = self._read("SELECT id FROM runs WHERE parent_run IS NULL ORDER BY id DESC LIMIT 1 OFFSET ?",
+                              (int(m.group(1) or 0),))
             if not rows:
                 raise StoreError(f"no run '{ref}': the store holds fewer runs", file=str(self.path))
             return rows[0][0]
@@ -192,6 +196,31 @@ class RunStore(ModelRegistry, DatasetRegistry):
         rec.artifacts = [{"path": p, "kind": k, "node": n, "sha256": s, "bytes": b} for p, k, n, s, b in self._read(
             "SELECT path, kind, node, sha256, bytes FROM run_artifacts WHERE run_id = ? ORDER BY rowid", (run_id,))]
         return rec
+
+    def record_children(self, parent: str, children: Iterable[dict[str, Any]]) -> list[str]:
+        """Child runs of `parent` (one per tuning candidate: `params`, `metrics`, `status`), so `runs compare`
+        works on candidates; returns their ids, in order."""
+        row = self._read("SELECT pipeline_name, pipeline_hash, pipeline_path, base_dir, started_at, pid, host, "
+                         "git_commit FROM runs WHERE id = ?", (parent,))
+        if not row:
+            raise StoreError(f"no run '{parent}'", file=str(self.path))
+        name, sha, path, base, started, pid, host, commit = row[0]
+        ids = []
+        for child in children:
+            for _ in range(20):
+                run_id = new_run_id()
+                with self._write() as conn:
+                    cur = conn.execute(
+                        "INSERT OR IGNORE INTO runs (id, pipeline_name, pipeline_text, pipeline_hash, pipeline_path, "
+                        "base_dir, status, started_at, ended_at, pid, host, git_commit, params, metrics, message, "
+                        "parent_run) VALUES (?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (run_id, name, sha, path, base, str(child.get("status", "succeeded")), started, now_iso(),
+                         pid, host, commit, _dumps(child.get("params", {})), _dumps(child.get("metrics", {})),
+                         child.get("message"), parent))
+                if cur.rowcount == 1:
+                    ids.append(run_id)
+                    break
+        return ids
 
     def compare(self, a: str, b: str) -> dict[str, Any]:
         """Parameter, metric, data and library differences between two runs (see `compare_runs`)."""

@@ -696,6 +696,8 @@ def make_editor(field: FieldInfo, base_dir: Callable[[], Path | None],
         return TextEditor(_parse_number_or_text, _show_optional)
     if kind == "mapping":
         return MappingEditor(choices_of(field) or None)
+    if kind == "search_space":  # interim: raw JSON until the search-space editor lands
+        return TextEditor(_parse_json, lambda v: json.dumps(v, ensure_ascii=False), placeholder="JSON")
     if kind == "text_list":
         return TextEditor(_parse_list, _show_list, placeholder="comma-separated")
     return TextEditor(_parse_json, lambda v: json.dumps(v, ensure_ascii=False), placeholder="JSON")

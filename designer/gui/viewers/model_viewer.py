@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import (QLabel, QProgressBar, QSplitter, QTabWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, QSplitter, QTabWidget, QTreeWidget,
+                               QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from designer.core.plots import Importance, feature_importance, importance_figure
 from designer.gui.viewers.export import add_csv_export, model_frame
@@ -69,7 +69,14 @@ class ModelViewer(QWidget):
         self.header.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addWidget(self.header)
+        top = QHBoxLayout()
+        top.addWidget(self.header, 1)
+        self.copy_python = QPushButton("Copy as Python")
+        self.copy_python.setToolTip("Copy the model as a scikit-learn Pipeline (the recipe's transformers and the "
+                                    "learner, every parameter spelled out)")
+        self.copy_python.clicked.connect(self.copy_as_python)
+        top.addWidget(self.copy_python, 0, Qt.AlignTop)
+        layout.addLayout(top)
         layout.addWidget(self.tabs, 1)
         self.importance: Importance | None = None
         self.importance_view: FigureView | None = None
@@ -98,6 +105,21 @@ class ModelViewer(QWidget):
         self.tabs.addTab(self._recipe(info["recipe"]), "Recipe")
         self.tabs.addTab(self._importance(model, scored), "Feature importance")
         self.tabs.setCurrentIndex(max(current, 0))
+
+    def copy_as_python(self) -> str:
+        """Put the model's Python on the clipboard; returns it (or the reason it cannot be written)."""
+        from PySide6.QtWidgets import QApplication
+
+        from designer.core.errors import BadInput
+        from designer.core.export import model_code
+
+        try:
+            text = model_code(self.model)
+        except BadInput as e:
+            self.copy_python.setToolTip(f"Cannot copy as Python: {e.message}")
+            return e.message
+        QApplication.clipboard().setText(text)
+        return text
 
     def _overview(self, learner: dict[str, Any], info: dict[str, Any]) -> QWidget:
         page = QWidget()

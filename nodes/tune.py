@@ -1,0 +1,535 @@
+"""Model selection: Cross Validate Model and Tune Model Hyperparameters.
+
+Both take an untrained learner and a table, as in Azure's designer. The table may be raw, or the output of
+the cleaning chain: then its recipe (every fitted column step since the data source) is refitted inside each
+fold on the fold's training rows only, so no statistic of a test fold (a median, a category, a scale)
+leaks into training, which normalizing before cross-validation would do.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field
+
+from designer.core.errors import BadInput
+from designer.core.model import PREDICTION
+from designer.core.node import LearnerSpec, NodeType, Params, Port, ReportSpec, RunContext, SchemaContext, table_input
+from designer.core.schema import ColumnName, TableSchema
+from designer.core.tuning import SearchRange
+from designer.core.values import Learner, PortType, Report, Table
+
+CATEGORY = "Machine learning"
+FOLD = "fold"
+
+
+class CrossValidateParams(Params):
+    label: ColumnName = Field(..., min_length=1, description="The column to predict")
+    folds: int = Field(5, ge=2, le=100, description="Number of folds (stratified by the label for "
+                                                    "classification)")
+    shuffle: bool = Field(True, description="Shuffle rows before making the folds")
+    seed: int = Field(42, ge=0, description="Random seed for the shuffle")
+    group: ColumnName = Field("", description="Optional group column: rows of one group (a patient, a "
+                                              "customer) stay in the same fold (empty: none)")
+
+
+def check_learner_and_label(inputs: dict[str, Any], label: str) -> tuple[TableSchema, str]:
+    """The input schema and the learner's task, refusing clustering learners and unknown labels."""
+    schema = table_input(inputs)
+    learner = inputs.get("learner")
+    task = learner.task if isinstance(learner, LearnerSpec) else "regression"
+    if task == "clustering":
+        raise BadInput("cross-validation needs a regression or classification learner", port="learner")
+    if schema.exact and schema.kind(label) is None:
+        raise BadInput(f"unknown label column '{label}'; the input has {', '.join(schema.names)}",
+                       param="label", column=label)
+    return schema, task
+
+
+def groups_of(table: Table, rows: Any, group: str) -> np.ndarray | None:
+    """The group column's values for `rows` (a working or a meta column), or None."""
+    if not group:
+        return None
+    if group in rows.columns:
+        values = rows[group]
+    elif table.meta is not None and group in table.meta.columns:
+        values = table.meta.loc[rows.index, group]
+    else:
+        raise BadInput(f"unknown group column '{group}'", param="group", column=group)
+    if values.isna().any():
+        raise BadInput("the group column has missing values", param="group", column=group)
+    return values.to_numpy()
+
+
+def fold_metrics(task: str, label: str, frame: Any, classes: list[Any]) -> dict[str, float]:
+    from nodes.evaluate import evaluate_frame
+
+    return evaluate_frame(frame, task, label, classes, None)["metrics"]
+
+
+class CrossValidateModel(NodeType):
+    """Estimate how well a learner generalises: k-fold cross-validation with the whole cleaning refitted
+    inside each fold.
+
+    Connect the learner and the table to learn from: raw rows, or the output of your cleaning chain (Clean
+    Missing Data, Normalize, Encode …). Each step of that chain is refitted on every fold's training rows
+    alone and replayed on its test rows, so the estimate is free of leaks. Classification folds keep the
+    label's class proportions; a group column keeps each group in one fold.
+
+    Outputs every row as given with its fold and out-of-fold prediction (connect it to Evaluate Model like
+    a scored table), and a report with each fold's metrics, their mean ± standard deviation and the
+    evaluation plots of all out-of-fold predictions.
+    """
+
+    type_id = "evaluate.cross_validate"
+    title = "Cross Validate Model"
+    category = "Score and evaluate"
+    inputs = (Port("learner", PortType.LEARNER, "Untrained learner"),
+              Port("data", PortType.TABLE, "Rows to learn from: raw, or after the cleaning to refit per fold"))
+    outputs = (Port("scored", PortType.TABLE, "Every row with its fold and out-of-fold prediction"),
+               Port("report", PortType.REPORT, "Per-fold metrics, mean ± std and plots"))
+    Params = CrossValidateParams
+
+    def schema(self, params: CrossValidateParams, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
+        schema, task = check_learner_and_label(inputs, params.label)
+        if params.group and schema.exact and schema.kind(params.group) is None \
+                and params.group not in schema.meta_names:
+            raise BadInput(f"unknown group column '{params.group}'", param="group", column=params.group)
+        base = schema if not schema.steps else TableSchema(exact=False, meta=schema.meta)
+        out = base.model_copy(update={"steps": (), "stats_steps": ()}).add([(FOLD, "numeric"),
+                                                                           (PREDICTION, "unknown")])
+        out = out.model_copy(update={"exact": out.exact and task != "classification",
+                                     "scored": {"task": task, "label": params.label, "model": ctx.node_id}})
+        return {"scored": out, "report": ReportSpec((task,))}
+
+    def run(self, params: CrossValidateParams, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        from designer.core.crossval import cross_validate, fold_splitter, out_of_fold
+
+        learner: Learner = inputs["learner"]
+        table: Table = inputs["data"]
+        if learner.task == "clustering":
+            raise BadInput("cross-validation needs a regression or classification learner", port="learner")
+        rows = table.rows_before_recipe
+        groups = groups_of(table, rows, params.group)
+        splitter = fold_splitter(learner.task, params.folds, params.seed, params.shuffle, groups is not None)
+        results = []
+        for r in cross_validate(learner, table, params.label, splitter, groups,
+                                on_fold=lambda i, n: ctx.progress(i / n, f"fold {i + 1} of {n}")):
+            results.append(r)
+        ctx.progress(0.95, "evaluating")
+        oof = out_of_fold(results, len(rows), learner.task)
+        return cv_outputs(ctx.node_id, table, rows, oof, results, params.label, learner.task)
+
+
+def cv_outputs(node: str, table: Table, rows: Any, oof: Any, results: list[Any], label: str,
+               task: str) -> dict[str, Any]:
+    """The scored-like table (rows as given + fold + predictions) and the report of a cross-validation."""
+    from nodes.evaluate import evaluate_frame
+
+    frame = rows.copy(deep=False)
+    fold_col = FOLD
+    while fold_col in frame.columns:
+        fold_col = f"_{fold_col}"
+    frame[fold_col] = oof[FOLD].to_numpy()
+    for c in oof.columns[1:]:
+        frame[c] = oof[c].to_numpy()
+    classes = sorted({c for r in results for c in r.classes}, key=lambda c: (str(type(c)), c))
+    scored = {"task": task, "label": label, "model": node, "features": [], "classes": classes}
+    out = Table(frame=frame, source_schema=table.source_schema, sources=table.sources, scored=scored,
+                meta=table.meta)
+    per_fold = []
+    for r in results:
+        part = frame.iloc[r.test]
+        per_fold.append({"fold": r.fold + 1, "rows": len(r.test), "metrics": fold_metrics(task, label, part, classes)})
+    names = list(per_fold[0]["metrics"]) if per_fold else []
+    names = [m for m in names if all(m in f["metrics"] for f in per_fold)]
+    mean = {m: float(np.mean([f["metrics"][m] for f in per_fold])) for m in names}
+    std = {m: float(np.std([f["metrics"][m] for f in per_fold])) for m in names}
+    pooled = evaluate_frame(frame, task, label, classes, None)
+    entry = {"port": "scored", "task": task, "model": node, "label": label, "rows": len(frame),
+             "metrics": mean, "std": std, "folds": per_fold, "pooled": pooled["metrics"], "plots": pooled["plots"]}
+    return {"scored": out, "report": Report([entry])}
+
+
+# ------------------------------------------------------------------------------------------------ tune
+SMALL_FIT_ROWS = 5000
+HIGHER_IS_BETTER = {"r2": True, "rmse": False, "mae": False, "accuracy": True, "f1": True, "precision": True,
+                    "recall": True, "roc_auc": True}
+
+
+class TuneParams(Params):
+    label: ColumnName = Field(..., min_length=1, description="The column to predict")
+    space: dict[str, SearchRange] = Field(default_factory=dict, description=(
+        "Learner parameter → where to search it: {\"values\": [...]} or {\"low\": a, \"high\": b, \"log\": true}. "
+        "Empty: every tunable parameter from a quarter to four times its default"),
+        json_schema_extra={"x-space": "learner"})
+    search: Literal["random", "grid", "halving", "optuna"] = Field(
+        "random", description="Random search, a full grid, successive halving (many candidates on few rows, "
+                              "the best on more) or Optuna's TPE (needs the 'tune' extra)")
+    candidates: int = Field(20, ge=1, le=10000, description="Most candidates to score")
+    minutes: float = Field(0.0, ge=0, le=10080, description="Stop starting new candidates after this many "
+                                                             "minutes (0: no time limit)")
+    metric: Literal["auto", "r2", "rmse", "mae", "accuracy", "f1", "precision", "recall", "roc_auc"] = Field(
+        "auto", description="What ranks the candidates (auto: r2 for regression, accuracy for classification)")
+    folds: int = Field(3, ge=2, le=20, description="Inner cross-validation folds (without a validation table)")
+    seed: int = Field(42, ge=0, description="Random seed for folds, sampling and subsamples")
+    factor: int = Field(3, ge=2, le=10, description="Successive halving: keep 1/factor of the candidates per "
+                                                    "round, give them factor times the rows")
+    min_rows: int = Field(0, ge=0, description="Successive halving: rows in the first round (0: 100 per fold; "
+                                               "never fewer than 2 × folds × classes, nor 50)")
+    cache: bool = Field(True, description="Reuse candidates already scored on the same data, recipe and "
+                                          "settings (kept beside the run store)")
+
+
+@dataclass
+class Prepared:
+    """The folds of one row subset, cleaned once (the recipe does not depend on the candidate)."""
+
+    folds: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+    classes: list[Any]
+
+
+def prepare_folds(table: Table, label: str, task: str, folds: int, seed: int, rows: int | None,
+                  validation: Table | None) -> Prepared:
+    """Feature matrices of each inner fold (recipe refitted on the fold's training rows), or of the training
+    table against the validation table; on a seeded subsample of `rows` rows when given."""
+    from designer.core.crossval import fold_splitter, refit_recipe, split_folds
+    from designer.core.model import feature_matrix
+    from designer.core.recipe import apply_steps, pending_steps
+
+    data = table.rows_before_recipe
+    y_all = data[label]
+    if y_all.isna().any():
+        raise BadInput(f"the label has {int(y_all.isna().sum())} missing values; remove those rows first",
+                       param="label", column=label)
+    if rows is not None and rows < len(data):
+        from sklearn.utils import resample
+
+        strat = y_all if task == "classification" else None
+        data = resample(data, n_samples=rows, replace=False, random_state=seed, stratify=strat)
+    meta = [] if table.meta is None else list(table.meta.columns)
+    out = []
+    if validation is not None:
+        steps, clean = refit_recipe(table.recipe, data, label)
+        features = [c for c in clean.columns if c != label and c not in meta]
+        pending = pending_steps(validation.step_ids, tuple(steps) if rows is not None else table.recipe)
+        test = apply_steps(validation.frame if rows is None else validation.rows_before_recipe,
+                           pending if rows is None else steps, [label])
+        out.append((feature_matrix(clean[features]), clean[label].to_numpy(),
+                    feature_matrix(test[features]), test[label].to_numpy()))
+    else:
+        splitter = fold_splitter(task, folds, seed)
+        for train, test in split_folds(splitter, data, data[label].to_numpy(), None, param="folds"):
+            steps, clean = refit_recipe(table.recipe, data.iloc[train], label)
+            features = [c for c in clean.columns if c != label and c not in meta]
+            clean_test = apply_steps(data.iloc[test], steps, [label])
+            out.append((feature_matrix(clean[features]), clean[label].to_numpy(),
+                        feature_matrix(clean_test[features]), clean_test[label].to_numpy()))
+    classes = sorted(y_all.unique().tolist(), key=lambda c: (str(type(c)), c)) if task == "classification" else []
+    return Prepared(out, classes)
+
+
+def score_candidate(estimator: Any, prepared: Prepared, task: str, metric: str) -> list[float]:
+    """The metric on each fold (scored with the designer's own metric functions)."""
+    from sklearn.base import clone
+    from threadpoolctl import threadpool_limits
+
+    from nodes.evaluate import classification_metrics, regression_metrics
+
+    scores = []
+    for X_tr, y_tr, X_te, y_te in prepared.folds:
+        # small subsets (halving's early rounds) fit faster on one thread than paying for thread start-up
+        # and barriers at every boosting iteration; results do not depend on the thread count
+        with threadpool_limits(1 if len(X_tr) < SMALL_FIT_ROWS else None):
+            est = clone(estimator).fit(X_tr, y_tr)
+        pred = est.predict(X_te)
+        if task == "regression":
+            values = regression_metrics(y_te.astype(float), pred.astype(float))
+        else:
+            classes = [c.item() if isinstance(c, np.generic) else c for c in est.classes_]
+            proba = est.predict_proba(X_te) if hasattr(est, "predict_proba") and len(classes) == len(
+                prepared.classes) else None
+            values = classification_metrics(y_te, pred, proba, classes)[0]
+        if metric not in values:
+            raise BadInput(f"metric '{metric}' cannot be computed on a fold (a class is missing from it); "
+                           "choose another metric or fewer folds", param="metric")
+        scores.append(float(values[metric]))
+    return scores
+
+
+class TuneModelHyperparameters(NodeType):
+    """Search a learner's hyperparameters and output the best learner.
+
+    Connect the learner and the training table (raw, or after the cleaning chain: its recipe is refitted
+    inside every inner fold, so no test-fold statistic leaks), and optionally a validation table (then each
+    candidate is scored on it instead of by inner cross-validation). The search space comes from the
+    learner's own parameters (their bounds and choices); edit it in 'space'. Searches: random, grid,
+    successive halving (a first round of all candidates on few rows, then the best on more; much faster at
+    a similar result) and Optuna's TPE. The budget is a number of candidates and/or minutes.
+
+    Outputs the best learner (Train Model and Score Model take it unchanged; the trained bundle records what
+    it was tuned from), the sweep table (one row per scored candidate: its parameters, mean and standard
+    deviation of the metric, fit time, halving round) and a report with the metric against each parameter.
+    Finished candidates are cached beside the run store: a crash loses at most the candidate being fitted,
+    and a widened search fits only the new candidates. Stop ends the search after the current candidate.
+    """
+
+    type_id = "learn.tune"
+    title = "Tune Model Hyperparameters"
+    category = CATEGORY
+    inputs = (Port("learner", PortType.LEARNER, "Untrained learner (its values are the starting point)"),
+              Port("data", PortType.TABLE, "Training rows: raw, or after the cleaning to refit per fold"),
+              Port("validation", PortType.TABLE, "Optional rows to score candidates on", optional=True))
+    outputs = (Port("learner", PortType.LEARNER, "The best learner"),
+               Port("sweep", PortType.TABLE, "One row per candidate"),
+               Port("report", PortType.REPORT, "Best score and the metric against each parameter"))
+    Params = TuneParams
+
+    def schema(self, params: TuneParams, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
+        from designer.core.registry import default_registry
+        from designer.core.tuning import check_space
+
+        schema, task = check_learner_and_label(inputs, params.label)
+        metric = resolve_metric(params.metric, task)
+        learner = inputs.get("learner")
+        if isinstance(learner, LearnerSpec):
+            cls = default_registry().get(learner.type)
+            if cls is not None and params.space:
+                check_space(params.space, cls.Params, cls.title)
+        if params.search == "optuna":
+            import importlib.util
+
+            if importlib.util.find_spec("optuna") is None:
+                raise BadInput("Optuna is not installed; install the 'tune' extra (pip install optuna) or choose "
+                               "another search", param="search")
+        sweep = TableSchema(columns=(("candidate", "numeric"), ("round", "numeric"), ("rows", "numeric")),
+                            exact=False)
+        return {"learner": learner if isinstance(learner, LearnerSpec) else LearnerSpec("", task),
+                "sweep": sweep.add([(f"mean_{metric}", "numeric"), (f"std_{metric}", "numeric")]),
+                "report": ReportSpec(("tuning",))}
+
+    def run(self, params: TuneParams, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        from designer.core.registry import default_registry
+        from designer.core.tuning import check_space, default_space
+
+        learner: Learner = inputs["learner"]
+        table: Table = inputs["data"]
+        validation: Table | None = inputs.get("validation")
+        if learner.task == "clustering":
+            raise BadInput("tuning needs a regression or classification learner", port="learner")
+        cls = default_registry().require(learner.type_id)
+        space = dict(params.space) or default_space(cls.Params)
+        check_space(space, cls.Params, cls.title)
+        search = Search(self, params, learner, cls, space, table, validation, ctx)
+        return search.run()
+
+
+def resolve_metric(metric: str, task: str) -> str:
+    if metric == "auto":
+        return "r2" if task == "regression" else "accuracy"
+    regression = metric in ("r2", "rmse", "mae")
+    if regression != (task == "regression"):
+        raise BadInput(f"metric '{metric}' does not fit a {task} learner", param="metric")
+    return metric
+
+
+class Search:
+    """One tuning run: candidates, their cached or fresh scores, progress and cancel between candidates."""
+
+    def __init__(self, node: TuneModelHyperparameters, params: TuneParams, learner: Learner, cls: Any,
+                 space: dict[str, Any], table: Table, validation: Table | None, ctx: RunContext) -> None:
+        from designer.core.digest import frame_sha256
+        from designer.core.tuning import CandidateCache, search_key
+
+        self.params, self.learner, self.cls, self.space, self.ctx = params, learner, cls, space, ctx
+        self.table, self.validation = table, validation
+        self.metric = resolve_metric(params.metric, learner.task)
+        self.better = HIGHER_IS_BETTER[self.metric]
+        self.started = time.monotonic()
+        self.rows: list[dict[str, Any]] = []
+        self.reused = 0
+        self._prepared: dict[int | None, Prepared] = {}
+        key = search_key(
+            data=frame_sha256(table.rows_before_recipe), recipe=[s.describe() for s in table.recipe],
+            validation=None if validation is None else frame_sha256(validation.frame), label=params.label,
+            learner=learner.type_id, base=learner.params, folds=params.folds, seed=params.seed, metric=self.metric)
+        self.cache = CandidateCache(cache_folder(ctx) if params.cache else None, key)
+
+    # -- scoring ------------------------------------------------------------------------------------
+    def prepared(self, rows: int | None) -> Prepared:
+        if rows not in self._prepared:
+            p = self.params
+            self._prepared[rows] = prepare_folds(self.table, p.label, self.learner.task, p.folds, p.seed, rows,
+                                                 self.validation)
+        return self._prepared[rows]
+
+    def learner_params(self, candidate: dict[str, Any]) -> Any:
+        try:
+            return self.cls.Params.model_validate({**self.learner.params, **candidate})
+        except Exception as e:
+            raise BadInput(f"candidate {candidate} is not valid for '{self.cls.title}': {e}", param="space") from None
+
+    def evaluate(self, candidate: dict[str, Any], rows: int | None, round_: int) -> dict[str, Any]:
+        """Score one candidate (from the cache when it was scored before); checks Stop first."""
+        from designer.core.tuning import candidate_key
+
+        self.ctx.check_cancelled()
+        key = candidate_key(candidate, rows)
+        hit = self.cache.get(key)
+        if hit is not None:
+            self.reused += 1
+            scores, seconds = hit["scores"], hit["fit_seconds"]
+        else:
+            est = self.cls().estimator(self.learner_params(candidate))
+            t = time.perf_counter()
+            scores = score_candidate(est, self.prepared(rows), self.learner.task, self.metric)
+            seconds = time.perf_counter() - t
+            self.cache.put(key, {"params": candidate, "rows": rows, "scores": scores, "fit_seconds": seconds})
+        n_rows = len(self.table.rows_before_recipe) if rows is None else rows
+        row = {"candidate": len(self.rows) + 1, "round": round_, "rows": n_rows, **candidate,
+               f"mean_{self.metric}": float(np.mean(scores)), f"std_{self.metric}": float(np.std(scores)),
+               "fit_seconds": float(seconds)}
+        self.rows.append(row)
+        return row
+
+    def out_of_time(self) -> bool:
+        return self.params.minutes > 0 and time.monotonic() - self.started > self.params.minutes * 60
+
+    def progress(self, done: int, total: int) -> None:
+        self.ctx.progress(done / max(total, 1), f"candidate {done + 1} of {total}")
+
+    def rank_key(self, row: dict[str, Any]) -> float:
+        score = row[f"mean_{self.metric}"]
+        return -score if self.better else score
+
+    # -- searches -----------------------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        p = self.params
+        if p.search == "halving":
+            best = self.halving()
+        elif p.search == "optuna":
+            best = self.optuna()
+        else:
+            from designer.core.tuning import grid, sample
+
+            cands = grid(self.space, self.cls.Params) if p.search == "grid" else \
+                sample(self.space, self.cls.Params, p.candidates, p.seed)
+            if len(cands) > p.candidates:
+                self.ctx.warn(f"the grid has {len(cands)} points; scoring the first {p.candidates} (raise "
+                              "'candidates' to score them all)")
+                cands = cands[:p.candidates]
+            for i, cand in enumerate(cands):
+                if self.out_of_time():
+                    break
+                self.progress(i, len(cands))
+                self.evaluate(cand, None, 1)
+            best = self.best_of(self.rows)
+        return self.outputs(best)
+
+    def best_of(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        if not rows:
+            raise BadInput("no candidate was scored within the time limit", param="minutes")
+        return min(rows, key=lambda r: (self.rank_key(r), r["candidate"]))
+
+    def halving(self) -> dict[str, Any]:
+        from designer.core.tuning import halving_schedule, min_halving_rows, sample
+
+        p = self.params
+        cands = sample(self.space, self.cls.Params, p.candidates, p.seed)
+        classes = self.table.rows_before_recipe[p.label].nunique() if self.learner.task == "classification" else 1
+        folds = 1 if self.validation is not None else p.folds
+        # first rounds big enough that every fold holds each class twice over and trees can split
+        floor = min_halving_rows(folds, classes)
+        min_rows = max(p.min_rows, floor) if p.min_rows else max(floor, 100 * folds)
+        n_rows = len(self.table.rows_before_recipe)
+        schedule = halving_schedule(len(cands), n_rows, min_rows, p.factor)
+        total = sum(n for n, _ in schedule)
+        done = 0
+        alive = cands
+        last: list[dict[str, Any]] = []
+        for r, (n, rows) in enumerate(schedule, start=1):
+            alive = alive[:n]
+            last = []
+            for cand in alive:
+                if self.out_of_time():
+                    break
+                self.progress(done, total)
+                last.append(self.evaluate(cand, None if rows >= n_rows else rows, r))
+                done += 1
+            if not last or self.out_of_time():
+                break
+            ranked = sorted(last, key=lambda row: (self.rank_key(row), row["candidate"]))
+            alive = [{k: row[k] for k in self.space} for row in ranked]
+        return self.best_of(last or self.rows)
+
+    def optuna(self) -> dict[str, Any]:
+        try:
+            import optuna
+        except ImportError:
+            raise BadInput("Optuna is not installed; install the 'tune' extra (pip install optuna)",
+                           param="search") from None
+        from designer.core.tuning import suggest
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        p = self.params
+        sampler = optuna.samplers.TPESampler(seed=p.seed)
+        study = optuna.create_study(direction="maximize" if self.better else "minimize", sampler=sampler)
+
+        def objective(trial: Any) -> float:
+            self.progress(trial.number, p.candidates)
+            return self.evaluate(suggest(trial, self.space, self.cls.Params), None, 1)[f"mean_{self.metric}"]
+
+        def stop(study_: Any, trial: Any) -> None:
+            if self.out_of_time():
+                study_.stop()
+
+        # n_jobs=1: Optuna ignores its seed when trials run in parallel
+        study.optimize(objective, n_trials=p.candidates, n_jobs=1, callbacks=[stop], catch=())
+        return self.best_of(self.rows)
+
+    # -- outputs ------------------------------------------------------------------------------------
+    def outputs(self, best: dict[str, Any]) -> dict[str, Any]:
+        import pandas as pd
+
+        ctx = self.ctx
+        chosen = {k: best[k] for k in self.space}
+        best_params = self.learner_params(chosen)
+        tuned = {"from": self.learner.params, "search": self.params.search, "metric": self.metric,
+                 "score": best[f"mean_{self.metric}"], "candidates": len(self.rows), "node": ctx.node_id,
+                 "space": {k: v.model_dump(mode="json", exclude_defaults=True) for k, v in self.space.items()}}
+        learner = Learner(self.learner.type_id, self.learner.title, self.learner.task,
+                          self.cls().estimator(best_params), best_params.model_dump(mode="json"), tuned=tuned)
+        sweep = pd.DataFrame(self.rows)
+        order = sorted(range(len(self.rows)), key=lambda i: (self.rows[i]["round"] * -1, self.rank_key(self.rows[i]),
+                                                              self.rows[i]["candidate"]))
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(1, len(order) + 1)
+        sweep["rank"] = rank
+        from designer.core.values import DataSource
+
+        source = DataSource(f"{ctx.node_id} sweep", None, "", len(sweep), sweep.shape[1])
+        entry = {"port": "sweep", "task": "tuning", "model": ctx.node_id, "rows": len(sweep),
+                 "metrics": {f"best_{self.metric}": best[f"mean_{self.metric}"], "candidates": float(len(sweep)),
+                             "reused": float(self.reused)},
+                 "best": chosen, "candidates": self.rows,
+                 "plots": {"tuning": {"metric": self.metric, "higher_is_better": self.better,
+                                      "params": {k: sweep[k].tolist() for k in self.space},
+                                      "scores": sweep[f"mean_{self.metric}"].tolist(),
+                                      "rounds": sweep["round"].tolist(), "best": chosen}}}
+        if self.reused:
+            ctx.warn(f"{self.reused} candidate(s) reused from the cache of earlier runs")
+        return {"learner": learner, "sweep": Table.from_source(sweep, source), "report": Report([entry])}
+
+
+def cache_folder(ctx: RunContext) -> Path | None:
+    """Where finished candidates are kept: a folder beside the run store the run is recorded in."""
+    try:
+        from designer.core.store import store_for_pipeline
+
+        return store_for_pipeline(ctx.base_dir / "pipeline.json").parent / "tune-cache"
+    except Exception:  # noqa: BLE001  (no usable store location: no cache)
+        return None

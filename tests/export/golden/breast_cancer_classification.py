@@ -1,0 +1,279 @@
+"""Breast cancer classification: exported by pipeline-designer 0.1.0 as a plain scikit-learn script.
+
+Classify tumours as malignant or benign (scikit-learn's breast cancer Wisconsin data) with boosted
+trees, compared side by side with a logistic regression on z-scored features. A stratified split
+keeps the class balance; the scaling is fitted on the training rows and replayed on the test rows.
+
+Pipeline sha256: 0000000000000000000000000000000000000000000000000000000000000000
+Designer run: golden
+
+Usage: python THIS.py [--check] [--scored-out DIR]
+  --check          assert the designer's own metrics (exact equality)
+  --scored-out DIR write each Score Model output as DIR/<node>.scored.csv
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_breast_cancer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+HERE = Path(__file__).resolve().parent
+
+# The designer's metrics for this pipeline (run golden, pipeline sha256 0000000000000000…); `--check` asserts them exactly.
+EXPECTED = {
+    'evaluate': [
+        {
+            'port': 'scored',
+            'metrics': {
+                'accuracy': 0.965034965034965,
+                'precision': 1.0,
+                'recall': 0.9056603773584906,
+                'f1': 0.9504950495049505,
+                'roc_auc': 0.9964360587002097,
+            },
+        },
+        {
+            'port': 'scored2',
+            'metrics': {
+                'accuracy': 0.965034965034965,
+                'precision': 0.98,
+                'recall': 0.9245283018867925,
+                'f1': 0.9514563106796117,
+                'roc_auc': 0.9962264150943396,
+            },
+        },
+    ],
+}
+
+
+def labelled(frame, target, names = None):
+    """A scikit-learn data set's frame with its target column named, class codes replaced by names."""
+    import numpy as np
+
+    frame = frame.rename(columns={"target": target})
+    if names is not None:
+        frame[target] = np.asarray(names, dtype=object)[frame[target].to_numpy()]
+        frame[target] = frame[target].astype(object)
+    return frame
+
+
+def feature_matrix(frame, columns):
+    """The features as one C-ordered float64 array, in the designer's column order."""
+    return np.ascontiguousarray(frame[columns].to_numpy(dtype=np.float64))
+
+
+def scored_rows(model, rows, inputs, shown, task, cleaned=0, with_features=(), source_row="source_row"):
+    """The designer's Score Model output: the rows as given (their number in the source, the meta columns
+    and the columns; after the first `cleaned` steps when they were cleaned upstream) plus predictions."""
+    X = model[:-1].transform(rows[inputs])
+    if cleaned:
+        rows = pd.concat([rows.drop(columns=inputs), model[:cleaned].transform(rows[inputs])], axis=1)
+    out = rows[shown].copy()
+    out.insert(0, source_row, out.index + 1)
+    for i, name in enumerate(with_features):
+        out[f"feature:{name}"] = X[:, i]
+    est = model[-1]
+    if task == "clustering":
+        out["cluster"] = est.predict(X)
+        out["distance"] = np.min(est.transform(X), axis=1)
+    else:
+        out["prediction"] = est.predict(X)
+        if task == "classification" and hasattr(est, "predict_proba"):
+            proba = est.predict_proba(X)
+            for i, cls in enumerate(est.classes_):
+                out[f"probability_{cls}"] = proba[:, i]
+    return out, X
+
+
+def step(name, transformer, columns, remainder="passthrough"):
+    """One designer column step: `transformer` fitted on `columns` alone, every other column passed on
+    unchanged (by name, so the order of columns does not matter until the feature matrix)."""
+    return (name, ColumnTransformer([(name, transformer, columns)], remainder=remainder,
+                                    verbose_feature_names_out=False).set_output(transform="pandas"))
+
+
+PREDICTION, CLUSTER, DISTANCE = 'prediction', 'cluster', 'distance'
+SILHOUETTE_SAMPLE = 5000
+
+
+def probability_column(cls):
+    return f"probability_{cls}"
+
+
+def evaluate_frame(frame, task, label, classes,
+                   features):
+    """Metrics and plot data of scored rows (also copied into exported scripts)."""
+    if task == "clustering":
+        metrics, plots = clustering_metrics(frame, features)
+        return {"task": task, "rows": len(frame), "metrics": metrics, "plots": plots}
+    known = frame[label].notna()
+    if not known.all():
+        frame = frame[known]
+    y = frame[label].to_numpy()
+    pred = frame[PREDICTION].to_numpy()
+    if task == "regression":
+        metrics = regression_metrics(y.astype(float), pred.astype(float))
+        plots = {"actual": y.astype(float).tolist(), "predicted": pred.astype(float).tolist()}
+    else:
+        classes = list(classes or sorted(np.unique(np.concatenate([y, pred])).tolist()))
+        cols = [probability_column(c) for c in classes]
+        proba = frame[cols].to_numpy() if all(c in frame.columns for c in cols) else None
+        metrics, plots = classification_metrics(y, pred, proba, classes)
+    return {"task": task, "label": label, "rows": len(frame), "metrics": metrics, "plots": plots}
+
+
+def regression_metrics(y, pred):
+    from sklearn import metrics as m
+
+    dev = y - y.mean()
+    with np.errstate(divide="ignore", invalid="ignore"):  # a constant label: undefined (NaN; null in JSON)
+        relative = (float(np.abs(y - pred).sum() / np.abs(dev).sum()),
+                    float(((y - pred) ** 2).sum() / (dev ** 2).sum()))
+    return {
+        "mae": float(m.mean_absolute_error(y, pred)),
+        "rmse": float(np.sqrt(m.mean_squared_error(y, pred))),
+        "r2": float(m.r2_score(y, pred)),
+        "relative_absolute_error": relative[0],
+        "relative_squared_error": relative[1],
+    }
+
+
+def classification_metrics(y, pred, proba,
+                           classes):
+    from sklearn import metrics as m
+
+    binary = len(classes) == 2
+    avg = {"average": "binary", "pos_label": classes[1]} if binary else {"average": "macro"}
+    out = {
+        "accuracy": float(m.accuracy_score(y, pred)),
+        "precision": float(m.precision_score(y, pred, zero_division=0, **avg)),
+        "recall": float(m.recall_score(y, pred, zero_division=0, **avg)),
+        "f1": float(m.f1_score(y, pred, zero_division=0, **avg)),
+    }
+    plots = {"classes": [str(c) for c in classes],
+                             "confusion": m.confusion_matrix(y, pred, labels=classes).tolist()}
+    present = set(np.unique(y).tolist())
+    if proba is not None and present == set(classes):
+        if binary:
+            out["roc_auc"] = float(m.roc_auc_score(y == classes[1], proba[:, 1]))
+        else:
+            out["roc_auc"] = float(m.roc_auc_score(y, proba, multi_class="ovr", labels=classes))
+        curves = []
+        for i, cls in enumerate(classes if not binary else classes[1:]):
+            fpr, tpr, _ = m.roc_curve(y == cls, proba[:, classes.index(cls)])
+            prec, rec, _ = m.precision_recall_curve(y == cls, proba[:, classes.index(cls)])
+            curves.append({"class": str(cls), "fpr": fpr.tolist(), "tpr": tpr.tolist(),
+                           "precision": prec.tolist(), "recall": rec.tolist()})
+        plots["curves"] = curves
+    return out, plots
+
+
+def clustering_metrics(frame, features):
+    """Inertia, cluster count and silhouette (on `features`, the rows as the model saw them), plus plot data:
+    cluster sizes and the rows projected on their first two principal components."""
+    from sklearn.metrics import silhouette_score
+
+    labels = frame[CLUSTER].to_numpy()
+    sizes = {str(k): int(v) for k, v in sorted(frame[CLUSTER].value_counts().items())}
+    out = {"inertia": float((frame[DISTANCE].to_numpy() ** 2).sum()), "clusters": float(len(sizes))}
+    plots = {"cluster_sizes": sizes}
+    if features is None:
+        return out, plots
+    X = np.asarray(features, dtype=float)
+    if 1 < len(sizes) < len(frame):
+        n = min(len(frame), SILHOUETTE_SAMPLE)
+        out["silhouette"] = float(silhouette_score(X, labels, sample_size=n if n < len(frame) else None,
+                                                   random_state=0))
+    plots["pca"] = pca_points(X, labels)
+    return out, plots
+
+
+def pca_points(X, labels, limit = 2000):
+    """At most `limit` rows (a fixed sample) on their first two principal components, with their clusters."""
+    from sklearn.decomposition import PCA
+
+    idx = np.random.default_rng(0).choice(len(X), limit, replace=False) if len(X) > limit else np.arange(len(X))
+    X, labels = X[idx], labels[idx]
+    keep = np.isfinite(X).all(axis=1)
+    X, labels = X[keep], labels[keep]
+    if len(X) < 2 or X.shape[1] < 1:
+        return {"x": [], "y": [], "cluster": [], "variance": [0.0, 0.0]}
+    pca = PCA(n_components=min(2, X.shape[1]), random_state=0)
+    points = pca.fit_transform(X)
+    y = points[:, 1] if points.shape[1] > 1 else np.zeros(len(points))
+    ratio = [float(r) for r in pca.explained_variance_ratio_] + [0.0]
+    return {"x": points[:, 0].tolist(), "y": y.tolist(), "cluster": [int(v) for v in labels],
+            "variance": ratio[:2]}
+
+
+def run():
+    """Every step of the pipeline; returns (metrics, scored tables, trained models)."""
+    # data: Breast cancer data (data.sample)
+    data_data = labelled(load_breast_cancer(as_frame=True).frame, 'diagnosis', ['malignant', 'benign'])
+
+    # split: Stratified split 75/25 (split.rows)
+    split_train, split_test = train_test_split(data_data, train_size=0.75, shuffle=True, random_state=42, stratify=data_data['diagnosis'])
+
+    # train_boosted: Train boosted trees (learn.train)
+    train_boosted_model = Pipeline([
+        ("features", FunctionTransformer(feature_matrix, kw_args={"columns": ['mean radius', 'mean texture', 'mean perimeter', 'mean area', 'mean smoothness', 'mean compactness', 'mean concavity', 'mean concave points', 'mean symmetry', 'mean fractal dimension', 'radius error', 'texture error', 'perimeter error', 'area error', 'smoothness error', 'compactness error', 'concavity error', 'concave points error', 'symmetry error', 'fractal dimension error', 'worst radius', 'worst texture', 'worst perimeter', 'worst area', 'worst smoothness', 'worst compactness', 'worst concavity', 'worst concave points', 'worst symmetry', 'worst fractal dimension']})),
+        ("learner", HistGradientBoostingClassifier(loss='log_loss', learning_rate=0.1, max_iter=100, max_leaf_nodes=31, max_depth=None, min_samples_leaf=20, l2_regularization=0.0, max_features=1.0, max_bins=255, categorical_features='from_dtype', monotonic_cst=None, interaction_cst=None, warm_start=False, early_stopping=False, scoring='loss', validation_fraction=0.1, n_iter_no_change=10, tol=1e-07, verbose=0, random_state=42, class_weight=None)),
+    ])
+    train_boosted_model.fit(split_train[['mean radius', 'mean texture', 'mean perimeter', 'mean area', 'mean smoothness', 'mean compactness', 'mean concavity', 'mean concave points', 'mean symmetry', 'mean fractal dimension', 'radius error', 'texture error', 'perimeter error', 'area error', 'smoothness error', 'compactness error', 'concavity error', 'concave points error', 'symmetry error', 'fractal dimension error', 'worst radius', 'worst texture', 'worst perimeter', 'worst area', 'worst smoothness', 'worst compactness', 'worst concavity', 'worst concave points', 'worst symmetry', 'worst fractal dimension']], split_train['diagnosis'])
+
+    # score_boosted: Score boosted trees (score.model)
+    score_boosted_scored, score_boosted_scored_features = scored_rows(train_boosted_model, split_test, ['mean radius', 'mean texture', 'mean perimeter', 'mean area', 'mean smoothness', 'mean compactness', 'mean concavity', 'mean concave points', 'mean symmetry', 'mean fractal dimension', 'radius error', 'texture error', 'perimeter error', 'area error', 'smoothness error', 'compactness error', 'concavity error', 'concave points error', 'symmetry error', 'fractal dimension error', 'worst radius', 'worst texture', 'worst perimeter', 'worst area', 'worst smoothness', 'worst compactness', 'worst concavity', 'worst concave points', 'worst symmetry', 'worst fractal dimension'], ['mean radius', 'mean texture', 'mean perimeter', 'mean area', 'mean smoothness', 'mean compactness', 'mean concavity', 'mean concave points', 'mean symmetry', 'mean fractal dimension', 'radius error', 'texture error', 'perimeter error', 'area error', 'smoothness error', 'compactness error', 'concavity error', 'concave points error', 'symmetry error', 'fractal dimension error', 'worst radius', 'worst texture', 'worst perimeter', 'worst area', 'worst smoothness', 'worst compactness', 'worst concavity', 'worst concave points', 'worst symmetry', 'worst fractal dimension', 'diagnosis'], 'classification')
+
+    # train_logistic: Train logistic regression (learn.train)
+    train_logistic_model = Pipeline([
+        step('scale', StandardScaler(copy=True, with_mean=True, with_std=True), ['mean radius', 'mean texture', 'mean perimeter', 'mean area', 'mean smoothness', 'mean compactness', 'mean concavity', 'mean concave points', 'mean symmetry', 'mean fractal dimension', 'radius error', 'texture error', 'perimeter error', 'area error', 'smoothness error', 'compactness error', 'concavity error', 'concave points error', 'symmetry error', 'fractal dimension error', 'worst radius', 'worst texture', 'worst perimeter', 'worst area', 'worst smoothness', 'worst compactness', 'worst concavity', 'worst concave points', 'worst symmetry', 'worst fractal dimension']),
+        ("features", FunctionTransformer(feature_matrix, kw_args={"columns": ['mean radius', 'mean texture', 'mean perimeter', 'mean area', 'mean smoothness', 'mean compactness', 'mean concavity', 'mean concave points', 'mean symmetry', 'mean fractal dimension', 'radius error', 'texture error', 'perimeter error', 'area error', 'smoothness error', 'compactness error', 'concavity error', 'concave points error', 'symmetry error', 'fractal dimension error', 'worst radius', 'worst texture', 'worst perimeter', 'worst area', 'worst smoothness', 'worst compactness', 'worst concavity', 'worst concave points', 'worst symmetry', 'worst fractal dimension']})),
+        ("learner", LogisticRegression(penalty='deprecated', C=1.0, l1_ratio=0.0, dual=False, tol=0.0001, fit_intercept=True, intercept_scaling=1, class_weight=None, random_state=None, solver='lbfgs', max_iter=1000, verbose=0, warm_start=False, n_jobs=None)),
+    ])
+    train_logistic_model.fit(split_train[['mean radius', 'mean texture', 'mean perimeter', 'mean area', 'mean smoothness', 'mean compactness', 'mean concavity', 'mean concave points', 'mean symmetry', 'mean fractal dimension', 'radius error', 'texture error', 'perimeter error', 'area error', 'smoothness error', 'compactness error', 'concavity error', 'concave points error', 'symmetry error', 'fractal dimension error', 'worst radius', 'worst texture', 'worst perimeter', 'worst area', 'worst smoothness', 'worst compactness', 'worst concavity', 'worst concave points', 'worst symmetry', 'worst fractal dimension']], split_train['diagnosis'])
+
+    # score_logistic: Score logistic regression (score.model)
+    score_logistic_scored, score_logistic_scored_features = scored_rows(train_logistic_model, split_test, ['mean radius', 'mean texture', 'mean perimeter', 'mean area', 'mean smoothness', 'mean compactness', 'mean concavity', 'mean concave points', 'mean symmetry', 'mean fractal dimension', 'radius error', 'texture error', 'perimeter error', 'area error', 'smoothness error', 'compactness error', 'concavity error', 'concave points error', 'symmetry error', 'fractal dimension error', 'worst radius', 'worst texture', 'worst perimeter', 'worst area', 'worst smoothness', 'worst compactness', 'worst concavity', 'worst concave points', 'worst symmetry', 'worst fractal dimension'], ['mean radius', 'mean texture', 'mean perimeter', 'mean area', 'mean smoothness', 'mean compactness', 'mean concavity', 'mean concave points', 'mean symmetry', 'mean fractal dimension', 'radius error', 'texture error', 'perimeter error', 'area error', 'smoothness error', 'compactness error', 'concavity error', 'concave points error', 'symmetry error', 'fractal dimension error', 'worst radius', 'worst texture', 'worst perimeter', 'worst area', 'worst smoothness', 'worst compactness', 'worst concavity', 'worst concave points', 'worst symmetry', 'worst fractal dimension', 'diagnosis'], 'classification')
+
+    # evaluate: Compare models (evaluate.model)
+    evaluate_scored = {"port": 'scored', **evaluate_frame(score_boosted_scored, 'classification', 'diagnosis', train_boosted_model[-1].classes_.tolist(), score_boosted_scored_features)}
+    evaluate_scored2 = {"port": 'scored2', **evaluate_frame(score_logistic_scored, 'classification', 'diagnosis', train_logistic_model[-1].classes_.tolist(), score_logistic_scored_features)}
+
+    metrics = {'evaluate': [evaluate_scored, evaluate_scored2]}
+    scored = {'score_boosted': score_boosted_scored, 'score_logistic': score_logistic_scored}
+    models = {'train_boosted': train_boosted_model, 'train_logistic': train_logistic_model}
+    return metrics, scored, models
+
+
+def main(argv):
+    check = "--check" in argv
+    metrics, scored, _ = run()
+    for node, entries in metrics.items():
+        for entry in entries:
+            print(f"{node} ({entry['port']}):")
+            for name, value in entry["metrics"].items():
+                print(f"  {name:<26} {value!r}")
+    if "--scored-out" in argv:
+        folder = Path(argv[argv.index("--scored-out") + 1])
+        folder.mkdir(parents=True, exist_ok=True)
+        for node, table in scored.items():
+            table.to_csv(folder / f"{node}.scored.csv", index=False)
+    if check:
+        got = {node: [{"port": e["port"], "metrics": e["metrics"]} for e in entries]
+               for node, entries in metrics.items()}
+        assert EXPECTED is not None, "no designer metrics to check against"
+        assert got == EXPECTED, f"metrics differ from the designer's:\n{got}\n{EXPECTED}"
+        print("check: identical to the designer's results")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

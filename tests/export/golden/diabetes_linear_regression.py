@@ -1,0 +1,257 @@
+"""Diabetes regression: exported by pipeline-designer 0.1.0 as a plain scikit-learn script.
+
+Predict disease progression one year after baseline from ten measurements (scikit-learn's diabetes
+data) with linear regression. Split first, then z-score the features fitted on the training rows
+only; Score Model replays that scaling on the test rows.
+
+Pipeline sha256: 0000000000000000000000000000000000000000000000000000000000000000
+Designer run: golden
+
+Usage: python THIS.py [--check] [--scored-out DIR]
+  --check          assert the designer's own metrics (exact equality)
+  --scored-out DIR write each Score Model output as DIR/<node>.scored.csv
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_diabetes
+from sklearn.linear_model import LinearRegression
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+HERE = Path(__file__).resolve().parent
+
+# The designer's metrics for this pipeline (run golden, pipeline sha256 0000000000000000…); `--check` asserts them exactly.
+EXPECTED = {
+    'evaluate': [
+        {
+            'port': 'scored',
+            'metrics': {
+                'mae': 42.794094679599944,
+                'rmse': 53.85344583676594,
+                'r2': 0.45260276297191915,
+                'relative_absolute_error': 0.6779440479142224,
+                'relative_squared_error': 0.5473972370280809,
+            },
+        },
+    ],
+}
+
+
+def labelled(frame, target, names = None):
+    """A scikit-learn data set's frame with its target column named, class codes replaced by names."""
+    import numpy as np
+
+    frame = frame.rename(columns={"target": target})
+    if names is not None:
+        frame[target] = np.asarray(names, dtype=object)[frame[target].to_numpy()]
+        frame[target] = frame[target].astype(object)
+    return frame
+
+
+def feature_matrix(frame, columns):
+    """The features as one C-ordered float64 array, in the designer's column order."""
+    return np.ascontiguousarray(frame[columns].to_numpy(dtype=np.float64))
+
+
+def step(name, transformer, columns, remainder="passthrough"):
+    """One designer column step: `transformer` fitted on `columns` alone, every other column passed on
+    unchanged (by name, so the order of columns does not matter until the feature matrix)."""
+    return (name, ColumnTransformer([(name, transformer, columns)], remainder=remainder,
+                                    verbose_feature_names_out=False).set_output(transform="pandas"))
+
+
+def scored_rows(model, rows, inputs, shown, task, cleaned=0, with_features=(), source_row="source_row"):
+    """The designer's Score Model output: the rows as given (their number in the source, the meta columns
+    and the columns; after the first `cleaned` steps when they were cleaned upstream) plus predictions."""
+    X = model[:-1].transform(rows[inputs])
+    if cleaned:
+        rows = pd.concat([rows.drop(columns=inputs), model[:cleaned].transform(rows[inputs])], axis=1)
+    out = rows[shown].copy()
+    out.insert(0, source_row, out.index + 1)
+    for i, name in enumerate(with_features):
+        out[f"feature:{name}"] = X[:, i]
+    est = model[-1]
+    if task == "clustering":
+        out["cluster"] = est.predict(X)
+        out["distance"] = np.min(est.transform(X), axis=1)
+    else:
+        out["prediction"] = est.predict(X)
+        if task == "classification" and hasattr(est, "predict_proba"):
+            proba = est.predict_proba(X)
+            for i, cls in enumerate(est.classes_):
+                out[f"probability_{cls}"] = proba[:, i]
+    return out, X
+
+
+PREDICTION, CLUSTER, DISTANCE = 'prediction', 'cluster', 'distance'
+SILHOUETTE_SAMPLE = 5000
+
+
+def probability_column(cls):
+    return f"probability_{cls}"
+
+
+def evaluate_frame(frame, task, label, classes,
+                   features):
+    """Metrics and plot data of scored rows (also copied into exported scripts)."""
+    if task == "clustering":
+        metrics, plots = clustering_metrics(frame, features)
+        return {"task": task, "rows": len(frame), "metrics": metrics, "plots": plots}
+    known = frame[label].notna()
+    if not known.all():
+        frame = frame[known]
+    y = frame[label].to_numpy()
+    pred = frame[PREDICTION].to_numpy()
+    if task == "regression":
+        metrics = regression_metrics(y.astype(float), pred.astype(float))
+        plots = {"actual": y.astype(float).tolist(), "predicted": pred.astype(float).tolist()}
+    else:
+        classes = list(classes or sorted(np.unique(np.concatenate([y, pred])).tolist()))
+        cols = [probability_column(c) for c in classes]
+        proba = frame[cols].to_numpy() if all(c in frame.columns for c in cols) else None
+        metrics, plots = classification_metrics(y, pred, proba, classes)
+    return {"task": task, "label": label, "rows": len(frame), "metrics": metrics, "plots": plots}
+
+
+def regression_metrics(y, pred):
+    from sklearn import metrics as m
+
+    dev = y - y.mean()
+    with np.errstate(divide="ignore", invalid="ignore"):  # a constant label: undefined (NaN; null in JSON)
+        relative = (float(np.abs(y - pred).sum() / np.abs(dev).sum()),
+                    float(((y - pred) ** 2).sum() / (dev ** 2).sum()))
+    return {
+        "mae": float(m.mean_absolute_error(y, pred)),
+        "rmse": float(np.sqrt(m.mean_squared_error(y, pred))),
+        "r2": float(m.r2_score(y, pred)),
+        "relative_absolute_error": relative[0],
+        "relative_squared_error": relative[1],
+    }
+
+
+def classification_metrics(y, pred, proba,
+                           classes):
+    from sklearn import metrics as m
+
+    binary = len(classes) == 2
+    avg = {"average": "binary", "pos_label": classes[1]} if binary else {"average": "macro"}
+    out = {
+        "accuracy": float(m.accuracy_score(y, pred)),
+        "precision": float(m.precision_score(y, pred, zero_division=0, **avg)),
+        "recall": float(m.recall_score(y, pred, zero_division=0, **avg)),
+        "f1": float(m.f1_score(y, pred, zero_division=0, **avg)),
+    }
+    plots = {"classes": [str(c) for c in classes],
+                             "confusion": m.confusion_matrix(y, pred, labels=classes).tolist()}
+    present = set(np.unique(y).tolist())
+    if proba is not None and present == set(classes):
+        if binary:
+            out["roc_auc"] = float(m.roc_auc_score(y == classes[1], proba[:, 1]))
+        else:
+            out["roc_auc"] = float(m.roc_auc_score(y, proba, multi_class="ovr", labels=classes))
+        curves = []
+        for i, cls in enumerate(classes if not binary else classes[1:]):
+            fpr, tpr, _ = m.roc_curve(y == cls, proba[:, classes.index(cls)])
+            prec, rec, _ = m.precision_recall_curve(y == cls, proba[:, classes.index(cls)])
+            curves.append({"class": str(cls), "fpr": fpr.tolist(), "tpr": tpr.tolist(),
+                           "precision": prec.tolist(), "recall": rec.tolist()})
+        plots["curves"] = curves
+    return out, plots
+
+
+def clustering_metrics(frame, features):
+    """Inertia, cluster count and silhouette (on `features`, the rows as the model saw them), plus plot data:
+    cluster sizes and the rows projected on their first two principal components."""
+    from sklearn.metrics import silhouette_score
+
+    labels = frame[CLUSTER].to_numpy()
+    sizes = {str(k): int(v) for k, v in sorted(frame[CLUSTER].value_counts().items())}
+    out = {"inertia": float((frame[DISTANCE].to_numpy() ** 2).sum()), "clusters": float(len(sizes))}
+    plots = {"cluster_sizes": sizes}
+    if features is None:
+        return out, plots
+    X = np.asarray(features, dtype=float)
+    if 1 < len(sizes) < len(frame):
+        n = min(len(frame), SILHOUETTE_SAMPLE)
+        out["silhouette"] = float(silhouette_score(X, labels, sample_size=n if n < len(frame) else None,
+                                                   random_state=0))
+    plots["pca"] = pca_points(X, labels)
+    return out, plots
+
+
+def pca_points(X, labels, limit = 2000):
+    """At most `limit` rows (a fixed sample) on their first two principal components, with their clusters."""
+    from sklearn.decomposition import PCA
+
+    idx = np.random.default_rng(0).choice(len(X), limit, replace=False) if len(X) > limit else np.arange(len(X))
+    X, labels = X[idx], labels[idx]
+    keep = np.isfinite(X).all(axis=1)
+    X, labels = X[keep], labels[keep]
+    if len(X) < 2 or X.shape[1] < 1:
+        return {"x": [], "y": [], "cluster": [], "variance": [0.0, 0.0]}
+    pca = PCA(n_components=min(2, X.shape[1]), random_state=0)
+    points = pca.fit_transform(X)
+    y = points[:, 1] if points.shape[1] > 1 else np.zeros(len(points))
+    ratio = [float(r) for r in pca.explained_variance_ratio_] + [0.0]
+    return {"x": points[:, 0].tolist(), "y": y.tolist(), "cluster": [int(v) for v in labels],
+            "variance": ratio[:2]}
+
+
+def run():
+    """Every step of the pipeline; returns (metrics, scored tables, trained models)."""
+    # data: Diabetes data (data.sample)
+    data_data = labelled(load_diabetes(as_frame=True).frame, 'progression', None)
+
+    # split: Split 80/20 (split.rows)
+    split_train, split_test = train_test_split(data_data, train_size=0.8, shuffle=True, random_state=42, stratify=None)
+
+    # train: Train (learn.train)
+    train_model = Pipeline([
+        step('scale', StandardScaler(copy=True, with_mean=True, with_std=True), ['age', 'sex', 'bmi', 'bp', 's1', 's2', 's3', 's4', 's5', 's6']),
+        ("features", FunctionTransformer(feature_matrix, kw_args={"columns": ['age', 'sex', 'bmi', 'bp', 's1', 's2', 's3', 's4', 's5', 's6']})),
+        ("learner", LinearRegression(fit_intercept=True, copy_X=True, tol=1e-06, n_jobs=None, positive=False)),
+    ])
+    train_model.fit(split_train[['age', 'sex', 'bmi', 'bp', 's1', 's2', 's3', 's4', 's5', 's6']], split_train['progression'])
+
+    # score: Score test rows (score.model)
+    score_scored, score_scored_features = scored_rows(train_model, split_test, ['age', 'sex', 'bmi', 'bp', 's1', 's2', 's3', 's4', 's5', 's6'], ['age', 'sex', 'bmi', 'bp', 's1', 's2', 's3', 's4', 's5', 's6', 'progression'], 'regression')
+
+    # evaluate: Evaluate (evaluate.model)
+    evaluate_scored = {"port": 'scored', **evaluate_frame(score_scored, 'regression', 'progression', None, score_scored_features)}
+
+    metrics = {'evaluate': [evaluate_scored]}
+    scored = {'score': score_scored}
+    models = {'train': train_model}
+    return metrics, scored, models
+
+
+def main(argv):
+    check = "--check" in argv
+    metrics, scored, _ = run()
+    for node, entries in metrics.items():
+        for entry in entries:
+            print(f"{node} ({entry['port']}):")
+            for name, value in entry["metrics"].items():
+                print(f"  {name:<26} {value!r}")
+    if "--scored-out" in argv:
+        folder = Path(argv[argv.index("--scored-out") + 1])
+        folder.mkdir(parents=True, exist_ok=True)
+        for node, table in scored.items():
+            table.to_csv(folder / f"{node}.scored.csv", index=False)
+    if check:
+        got = {node: [{"port": e["port"], "metrics": e["metrics"]} for e in entries]
+               for node, entries in metrics.items()}
+        assert EXPECTED is not None, "no designer metrics to check against"
+        assert got == EXPECTED, f"metrics differ from the designer's:\n{got}\n{EXPECTED}"
+        print("check: identical to the designer's results")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
