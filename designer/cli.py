@@ -326,6 +326,9 @@ def build_parser() -> argparse.ArgumentParser:
     from designer.cli_plugins import add_plugin_commands
 
     add_plugin_commands(sub)
+    from designer.cli_serve import add_serve_commands
+
+    add_serve_commands(sub)  # `serve` and `endpoints`
     return parser
 
 

@@ -27,6 +27,8 @@ from designer.core.schema import TableSchema
 FORMAT = "pipeline-designer-bundle"
 VERSION = 1
 MEMBERS = ("model.skops", "schema.json", "pipeline.json")
+OPTIONAL = ("reference.json",)
+"""Members a bundle may have: older bundles load without them (no reference profile: drift says so)."""
 SUFFIX = ".bundle.zip"
 
 def trusted_types(untrusted: set[str], path: Path, needs: dict[str, Any], registry: Any = None) -> set[str]:
@@ -121,6 +123,8 @@ def write_bundle(path: str | Path, model: TrainedModel, *, pipeline_json: str, p
               "input_schema": model.input_schema.to_json(), "node": model.node_id}
     members = {"model.skops": payload, "schema.json": json.dumps(schema, indent=2).encode(),
                "pipeline.json": pipeline_json.encode()}
+    if model.reference is not None:
+        members["reference.json"] = json.dumps(model.reference, separators=(",", ":"), allow_nan=False).encode()
     manifest = {
         "format": FORMAT, "version": VERSION,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -166,10 +170,13 @@ def read_manifest(path: str | Path) -> tuple[dict[str, Any], dict[str, bytes]]:
     if manifest.get("version") != VERSION:
         raise _refuse(p, f"bundle version {manifest.get('version')} is not supported (this program reads {VERSION})")
     expected = manifest.get("members", {})
-    if set(expected) != set(MEMBERS) or set(members) != set(MEMBERS):
-        extra = sorted(set(members) ^ set(MEMBERS))
-        raise _refuse(p, f"unexpected or missing members: {', '.join(extra) or 'manifest list'}")
-    for name in MEMBERS:
+    if not isinstance(expected, dict):
+        raise _refuse(p, "the manifest lists no members")
+    allowed = set(MEMBERS) | set(OPTIONAL)
+    if set(expected) != set(members) or not set(MEMBERS) <= set(members) or not set(members) <= allowed:
+        odd = sorted((set(members) ^ set(expected)) | (set(MEMBERS) - set(members)) | (set(members) - allowed))
+        raise _refuse(p, f"unexpected or missing members: {', '.join(odd) or 'manifest list'}")
+    for name in members:
         if bytes_sha256(members[name]) != expected[name]:
             raise _refuse(p, f"member '{name}' does not match its SHA-256 in the manifest (changed after saving)")
     return manifest, members
@@ -238,5 +245,19 @@ def load_bundle(path: str | Path) -> tuple[TrainedModel, dict[str, Any]]:
     model = TrainedModel(node_id=schema["node"], task=schema["task"], estimator=obj["estimator"],
                          features=list(schema["features"]), recipe=tuple(obj["recipe"]),
                          input_schema=TableSchema.from_json(schema["input_schema"]), label=schema.get("label"),
-                         learner=manifest.get("learner", {}), train_rows=manifest.get("train_rows", 0))
+                         learner=manifest.get("learner", {}), train_rows=manifest.get("train_rows", 0),
+                         reference=_reference(members, p))
     return model, manifest
+
+
+def _reference(members: dict[str, bytes], path: Path) -> dict[str, Any] | None:
+    data = members.get("reference.json")
+    if data is None:
+        return None
+    try:
+        reference = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise _refuse(path, f"reference.json is not readable ({e})") from None
+    if not isinstance(reference, dict):
+        raise _refuse(path, "reference.json does not hold a reference profile")
+    return reference
