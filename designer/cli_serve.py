@@ -92,21 +92,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from designer.core.serve.scorer import Scorer
     from designer.core.serve.server import Endpoint, Options, Server
 
-    bundle, name, version, store = served_model(args.model, args.store)
-    model, manifest = load_bundle(bundle)
-    scorer = Scorer.of(model, redact=args.redact_errors, compiled=not args.no_compiled)
-    sample = scorer.self_test(model.reference)
+    try:  # the port first: a busy one is reported before the model is loaded
+        server = Server((args.host, args.port), None, args.max_connections)
+    except OSError as e:
+        raise BadInput(f"cannot listen on {args.host}:{args.port}: {e.strerror or e}", param="port") from None
+    try:
+        bundle, name, version, store = served_model(args.model, args.store)
+        model, manifest = load_bundle(bundle)
+        scorer = Scorer.of(model, redact=args.redact_errors, compiled=not args.no_compiled)
+        sample = scorer.self_test(model.reference)
+    except BaseException:
+        server.server_close()
+        raise
     capture = capture_writer(model, store, name, version, args.capture_max_mb) if args.capture else None
     options = Options(name=name, version=version, token=token, max_body=int(args.max_body_mb * (1 << 20)),
                       max_rows=args.max_rows, capture=capture, capture_sample=args.capture_sample,
                       idle_timeout=args.idle_timeout, max_connections=args.max_connections, quiet=not args.log)
     endpoint = Endpoint(scorer, options, manifest)
-    try:
-        server = Server((args.host, args.port), endpoint)
-    except OSError as e:
-        if capture is not None:
-            capture.close()
-        raise BadInput(f"cannot listen on {args.host}:{args.port}: {e.strerror or e}", param="port") from None
+    server.endpoint = endpoint
     url = server.url
     endpoints.register({"url": url, "model": f"{name}:{version}", "bundle": str(Path(bundle).resolve()),
                         "started": started, "token_required": bool(token),

@@ -34,11 +34,13 @@ class SampleBundle:
     scored: pd.DataFrame
 
 
-def build_sample_bundles(folder: Path) -> list[SampleBundle]:
-    """Run every sample pipeline once and write its bundles into `folder`."""
+def build_sample_bundles(folder: Path, only: tuple[str, ...] = ()) -> list[SampleBundle]:
+    """Run every sample pipeline (or those named in `only`) once and write its bundles into `folder`."""
     out = []
     for path in sample_paths():
         name = path.name.removesuffix(".pipeline.json")
+        if only and name not in only:
+            continue
         pipeline = load_pipeline(path)
         result = Engine().run(pipeline, path.parent)
         assert result.ok, result.errors
@@ -86,27 +88,7 @@ class Served:
 
     def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
                 conn: http.client.HTTPConnection | None = None) -> tuple[int, dict[str, str], Any]:
-        """(status, headers, parsed JSON or text). `body`: bytes/str sent as is, anything else as JSON."""
-        own = conn is None
-        conn = conn or self.connection()
-        h = dict(headers or {})
-        if body is not None and not isinstance(body, (bytes, str)):
-            body = json.dumps(body)
-            h.setdefault("Content-Type", "application/json")
-        try:
-            conn.request(method, path, body=body, headers=h)
-            r = conn.getresponse()
-            data = r.read()
-            head = {k.lower(): v for k, v in r.getheaders()}
-        finally:
-            if own:
-                conn.close()
-        text = data.decode("utf-8", "replace")
-        try:
-            parsed: Any = json.loads(text)
-        except ValueError:
-            parsed = text
-        return r.status, head, parsed
+        return http_call(self.port, method, path, body, headers, conn)
 
     def stop(self, timeout: float = 30) -> tuple[int, str]:
         """SIGTERM, wait; (exit status, the rest of stdout)."""
@@ -155,3 +137,55 @@ def wait_for(predicate: Any, timeout: float = 20, step: float = 0.05) -> bool:
             return True
         time.sleep(step)
     return predicate()
+
+
+def http_call(port: int, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+         conn: http.client.HTTPConnection | None = None) -> tuple[int, dict[str, str], Any]:
+    """One request to 127.0.0.1:port; (status, headers, parsed JSON or text)."""
+    own = conn is None
+    conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    h = dict(headers or {})
+    if body is not None and not isinstance(body, (bytes, str)):
+        body = json.dumps(body)
+        h.setdefault("Content-Type", "application/json")
+    try:
+        conn.request(method, path, body=body, headers=h)
+        r = conn.getresponse()
+        data = r.read()
+        head = {k.lower(): v for k, v in r.getheaders()}
+    finally:
+        if own:
+            conn.close()
+    text = data.decode("utf-8", "replace")
+    try:
+        parsed: Any = json.loads(text)
+    except ValueError:
+        parsed = text
+    return r.status, head, parsed
+
+
+class InProcess:
+    """An endpoint served from a thread of the test process (no interpreter start-up): for the request corpus."""
+
+    def __init__(self, bundle: Path, name: str = "model", version: str = "1", redact: bool = False,
+                 **options: Any) -> None:
+        from designer.core.bundle import load_bundle
+        from designer.core.serve.scorer import Scorer
+        from designer.core.serve.server import Endpoint, Options, Server
+
+        model, manifest = load_bundle(bundle)
+        self.scorer = Scorer.of(model, redact=redact)
+        self.scorer.self_test(model.reference)
+        self.endpoint = Endpoint(self.scorer, Options(name=name, version=version, **options), manifest)
+        self.server = Server(("127.0.0.1", 0), self.endpoint)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+                ) -> tuple[int, dict[str, str], Any]:
+        return http_call(self.port, method, path, body, headers)
+
+    def close(self) -> None:
+        self.server.stop(grace=2)
+        self.thread.join(5)

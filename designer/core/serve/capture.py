@@ -97,6 +97,8 @@ class CaptureWriter:
         self._warned: set[str] = set()
         self._seq = 0
         self._bytes = folder_bytes(self.folder)
+        self._closed = False
+        self._lock = threading.Lock()
         self._queue: queue.Queue[_Request | None] = queue.Queue(queue_size)
         self._thread = threading.Thread(target=self._run, name="capture-writer", daemon=True)
         self._thread.start()
@@ -107,11 +109,14 @@ class CaptureWriter:
                     problems: list["Problem"], body: bytes) -> None:
         """Queue one request's rows (from a request thread; never blocks, never raises)."""
         item = _Request(request_id, received, latency_ms, status, rows, typed, outputs, problems, body)
-        try:
-            self._queue.put_nowait(item)
-        except queue.Full:
-            self.dropped += rows.count if rows is not None else 1
-            self._warn_once("full", "capture: the writer cannot keep up; rows are dropped (counted in /stats)")
+        with self._lock:  # never behind the end marker of `close`
+            try:
+                if self._closed:
+                    raise queue.Full
+                self._queue.put_nowait(item)
+            except queue.Full:
+                self.dropped += rows.count if rows is not None else 1
+                self._warn_once("full", "capture: rows are dropped: the writer cannot keep up, or it was closed")
 
     def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned:
@@ -238,6 +243,8 @@ class CaptureWriter:
 
     def close(self, timeout: float = 60.0) -> None:
         """Write everything queued, then stop the writer thread."""
+        with self._lock:
+            self._closed = True
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join(timeout)
@@ -336,3 +343,42 @@ def captured_versions(store_folder: Path, name: str) -> list[str]:
     root = Path(store_folder) / CAPTURES_DIR / name
     return sorted((p.name for p in root.iterdir() if p.is_dir()), key=lambda v: (not v.isdigit(), v.zfill(12))) \
         if root.is_dir() else []
+
+
+def frame_table(writer: CaptureWriter, frame: Any, outputs: Any, *, request_id: str, received: float,
+                latency_ms: float, status: int, error: str | None) -> "pa.Table":
+    """The capture rows of a whole scored file (`score --capture`): one per input row, `row` = its number in
+    the file; `outputs` is the scored frame (None when the file was refused)."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    n = len(frame)
+    micros = int(received * 1_000_000)
+    cols: dict[str, Any] = {
+        "request_id": pa.array([request_id] * n, pa.string()),
+        "row": pa.array(np.arange(1, n + 1, dtype=np.int32)),
+        "time": pa.array(np.full(n, micros, dtype=np.int64)).cast(pa.timestamp("us", tz="UTC")),
+        "latency_ms": pa.array(np.full(n, latency_ms)),
+        "status": pa.array(np.full(n, status, dtype=np.int16)),
+        "error": pa.array([error] * n, pa.string()),
+        "raw": pa.nulls(n, pa.string()),
+    }
+    for name, kind in writer.inputs:
+        series = frame[name] if name in frame.columns else pd.Series([None] * n, index=frame.index)
+        if kind == "numeric":
+            cols[f"{INPUT_PREFIX}{name}"] = pa.array(pd.to_numeric(series, errors="coerce").astype(np.float64),
+                                                     from_pandas=True)
+        elif kind == "boolean" and series.dtype == bool:
+            cols[f"{INPUT_PREFIX}{name}"] = pa.array(series.to_numpy())
+        else:
+            cols[f"{INPUT_PREFIX}{name}"] = pa.array([None if v is None or v != v else str(v)
+                                                      for v in series.astype(object).tolist()], pa.string())
+    for name, kind in writer.outputs.items():
+        if outputs is None or name not in outputs.columns:
+            cols[name] = pa.nulls(n, writer.schema.field(name).type)
+        elif kind == "text":
+            cols[name] = pa.array([str(v) for v in outputs[name].tolist()], pa.string())
+        else:
+            cols[name] = pa.array(outputs[name].to_numpy(), from_pandas=True).cast(writer.schema.field(name).type)
+    return pa.table(cols, schema=writer.schema)

@@ -468,13 +468,15 @@ class Server(ThreadingHTTPServer):
     block_on_close = False
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], endpoint: Endpoint) -> None:
-        self.endpoint = endpoint
+    def __init__(self, address: tuple[str, int], endpoint: Endpoint | None, max_connections: int = 64) -> None:
+        """Binds at once; `endpoint` may be set later (before `serve_forever`), so a busy port is found before
+        the model is loaded."""
+        self.endpoint = endpoint  # type: ignore[assignment]
         self.loopback = is_loopback(address[0])
         self.stopping = False
         self._connections: dict[socket.socket, bool] = {}
         self._lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(endpoint.options.max_connections)
+        self._slots = threading.BoundedSemaphore(endpoint.options.max_connections if endpoint else max_connections)
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, Handler)
@@ -516,7 +518,9 @@ class Server(ThreadingHTTPServer):
             return sum(self._connections.values())
 
     def stop(self, grace: float = 10.0) -> None:
-        """Stop accepting, let requests being answered finish (up to `grace` seconds), close idle connections."""
+        """Stop accepting; let every open connection finish the request it is answering (up to `grace`
+        seconds); idle keep-alive connections are closed (their read side is shut until none is left, so a
+        request that arrives meanwhile is still answered, with `Connection: close`)."""
         self.stopping = True
         self.endpoint.ready = False
         self.shutdown()
@@ -524,13 +528,13 @@ class Server(ThreadingHTTPServer):
         while time.monotonic() < deadline:
             with self._lock:
                 idle = [c for c, busy in self._connections.items() if not busy]
-                working = sum(self._connections.values())
+                left = len(self._connections)
+            if not left:
+                break
             for conn in idle:
                 try:
                     conn.shutdown(socket.SHUT_RD)
                 except OSError:
                     pass
-            if not working:
-                break
             time.sleep(0.02)
         self.server_close()
