@@ -361,6 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
     from designer.cli_serve import add_serve_commands
 
     add_serve_commands(sub)  # `serve` and `endpoints`
+    from designer.cli_monitor import add_monitor_commands
+
+    add_monitor_commands(sub)  # `drift` and `capture join`
     return parser
 
 

@@ -58,6 +58,9 @@ class Table:
     meta: "pd.DataFrame | None" = None
     features: "pd.DataFrame | None" = None
     """On a scored table: the features as the model saw them (after the recipe), for evaluation."""
+    raw: "pd.DataFrame | None" = None
+    """The frame as it left its source (every row and column, shared, not copied): Train Model profiles the
+    raw input values of the rows it is fit on (the reference for drift)."""
 
     @classmethod
     def from_source(cls, frame: "pd.DataFrame", source: DataSource) -> "Table":
@@ -65,7 +68,15 @@ class Table:
 
         if not frame.index.equals(pd.RangeIndex(len(frame))):
             frame = frame.reset_index(drop=True)
-        return cls(frame=frame, source_schema=TableSchema.of_frame(frame), sources=(source,))
+        return cls(frame=frame, source_schema=TableSchema.of_frame(frame), sources=(source,), raw=frame)
+
+    def raw_rows(self) -> "pd.DataFrame | None":
+        """This table's rows as they left the source (None when that is not known)."""
+        if self.raw is not None and self.frame.index.isin(self.raw.index).all():
+            return self.raw.loc[self.frame.index]
+        if not self.recipe:
+            return self.frame if self.meta is None else self.view
+        return None
 
     def with_frame(self, frame: "pd.DataFrame") -> "Table":
         """Same recipe, other rows (row steps: split, sample, drop duplicates)."""
