@@ -32,7 +32,7 @@ def _captures(ref: str, store_option: str | None) -> tuple[Path, str, Path | Non
 
 def cmd_drift(args: argparse.Namespace) -> int:
     from designer.cli import read_table
-    from designer.core.bundle import load_bundle
+    from designer.core.bundle import load_bundle, read_reference
     from designer.core.drift import Thresholds
     from designer.core.drift_report import (drift_report, drifting, html_report, parse_duration, parse_since,
                                             text_report)
@@ -47,13 +47,13 @@ def cmd_drift(args: argparse.Namespace) -> int:
     window = None if args.window in ("none", "0") else parse_duration(args.window)
     since = parse_since(args.since) if args.since else None
     bundle, name, folder = _captures(args.model, args.store)
-    model, _ = load_bundle(bundle)
-    if args.data:
+    if args.data:  # the file's rows are scored with the model
+        model, _ = load_bundle(bundle)
         report = drift_report(model.reference, model_name=name, thresholds=thresholds, data=read_table(args.data),
                               data_name=args.data, model=model)
-    else:
-        report = drift_report(model.reference, model_name=name, thresholds=thresholds, captures=folder, since=since,
-                              window=window)
+    else:  # captured rows carry their predictions: the profile alone will do (no scikit-learn to load)
+        report = drift_report(read_reference(bundle), model_name=name, thresholds=thresholds, captures=folder,
+                              since=since, window=window)
     if args.html:
         atomic_write_text(args.html, html_report(report))
     if args.json:

@@ -250,6 +250,14 @@ def load_bundle(path: str | Path) -> tuple[TrainedModel, dict[str, Any]]:
     return model, manifest
 
 
+def read_reference(path: str | Path) -> dict[str, Any] | None:
+    """A bundle's reference profile (None for bundles written before there was one), hash-verified like every
+    member, without loading the model (drift over captured rows needs no scikit-learn)."""
+    p = Path(path)
+    _, members = read_manifest(p)
+    return _reference(members, p)
+
+
 def _reference(members: dict[str, bytes], path: Path) -> dict[str, Any] | None:
     data = members.get("reference.json")
     if data is None:

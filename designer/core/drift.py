@@ -165,10 +165,20 @@ class ReferenceCdf:
         at = np.linspace(0.0, self.n - 1, m) if m > 1 else np.zeros(1)
         self.sample = np.interp(at, known, q[first])
         self.m = m
+        self.ties = bool(m > 1 and np.any(self.sample[1:] == self.sample[:-1]))
 
     def right(self, x: np.ndarray) -> np.ndarray:
         """P(X <= x)."""
         return np.searchsorted(self.sample, x, side="right") / self.m
+
+    def both(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(P(X <= x), P(X < x)); one search when no two reference rows are equal."""
+        idx = np.searchsorted(self.sample, x, side="right")
+        if self.ties:
+            return idx / self.m, np.searchsorted(self.sample, x, side="left") / self.m
+        equal = idx > 0
+        equal[equal] = self.sample[idx[equal] - 1] == x[equal]
+        return idx / self.m, (idx - equal) / self.m
 
     def left(self, x: np.ndarray) -> np.ndarray:
         """P(X < x)."""
@@ -184,13 +194,20 @@ def quantiles_of_sorted(s: np.ndarray) -> np.ndarray:
     return s[np.round(LEVELS * (len(s) - 1)).astype(np.int64)]
 
 
-def compare_numeric(profile: Mapping[str, Any], values: np.ndarray, thresholds: Thresholds) -> dict[str, Any]:
-    """Drift measures of one number column against its profile (see the module docstring)."""
+def compare_numeric(profile: Mapping[str, Any], values: np.ndarray, thresholds: Thresholds,
+                    presorted: bool = False, cdf: "ReferenceCdf | None" = None) -> dict[str, Any]:
+    """Drift measures of one number column against its profile (see the module docstring). `presorted`:
+    `values` are sorted already (missing values last, as numpy sorts NaN)."""
     values = np.asarray(values, dtype=np.float64)
     total = int(values.size)
-    finite = np.isfinite(values)
-    s = np.sort(values[finite])
-    n2 = int(s.size)
+    if presorted:
+        n2 = int(np.searchsorted(values, np.inf, side="right"))  # NaN sort after +inf
+        s = values[:n2]
+        s = s[np.isfinite(s)]
+        n2 = int(s.size)
+    else:
+        s = np.sort(values[np.isfinite(values)])
+        n2 = int(s.size)
     ref_total = int(profile.get("count", 0))
     ref_missing = int(profile.get("missing", 0))
     p_ref_missing = ref_missing / ref_total if ref_total else 0.0
@@ -207,10 +224,9 @@ def compare_numeric(profile: Mapping[str, Any], values: np.ndarray, thresholds: 
     if n2 == 0:
         out.update(_verdict([missing], thresholds, total, note="no values"), effect=missing["effect"])
         return out
-    cdf = ReferenceCdf(profile)
+    cdf = cdf or ReferenceCdf(profile)
     n1 = cdf.n
-    fr = cdf.right(s)
-    fl = cdf.left(s)
+    fr, fl = cdf.both(s)
     ranks = np.arange(n2, dtype=np.float64)
     # the largest ECDF gap: F_new - F_ref peaks at a new value, F_ref - F_new at a reference row
     d_plus = float(np.max((ranks + 1) / n2 - fr))
@@ -377,6 +393,8 @@ class Column:
     numbers: np.ndarray | None = None
     counts: dict[str, int] | None = None
     missing: int = 0
+    presorted: bool = False
+    """`numbers` are sorted already (NaN last)."""
 
     @classmethod
     def of_values(cls, values: Any, kind: str) -> "Column":
@@ -397,7 +415,7 @@ def compare_column(profile: Mapping[str, Any] | None, column: Column | None, t: 
         return {"verdict": "absent", "kind": profile.get("kind"), "note": "the new data has no such column"}
     if profile.get("kind") == "numeric":
         numbers = column.numbers if column.numbers is not None else np.full(column.missing, np.nan)
-        return compare_numeric(profile, numbers, t)
+        return compare_numeric(profile, numbers, t, presorted=column.presorted)
     counts = column.counts if column.counts is not None else _counts_of_numbers(column.numbers)
     missing = column.missing if column.counts is not None else int(np.isnan(column.numbers).sum())  # type: ignore[arg-type]
     return compare_categorical(profile, counts, missing, t)

@@ -76,23 +76,27 @@ def predictions_of_frame(model: "TrainedModel", frame: "pd.DataFrame") -> tuple[
 # ---------------------------------------------------------------------------------------------- captures
 
 
-def _column_array(files: list[Path], name: str) -> "pa.ChunkedArray | None":
-    import pyarrow.dataset as ds
+class CaptureColumns:
+    """A capture folder's part files as one dataset, read one column at a time (a million rows of twenty
+    columns never sit in memory together)."""
 
-    dataset = ds.dataset([str(f) for f in files], format="parquet")
-    if name not in dataset.schema.names:
-        return None
-    return dataset.to_table(columns=[name]).column(name)
+    def __init__(self, files: list[Path]) -> None:
+        import pyarrow.dataset as ds
+
+        self.dataset = ds.dataset([str(f) for f in files], format="parquet")
+
+    def take(self, name: str) -> "pa.ChunkedArray | None":
+        if name not in self.dataset.schema.names:
+            return None
+        return self.dataset.to_table(columns=[name]).column(0)
 
 
 def _numbers(array: "pa.ChunkedArray") -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if not pa.types.is_floating(array.type) and not pa.types.is_integer(array.type):
-        array = pc.cast(array, pa.float64(), safe=False)
-    return np.asarray(array.to_numpy(), dtype=np.float64) if array.null_count == 0 else \
-        np.asarray(pc.fill_null(pc.cast(array, pa.float64()), float("nan")).to_numpy(), dtype=np.float64)
+    return np.asarray(pc.fill_null(pc.cast(array, pa.float64(), safe=False), float("nan")).to_numpy(),
+                      dtype=np.float64)
 
 
 def _codes(array: "pa.ChunkedArray") -> tuple[np.ndarray, list[str]]:
@@ -107,35 +111,32 @@ def _codes(array: "pa.ChunkedArray") -> tuple[np.ndarray, list[str]]:
     return codes, [str(v) for v in encoded.dictionary.to_pylist()]
 
 
-def _column_of(values: Any, kind: str, sl: slice | np.ndarray) -> Column:
-    if kind == "numeric":
-        return Column(numbers=values[sl])
-    codes, names = values
-    part = codes[sl]
-    counts = np.bincount(part[part >= 0], minlength=len(names)) if len(part) else np.zeros(len(names), np.int64)
-    return Column(counts={names[i]: int(c) for i, c in enumerate(counts) if c}, missing=int((part < 0).sum()))
-
-
-def _load_column(files: list[Path], name: str, kind: str, keep: np.ndarray, order: np.ndarray | None) -> Any:
-    array = _column_array(files, name)
+def _split(columns: CaptureColumns, name: str, kind: str, keep: np.ndarray, wid: np.ndarray | None,
+           windows: list[int]) -> tuple[Column, dict[int, Column]] | None:
+    """A column's rows `keep` as one Column and one per window (numbers sorted here, once per part)."""
+    array = columns.take(name)
     if array is None:
         return None
     if kind == "numeric":
-        values = _numbers(array)
-        values = values[keep]
-        return values[order] if order is not None else values
+        values = _numbers(array)[keep]
+        del array
+        if wid is None:
+            values.sort()
+            return Column(numbers=values, presorted=True), {}
+        parts = {w: np.sort(values[wid == w]) for w in windows}
+        del values
+        # the sorted windows are sorted runs: timsort ("stable") merges them in a fraction of a full sort
+        overall = np.sort(np.concatenate(list(parts.values())), kind="stable")
+        return Column(numbers=overall, presorted=True), {w: Column(numbers=v, presorted=True) for w, v in parts.items()}
     codes, names = _codes(array)
+    del array
     codes = codes[keep]
-    return (codes[order] if order is not None else codes), names
 
+    def counted(part: np.ndarray) -> Column:
+        counts = np.bincount(part[part >= 0], minlength=len(names))
+        return Column(counts={names[i]: int(c) for i, c in enumerate(counts) if c}, missing=int((part < 0).sum()))
 
-def _window_bounds(times: np.ndarray, window_us: int) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """(order that sorts rows by window, start offsets of each window in that order, window numbers)."""
-    wid = times // window_us
-    order = np.argsort(wid, kind="stable")
-    ordered = wid[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(ordered) else np.array([], np.int64)
-    return order, starts, [int(ordered[s]) for s in starts]
+    return counted(codes), ({w: counted(codes[wid == w]) for w in windows} if wid is not None else {})
 
 
 # ---------------------------------------------------------------------------------------------- the report
@@ -178,78 +179,62 @@ def _captures_report(reference: dict[str, Any], kinds: dict[str, str], head: dic
     if not files:
         where = f" since {since.isoformat(timespec='seconds')}" if since else ""
         raise BadInput(f"no captured rows in {folder}{where}; serve with --capture (or score --capture) first")
-    times_array = _column_array(files, "time")
-    assert times_array is not None
     import pyarrow as pa
 
-    times = np.asarray(times_array.cast(pa.int64()).to_numpy(), dtype=np.int64)
-    rows = np.asarray(_column_array(files, "row").to_numpy(), dtype=np.int64)  # type: ignore[union-attr]
-    status = np.asarray(_column_array(files, "status").to_numpy(), dtype=np.int64)  # type: ignore[union-attr]
+    pred_ref = reference.get("predictions")
+    pred_name = "cluster" if (pred_ref or {}).get("task") == "clustering" else "prediction"
+    columns = CaptureColumns(files)
+    times = np.asarray(columns.take("time").cast(pa.int64()).to_numpy(), dtype=np.int64)  # type: ignore[union-attr]
+    rows = np.asarray(columns.take("row").to_numpy(), dtype=np.int64)  # type: ignore[union-attr]
+    status = np.asarray(columns.take("status").to_numpy(), dtype=np.int64)  # type: ignore[union-attr]
     in_range = times >= int(since.timestamp() * 1_000_000) if since is not None else np.ones(len(times), bool)
-    input_keep = in_range & (rows >= 1)
-    scored_keep = in_range & (status == 200)
+    input_keep = in_range & (rows >= 1)  # rows that were read (scored or rejected): what the model is sent
+    scored_keep = in_range & (status == 200)  # rows with a prediction
+    del rows, status
     if not input_keep.any():
         raise BadInput(f"no captured input rows in {folder}" + (f" since {since.isoformat()}" if since else ""))
     window_us = int(window * 1_000_000) if window else None
-    in_times, sc_times = times[input_keep], times[scored_keep]
-    in_order = sc_order = None
-    in_starts = sc_starts = np.array([0])
-    in_ids: list[int] = [0]
-    sc_ids: list[int] = [0]
-    if window_us:
-        in_order, in_starts, in_ids = _window_bounds(in_times, window_us)
-        sc_order, sc_starts, sc_ids = _window_bounds(sc_times, window_us)
+    in_wid = times[input_keep] // window_us if window_us else None
+    sc_wid = times[scored_keep] // window_us if window_us else None
+    in_windows = sorted(set(np.unique(in_wid).tolist())) if in_wid is not None else []
+    sc_windows = sorted(set(np.unique(sc_wid).tolist())) if sc_wid is not None else []
     overall: dict[str, Column] = {}
-    trend_cols: dict[int, dict[str, Column]] = {w: {} for w in in_ids}
+    by_window: dict[int, dict[str, dict[str, Any]]] = {w: {} for w in in_windows}
     for name, kind in kinds.items():
-        values = _load_column(files, f"{INPUT_PREFIX}{name}", kind, input_keep, in_order)
-        if values is None:
+        split = _split(columns, f"{INPUT_PREFIX}{name}", kind, input_keep, in_wid, in_windows)
+        if split is None:
             continue
-        n = len(values) if kind == "numeric" else len(values[0])
-        overall[name] = _column_of(values, kind, slice(0, n))
-        if window_us:
-            for k, w in enumerate(in_ids):
-                end = in_starts[k + 1] if k + 1 < len(in_starts) else n
-                trend_cols[w][name] = _column_of(values, kind, slice(int(in_starts[k]), int(end)))
-        del values
-    pred_ref = reference.get("predictions")
-    pred_kind = (pred_ref or {}).get("profile", {}).get("kind", "numeric")
-    pred_name = "cluster" if (pred_ref or {}).get("task") == "clustering" else "prediction"
-    pred_values = _load_column(files, pred_name, pred_kind, scored_keep, sc_order) if scored_keep.any() else None
+        overall[name], parts = split
+        for w, part in parts.items():
+            by_window[w][name] = _short(compare_column(reference["columns"][name], part, thresholds))
+        del split, parts
     predictions = None
-    trend_preds: dict[int, Column] = {}
-    if pred_values is not None:
-        n = len(pred_values) if pred_kind == "numeric" else len(pred_values[0])
-        predictions = _column_of(pred_values, pred_kind, slice(0, n))
-        if window_us:
-            for k, w in enumerate(sc_ids):
-                end = sc_starts[k + 1] if k + 1 < len(sc_starts) else n
-                trend_preds[w] = _column_of(pred_values, pred_kind, slice(int(sc_starts[k]), int(end)))
+    pred_windows: dict[int, dict[str, Any]] = {}
+    if pred_ref is not None and scored_keep.any():
+        kind = pred_ref.get("profile", {}).get("kind", "numeric")
+        split = _split(columns, pred_name, kind, scored_keep, sc_wid, sc_windows)
+        if split is not None:
+            predictions, parts = split
+            pred_windows = {w: _short(compare_column(pred_ref["profile"], part, thresholds)) for w, part in parts.items()}
     report = compare(reference, overall, predictions, thresholds)
+    in_times = times[input_keep]
     first = datetime.fromtimestamp(int(in_times.min()) / 1e6, timezone.utc)
     last = datetime.fromtimestamp(int(in_times.max()) / 1e6, timezone.utc)
     source = {"kind": "captures", "folder": str(folder), "since": since.isoformat() if since else None,
               "rows": int(input_keep.sum()), "scored": int(scored_keep.sum()),
-              "rejected": int(input_keep.sum() - (input_keep & scored_keep).sum()),
+              "rejected": int((input_keep & ~scored_keep).sum()),
               "first": first.isoformat(timespec="seconds"), "last": last.isoformat(timespec="seconds"),
               "files": len(files)}
     trend = None
     if window_us:
         trend = {"window_seconds": window, "windows": []}
-        for w in sorted(set(in_ids) | set(trend_preds)):
-            cols = trend_cols.get(w, {})
-            entry_cols = {name: _short(compare_column(reference["columns"].get(name), cols.get(name), thresholds))
-                          for name in kinds if name in cols}
-            pred = trend_preds.get(w)
-            entry = {"start": datetime.fromtimestamp(w * window_us / 1e6, timezone.utc).isoformat(timespec="seconds"),
-                     "end": datetime.fromtimestamp((w + 1) * window_us / 1e6, timezone.utc).isoformat(
-                         timespec="seconds"),
-                     "rows": max((c.get("rows", 0) for c in entry_cols.values()), default=0),
-                     "verdict": _dataset_verdict(entry_cols),
-                     "columns": entry_cols,
-                     "predictions": _short(compare_column(pred_ref["profile"], pred, thresholds))
-                     if pred_ref is not None and pred is not None else None}
-            trend["windows"].append(entry)
+        for w in sorted(set(in_windows) | set(pred_windows)):
+            cols = by_window.get(w, {})
+            trend["windows"].append({
+                "start": datetime.fromtimestamp(w * window_us / 1e6, timezone.utc).isoformat(timespec="seconds"),
+                "end": datetime.fromtimestamp((w + 1) * window_us / 1e6, timezone.utc).isoformat(timespec="seconds"),
+                "rows": max((c.get("rows", 0) for c in cols.values()), default=0),
+                "verdict": _dataset_verdict(cols), "columns": cols, "predictions": pred_windows.get(w)})
     return {**head, "source": source, **report, "trend": trend}
 
 
