@@ -369,3 +369,17 @@ def trend_figure(report: dict[str, Any]) -> Any:
     ax.set_ylabel("effect")
     ax.legend(fontsize=7, ncol=3)
     return fig
+
+
+def registered_drift(store_file: Path, ref: str, *, since: datetime | None = None, window: float | None = 86400.0,
+                     thresholds: Thresholds = Thresholds()) -> dict[str, Any]:
+    """The drift report of a registered model NAME:VERSION over its captures (the desktop's Drift tab)."""
+    from designer.core.bundle import read_reference
+    from designer.core.serve.capture import capture_folder
+    from designer.core.store import RunStore
+
+    with RunStore.open(store_file, create=False) as store:
+        model = store.model_bundle(ref)
+        folder = capture_folder(store.folder, model.name, str(model.version))
+    return drift_report(read_reference(model.bundle), model_name=model.ref, captures=folder, since=since,
+                        window=window, thresholds=thresholds)

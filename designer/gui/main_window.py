@@ -713,6 +713,7 @@ class MainWindow(QMainWindow):
             return
         self.runner.stop()
         self.runner.wait(10.0)
+        self.runs.stop_serving()  # endpoints started from the Models tab end with the app
         self.autosaver.clear()
         self._autosave_timer.stop()
         self.settings.setValue("geometry", self.saveGeometry())

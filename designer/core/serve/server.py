@@ -360,7 +360,9 @@ class Handler(BaseHTTPRequestHandler):
         if server.stopping:
             self.close_connection = True
         self._send(answer, head=method == "HEAD")
-        endpoint.stats.add(method, path, answer.status, (time.perf_counter() - received) * 1000.0, rows, request_id)
+        if path != "/stats":  # the desktop polls it every second: not traffic
+            endpoint.stats.add(method, path, answer.status, (time.perf_counter() - received) * 1000.0, rows,
+                               request_id)
         server.track(self.connection, busy=False)
 
     def _guard(self, path: str) -> Answer | None:

@@ -16,6 +16,7 @@ from designer.core.run_history import (default_model_name, latest_run_with_bundl
                                        when)
 from designer.core.store import ModelRecord, RunRecord, RunStore, compare_runs
 from designer.gui.runs.compare_view import CompareView
+from designer.gui.runs.drift_view import DriftView
 from designer.gui.runs.models_view import ModelsView
 from designer.core.lifecycle import RunSession
 from designer.gui.runs.register_dialog import RegisterDialog
@@ -85,9 +86,14 @@ class RunsPanel(QWidget):
         runs_page.setSizes([500, 600])
 
         self.models = ModelsView(self._store, self._update_banner)
+        self.models.serve_requested.connect(self.serve_model)
+        self.models.drift_requested.connect(self.check_drift)
+        self.drift = DriftView(lambda: self.store_path)
+        self.serving: dict[str, Any] = {}  # model ref -> its ServeDialog
         self.tabs = QTabWidget(documentMode=True)
         self.tabs.addTab(runs_page, "Runs")
         self.tabs.addTab(self.models, "Models")
+        self.tabs.addTab(self.drift, "Drift")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.header)
@@ -155,6 +161,7 @@ class RunsPanel(QWidget):
         if self._show_run:
             self.select_runs([self._show_run])
         self.models.show_models(models, pipelines, self._show_model)
+        self.drift.set_models([m.ref for m in models])
         self._show_run = self._show_model = None
 
     def note_recorded(self, recorded: RunSession) -> None:
@@ -268,6 +275,31 @@ class RunsPanel(QWidget):
         self.status.emit(f"{'Registered' if model.new else 'Already registered as'} {model.ref} "
                          f"(run {model.run_id}, node {model.node})")
         return model
+
+    def serve_model(self, ref: str) -> Any:
+        """Open (or bring back) the dialog serving `ref` locally, and start it."""
+        from designer.gui.runs.serve_dialog import ServeDialog
+
+        if self.store_path is None:
+            return None
+        dialog = self.serving.get(ref)
+        if dialog is None:
+            dialog = ServeDialog(ref, self.store_path, self)
+            self.serving[ref] = dialog
+        dialog.show()
+        dialog.raise_()
+        dialog.start()
+        return dialog
+
+    def check_drift(self, ref: str) -> None:
+        self.drift.set_models([m.ref for m in self.models.models], select=ref)
+        self.tabs.setCurrentWidget(self.drift)
+        self.drift.check()
+
+    def stop_serving(self) -> None:
+        """Stop every endpoint this dock started (the window is closing)."""
+        for dialog in self.serving.values():
+            dialog.stop(wait_ms=15000)
 
     # ------------------------------------------------------------------------------------ dialogs (tests replace)
     def ask_registration(self, run: RunRecord, nodes: list[str], node: str | None,
