@@ -205,20 +205,21 @@ class CaptureWriter:
                 continue
             try:
                 table = pa.Table.from_pydict(cols, schema=self.schema)
-                self._write(table, day, hour)
-                self.written += n
+                if self._write(table, day, hour):
+                    self.written += n
             except Exception as e:  # noqa: BLE001  (disk full, permissions, a value of the wrong type)
                 self.failed += n
                 self._warn_once("write", f"capture: writing to {self.folder} failed ({e}); scoring goes on")
 
-    def _write(self, table: "pa.Table", day: str, hour: str) -> None:
+    def _write(self, table: "pa.Table", day: str, hour: str) -> bool:
+        """Write one part file atomically; False when the size limit keeps it out (counted as dropped)."""
         import pyarrow.parquet as pq
 
         if self.max_bytes is not None and self._bytes >= self.max_bytes:
             self.dropped += table.num_rows
             self._warn_once("limit", f"capture: {self.folder} reached its size limit "
-                                     f"({self.max_bytes / 1e6:.0f} MB, --capture-max-mb); rows are no longer kept")
-            return
+                                     f"({self.max_bytes / 1e6:g} MB, --capture-max-mb); rows are no longer kept")
+            return False
         part = self.folder / f"date={day}" / f"hour={hour}"
         part.mkdir(parents=True, exist_ok=True)
         self._seq += 1
@@ -230,13 +231,14 @@ class CaptureWriter:
         finally:
             tmp.unlink(missing_ok=True)
         self._bytes += (part / name).stat().st_size
+        return True
 
     def write_table(self, table: "pa.Table", received: float) -> None:
         """Write a whole table now (`score --capture`), in the partition of `received`."""
         stamp = datetime.fromtimestamp(received, timezone.utc)
         try:
-            self._write(table.cast(self.schema), stamp.strftime("%Y-%m-%d"), stamp.strftime("%H"))
-            self.written += table.num_rows
+            if self._write(table.cast(self.schema), stamp.strftime("%Y-%m-%d"), stamp.strftime("%H")):
+                self.written += table.num_rows
         except Exception as e:  # noqa: BLE001
             self.failed += table.num_rows
             self._warn_once("write", f"capture: writing to {self.folder} failed ({e})")
