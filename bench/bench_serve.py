@@ -92,6 +92,7 @@ class Served:
         conn.getresponse().read()
         self.ready = time.perf_counter() - self.started
         conn.close()
+        self.cpu = cpu_seconds(self.proc.pid)
 
     def connection(self) -> http.client.HTTPConnection:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
@@ -100,6 +101,15 @@ class Served:
         self.proc.terminate()
         out, _ = self.proc.communicate(timeout=60)
         return out
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a process has used so far: its start-up cost, whatever the machine's load."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def post(conn: http.client.HTTPConnection, body: bytes) -> float:
@@ -243,7 +253,9 @@ def main(argv: list[str] | None = None) -> int:
             results.update({f"{key}_ready_s": served.ready, f"{key}_p50_ms": p50, f"{key}_p99_ms": p99,
                             f"{key}_rps": rps, f"{key}_batch_ms": batch})
             print(f"\n{key} ({SAMPLES[key]}; {served.info['path']})")
-            print(f"  ready                      {served.ready:8.2f} s   (server's own count {served.info['seconds']:.2f} s)")
+            cpu = f", {served.cpu:.2f} s of CPU" if served.cpu is not None else ""
+            print(f"  ready                      {served.ready:8.2f} s   (server's own count {served.info['seconds']:.2f} s"
+                  f"{cpu})")
             print(f"  one row, keep-alive        p50 {p50:7.2f} ms   p99 {p99:7.2f} ms   mean {statistics.mean(lat):.2f} ms")
             print(f"  {args.clients} concurrent clients       {rps:8.0f} requests/s")
             print(f"  1,000-row request          {batch:8.1f} ms")

@@ -250,7 +250,7 @@ def add_serve_commands(sub: Any) -> None:
     p.add_argument("--store", metavar="PATH", help="run store holding registered models and captures (default: "
                    "$PIPELINE_DESIGNER_STORE, else .pipeline-designer/ of this folder or its nearest parent)")
     p.add_argument("--no-compiled", action="store_true",
-                   help="always score through the full pandas path (the compiled row path is for up to 64 rows)")
+                   help="always score through the full pandas path (the compiled row path takes up to 4,096 rows)")
     p.add_argument("--idle-timeout", type=float, default=30.0, metavar="S",
                    help="close a keep-alive connection idle this long (default 30)")
     p.add_argument("--max-connections", type=int, default=64, metavar="N",

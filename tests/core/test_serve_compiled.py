@@ -220,3 +220,14 @@ def test_unseen_category_in_compiled_path_is_bad_input_not_a_crash():
 
 def test_trained_model_type_is_the_one_served():
     assert isinstance(_pipeline(CASES["robust"]), TrainedModel)
+
+
+def test_batches_above_the_limit_take_the_pandas_path_with_the_same_bits(bundles):
+    model, _ = load_bundle(bundles[0].bundle)
+    scorer = Scorer.of(model)
+    cols = _columns(scorer, bundles[0].raw)
+    n = len(bundles[0].raw)
+    small = scorer.score(cols, n)
+    scorer.compiled_max_rows = n - 1
+    large = scorer.score(cols, n)
+    assert scorer.counts == {"compiled": 1, "pandas": 1} and same_bits(small, large)

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
     from designer.core.model import TrainedModel
 
-COMPILED_MAX_ROWS = 64
+COMPILED_MAX_ROWS = 4096
+"""Largest batch for the compiled row path (measured faster than the pandas path up to 8,000 rows of the
+messy-housing sample; larger batches go through the vectorized pandas path)."""
 SELF_TEST_ROWS = 12
 
 
