@@ -131,8 +131,8 @@ def write_captures(folder: Path, rows: int) -> None:
         pq.write_table(pa.table(cols, schema=schema), part / f"part-{h:04d}.parquet", compression="zstd")
 
 
-def measured(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, str]:
-    """(seconds, peak MB of that process alone (its own rusage), stdout)."""
+def measured(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, str, float]:
+    """(seconds, peak MB of that process alone (its own rusage), stdout, CPU seconds)."""
     import threading
 
     t = time.perf_counter()
@@ -150,7 +150,7 @@ def measured(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, flo
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode not in (0, 3):
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {''.join(err)}")
-    return took, usage.ru_maxrss / 1024.0, "".join(out)
+    return took, usage.ru_maxrss / 1024.0, "".join(out), usage.ru_utime + usage.ru_stime
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,17 +173,17 @@ def main(argv: list[str] | None = None) -> int:
         size = sum(p.stat().st_size for p in folder.rglob("*.parquet")) / 1e6
         print(f"wrote {args.rows:,} capture rows x {NUM + CAT} columns ({size:.0f} MB Parquet, {DAYS * 24} files) in "
               f"{time.perf_counter() - t:.1f} s")
-        took, peak, out = measured([sys.executable, "-m", "designer", "drift", "bench:1", "--json"], env, work)
+        took, peak, out, cpu = measured([sys.executable, "-m", "designer", "drift", "bench:1", "--json"], env, work)
         report = json.loads(out)
         drifted = report["drifted_columns"]
         last = report["trend"]["windows"][-1]
-        print(f"drift: {took:.2f} s, peak {peak:.0f} MB; {report['source']['rows']:,} rows; data {report['verdict']} "
+        print(f"drift: {took:.2f} s ({cpu:.2f} s of CPU), peak {peak:.0f} MB; {report['source']['rows']:,} rows; data {report['verdict']} "
               f"({', '.join(drifted) or '-'}); {len(report['trend']['windows'])} daily windows, last day "
               f"{last['verdict']} ({', '.join(n for n, c in last['columns'].items() if c['verdict'] == 'drift')})")
         (work / "hand.py").write_text(HANDWRITTEN)
-        base, base_peak, _ = measured([sys.executable, "hand.py", "train.csv", str(folder)], env, work)
-        print(f"hand-written pandas + scipy (KS / chi-square per column, all rows, no trend): {base:.2f} s, "
-              f"peak {base_peak:.0f} MB")
+        base, base_peak, _, base_cpu = measured([sys.executable, "hand.py", "train.csv", str(folder)], env, work)
+        print(f"hand-written pandas + scipy (KS / chi-square per column, all rows, no trend): {base:.2f} s "
+              f"({base_cpu:.2f} s of CPU), peak {base_peak:.0f} MB")
         print(f"ratio drift / hand-written: {took / base:.2f}x wall, {peak / base_peak:.2f}x peak memory")
     ok_time, ok_mem = took <= TARGET_S, peak <= TARGET_MB
     print(f"targets: {'ok  ' if ok_time else 'MISS'} time <= {TARGET_S:g} s ({took:.2f}); "
