@@ -70,7 +70,7 @@ def test_serve_locally_shows_url_state_and_requests(panel, qtbot):
     assert http_call(port, "POST", "/invocations", {"dataframe_records": [{"city": "Nowhere"}]})[0] == 422
     assert http_call(port, "GET", "/")[0] == 200  # the try-it page the link opens
     qtbot.waitUntil(lambda: dialog.stats.get("requests", 0) >= 5, timeout=20_000)
-    assert "5 requests, 3 rows scored, 1 refused" == dialog.requests_label.text()
+    assert dialog.requests_label.text() == "5 requests, 3 rows scored, 1 refused"
     assert dialog.latency_label.text().startswith("p50 ")
     assert dialog.recent.rowCount() == 5 and dialog.recent.item(0, 2).text() == "200"
     from designer.core.serve.endpoints import list_endpoints

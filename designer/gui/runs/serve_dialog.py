@@ -185,7 +185,8 @@ class ServeDialog(QDialog):
         self.stats = stats
         by_status = stats.get("by_status", {})
         errors = sum(v for k, v in by_status.items() if not k.startswith("2"))
-        self.requests_label.setText(f"{stats.get('requests', 0)} requests, {stats.get('rows', 0)} rows scored, "
+        n, rows = stats.get("requests", 0), stats.get("rows", 0)
+        self.requests_label.setText(f"{n} request{'s' * (n != 1)}, {rows} row{'s' * (rows != 1)} scored, "
                                     f"{errors} refused")
         p50, p99 = stats.get("p50_ms"), stats.get("p99_ms")
         self.latency_label.setText("-" if p50 is None else f"p50 {p50:.2f} ms, p99 {p99:.2f} ms")
