@@ -323,3 +323,24 @@ def test_endpoints_list_and_stop(messy, tmp_path):
         assert r.returncode == 2 and "no running endpoint" in r.stderr
     finally:
         served.stop()
+
+
+def test_malformed_http_gets_json_4xx_too(servers):
+    import socket
+
+    port = servers["messy"].port
+    for raw, status in ((b"FOO /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 405),
+                        (b"GET /schema HTTP/1.1 extra words\r\n\r\n", 400),
+                        (b"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\r\n", 411),
+                        (b"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: x\r\n\r\n", 400)):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(raw)
+            data = b""
+            while b"\r\n\r\n" not in data or not data.rstrip().endswith(b"}"):
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        assert head.split()[1] == str(status).encode(), (raw, head)
+        assert json.loads(body)["message"]

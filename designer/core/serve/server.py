@@ -324,9 +324,11 @@ class Handler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Malformed request lines and headers (found by the base class) get a JSON answer too."""
         self.close_connection = True
-        self._send(Answer(code if code in ERROR_CODES else 400,
-                          _json({"error_code": ERROR_CODES.get(code, "BAD_REQUEST"),
-                                 "message": message or "malformed request"})))
+        if self.request_version == "HTTP/0.9":  # an unreadable request line: still answer with a status line
+            self.request_version = "HTTP/1.0"
+        status = 405 if code == 501 else code if 400 <= code < 500 else 400  # 501: a method no route takes
+        self._send(Answer(status, _json({"error_code": ERROR_CODES.get(status, "BAD_REQUEST"),
+                                         "message": message or "malformed request"})))
 
     def _dispatch(self, method: str) -> None:
         endpoint, server = self.server.endpoint, self.server
