@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -109,4 +107,3 @@ def test_drift_tab_says_when_nothing_was_captured(qtbot, tmp_path, monkeypatch):
     qtbot.waitUntil(lambda: bool(p.drift.error), timeout=60_000)
     assert "no captured rows" in p.drift.error and "--capture" in p.drift.summary.text()
     assert not p.drift.save_button.isEnabled()
-    json.dumps({})
