@@ -206,7 +206,7 @@ def _score_capture(args: argparse.Namespace, model: Any) -> Callable[..., None]:
         writer.write_table(table, received)
         writer.close()
         if writer.written:
-            print(f"captured {writer.written} rows in {writer.folder}", file=sys.stderr)
+            print(f"captured {writer.written} row{'s' * (writer.written != 1)} in {writer.folder}", file=sys.stderr)
     return capture
 
 
