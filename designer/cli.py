@@ -202,15 +202,22 @@ def cmd_score(args: argparse.Namespace) -> int:
     from designer.core.pipeline import atomic_write_text
     from designer.core.values import Table
 
+    received, started = time.time(), time.perf_counter()
     bundle, registered = resolve_bundle(args.bundle, args.store)  # a bundle path or NAME[:VERSION]
     model, manifest, warnings = load_bundle(bundle)
     for w in warnings:
         _warn(f"{bundle}: {w}")
     frame = read_table(args.data)
+    capture = _score_capture(args, model) if args.capture else None
     try:
-        scored = model.score(Table(frame=frame), with_features=args.with_features).view
+        table = model.score(Table(frame=frame), with_features=args.with_features)
     except BadInput as e:  # a column or value of the data file: name the file too
+        if capture is not None:
+            capture(frame, None, 422, e.message, received, started)
         raise BadInput(e.message, replace(e.location, file=e.location.file or args.data)) from None
+    scored = table.view
+    if capture is not None:
+        capture(frame, table.frame, 200, None, received, started)
     atomic_write_text(args.output, scored.to_csv(index=False))
     if args.json:
         print(json.dumps({"rows": len(scored), "output": args.output, "task": model.task, "model": registered}))
@@ -218,6 +225,27 @@ def cmd_score(args: argparse.Namespace) -> int:
         print(f"scored {len(scored)} rows with {registered + ': ' if registered else ''}"
               f"{manifest['pipeline']['name']} / {model.node_id} ({model.task}); wrote {args.output}")
     return EXIT_OK
+
+
+def _score_capture(args: argparse.Namespace, model: Any) -> Callable[..., None]:
+    """`score --capture`: the file's rows and predictions (or its refusal) as one capture request."""
+    import uuid
+
+    from designer.cli_serve import capture_writer, served_model
+    from designer.core.serve.capture import frame_table
+
+    _, name, version, store = served_model(args.bundle, args.store)
+    writer = capture_writer(model, store, name, version, args.capture_max_mb)
+
+    def capture(frame: Any, outputs: Any, status: int, error: str | None, received: float, started: float) -> None:
+        latency = (time.perf_counter() - started) * 1000.0
+        table = frame_table(writer, frame, outputs, request_id=uuid.uuid4().hex, received=received,
+                            latency_ms=latency, status=status, error=error)
+        writer.write_table(table, received)
+        writer.close()
+        if writer.written:
+            print(f"captured {writer.written} row{'s' * (writer.written != 1)} in {writer.folder}", file=sys.stderr)
+    return capture
 
 
 def _with_defaults(cat: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -377,6 +405,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--store", metavar="PATH", help="run store holding registered models (default: "
                    "$PIPELINE_DESIGNER_STORE, else .pipeline-designer/ of this folder or its nearest parent)")
+    p.add_argument("--capture", action="store_true", help="also keep the rows and predictions as a capture "
+                   "(Parquet under the run store's captures/, read by `drift` and `capture join`)")
+    p.add_argument("--capture-max-mb", type=float, metavar="MB",
+                   help="do not capture when the model version's captures reach this size")
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("profile", help="profile a CSV or Parquet file as a self-contained HTML page")
@@ -406,6 +438,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_data_commands(sub)  # `data` and `connections`
     __import__("designer.cli_export", fromlist=["x"]).add_export_commands(sub)  # `export`
+    from designer.cli_serve import add_serve_commands
+
+    add_serve_commands(sub)  # `serve` and `endpoints`
+    from designer.cli_monitor import add_monitor_commands
+
+    add_monitor_commands(sub)  # `drift` and `capture join`
     return parser
 
 

@@ -375,9 +375,20 @@ def cmd_models_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def model_captures(store_folder: Path, name: str, version: int) -> dict[str, Any]:
+    """What `serve --capture` and `score --capture` kept for a model version (rows, time range, size)."""
+    from designer.core.serve.capture import capture_folder, capture_summary
+
+    try:
+        return capture_summary(capture_folder(store_folder, name, str(version)))
+    except Exception as e:  # noqa: BLE001  (an unreadable part file: say so, the lineage still shows)
+        return {"error": f"captures not readable: {e}"}
+
+
 def cmd_models_show(args: argparse.Namespace) -> int:
     with _open(args) as store:
         lin = store.lineage(args.model)
+        lin["captures"] = model_captures(store.folder, lin["model"]["name"], lin["model"]["version"])
     if args.json:
         _dump(lin)
         return EXIT_OK
@@ -405,6 +416,15 @@ def cmd_models_show(args: argparse.Namespace) -> int:
     _print_metrics(lin["metrics"])
     if lin.get("libraries"):
         print("libraries " + ", ".join(f"{k} {v}" for k, v in lin["libraries"].items()))
+    c = lin["captures"]
+    if c.get("error"):
+        print(f"captures  {c['error']}")
+    elif c.get("rows"):
+        print(f"captures  {c['rows']:,} rows ({c['scored']:,} scored, {c['rejected']:,} rejected) from "
+              f"{_when(c['first'])} to {_when(c['last'])}; {c['files']} files, {c['bytes'] / 1e6:.1f} MB in "
+              f"{c['folder']}")
+    else:
+        print(f"captures  none (serve --capture or score --capture keep them in {c['folder']})")
     return EXIT_OK
 
 

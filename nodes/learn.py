@@ -300,17 +300,34 @@ def fit_in_chunks(est: Any, X: Any, y: Any, ctx: RunContext, first: int = 2, chu
 
 def trained_model(ctx: RunContext, learner: Learner, table: Table, estimator: Any, features: list[str],
                   label: str | None) -> TrainedModel:
-    """The fitted estimator with the training table's recipe, input schema and provenance."""
+    """The fitted estimator with the training table's recipe, input schema and provenance and reference profile."""
     from designer.core.model import input_sample
 
     inputs = required_inputs(table, features, label)
-    return TrainedModel(node_id=ctx.node_id, task=learner.task, estimator=estimator, features=features,
-                        recipe=table.recipe, input_schema=inputs, label=label,
-                        learner={"type": learner.type_id, "title": learner.title, "params": learner.params,
-                                 **({"tuned": learner.tuned} if learner.tuned else {})},
-                        sources=table.sources, train_rows=len(table.frame),
-                        sample=input_sample(table, [c for c in (table.source_schema or table.schema).names
-                                                    if c != label]))
+    model = TrainedModel(node_id=ctx.node_id, task=learner.task, estimator=estimator, features=features,
+                         recipe=table.recipe, input_schema=inputs, label=label,
+                         learner={"type": learner.type_id, "title": learner.title, "params": learner.params,
+                                  **({"tuned": learner.tuned} if learner.tuned else {})},
+                         sources=table.sources, train_rows=len(table.frame), train_index=table.frame.index,
+                         sample=input_sample(table, [c for c in (table.source_schema or table.schema).names
+                                                     if c != label]))
+    model.reference = training_reference(ctx, model, table)
+    return model
+
+
+def training_reference(ctx: RunContext, model: TrainedModel, table: Table) -> dict[str, Any] | None:
+    """The drift reference: the raw input values of the training rows, and the predictions on them (replaced
+    by the predictions on held-out rows when the run scores some: designer.core.runner.write_bundles)."""
+    from designer.core.drift import reference_profile
+    from designer.core.model import predict_outputs
+
+    raw = table.raw_rows()
+    if raw is None:
+        return None
+    ctx.progress(0.9, "profiling the training rows (reference for drift)")
+    outputs = predict_outputs(model.estimator, model.task, feature_matrix(table.frame[model.features]))
+    predictions = outputs.get("prediction", outputs.get("cluster"))
+    return reference_profile(raw, model.input_schema.columns, predictions, model.task, rows="training")
 
 
 class TrainParams(Params):

@@ -41,6 +41,12 @@ def _user_config(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("PIPELINE_DESIGNER_CONFIG", str(tmp_path_factory.mktemp("config") / "config.json"))
 
 
+@pytest.fixture(autouse=True)
+def _user_state(tmp_path_factory, monkeypatch):
+    """Running endpoints register in a temporary state folder, never in the real home."""
+    monkeypatch.setenv("PIPELINE_DESIGNER_STATE", str(tmp_path_factory.getbasetemp() / "state"))
+
+
 @pytest.fixture
 def test_modules() -> Iterator[NodeRegistry]:
     """The process's registry for one test: the built-ins plus the test-only modules of tests/modules.py."""

@@ -30,8 +30,9 @@ from designer.core.schema import TableSchema
 FORMAT = "pipeline-designer-bundle"
 VERSION = 1
 MEMBERS = ("model.skops", "schema.json", "pipeline.json")
-OPTIONAL_MEMBERS = ("sample.json",)
-"""Members newer bundles add (older bundles load without them): `sample.json`, a few raw input rows."""
+OPTIONAL_MEMBERS = ("sample.json", "reference.json")
+"""Members newer bundles add (older bundles load without them): `sample.json`, a few raw input rows;
+`reference.json`, the drift reference profile (without it, drift says so)."""
 SUFFIX = ".bundle.zip"
 
 def trusted_types(untrusted: set[str], path: Path, needs: dict[str, Any], registry: Any = None) -> set[str]:
@@ -128,6 +129,8 @@ def write_bundle(path: str | Path, model: TrainedModel, *, pipeline_json: str, p
                "pipeline.json": pipeline_json.encode()}
     if model.sample is not None:
         members["sample.json"] = json.dumps(sample_to_json(model.sample)).encode()
+    if model.reference is not None:
+        members["reference.json"] = json.dumps(model.reference, separators=(",", ":"), allow_nan=False).encode()
     manifest = {
         "format": FORMAT, "version": VERSION,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -410,7 +413,7 @@ def load_bundle(path: str | Path) -> tuple[TrainedModel, dict[str, Any], list[st
     model = TrainedModel(node_id=schema["node"], task=schema["task"], estimator=estimator, features=features,
                          recipe=tuple(obj["recipe"]), input_schema=TableSchema.from_json(schema["input_schema"]),
                          label=schema.get("label"), learner=manifest.get("learner", {}),
-                         train_rows=manifest.get("train_rows", 0))
+                         train_rows=manifest.get("train_rows", 0), reference=_reference(members, p))
     if "sample.json" in members:
         try:
             model.sample = sample_from_json(json.loads(members["sample.json"]))
@@ -447,3 +450,24 @@ def sample_from_json(data: dict[str, Any]) -> Any:
             raise ValueError("values must be numbers, text or booleans")
         out[str(col["name"])] = pd.Series(values, dtype=col["dtype"])
     return pd.DataFrame(out)
+
+
+def read_reference(path: str | Path) -> dict[str, Any] | None:
+    """A bundle's reference profile (None for bundles written before there was one), hash-verified like every
+    member, without loading the model (drift over captured rows needs no scikit-learn)."""
+    p = Path(path)
+    _, members = read_manifest(p)
+    return _reference(members, p)
+
+
+def _reference(members: dict[str, bytes], path: Path) -> dict[str, Any] | None:
+    data = members.get("reference.json")
+    if data is None:
+        return None
+    try:
+        reference = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise _refuse(path, f"reference.json is not readable ({e})") from None
+    if not isinstance(reference, dict):
+        raise _refuse(path, "reference.json does not hold a reference profile")
+    return reference

@@ -11,9 +11,9 @@ The assembly walks the pipeline in order and asks each module for its fragment:
 - Score and Evaluate call the same scoring and metric functions as the designer.
 
 Every parameter of every scikit-learn object is written out, defaults too, so a future change of a
-default cannot change the script's results. The script imports only pandas, numpy, scikit-learn and the
-standard library; it prints its metrics, and `--check` asserts the designer's own numbers, which the
-script carries with the run id and pipeline hash.
+default cannot change the script's results. The script imports only pandas, numpy, scikit-learn, the
+standard library and threadpoolctl (installed with scikit-learn); it prints its metrics, and `--check`
+asserts the designer's own numbers, which the script carries with the run id and pipeline hash.
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ from typing import Any, Callable, Iterable
 
 from designer.core.errors import BadInput
 
-SCRIPT_LIBRARIES = ("numpy", "pandas", "sklearn")
-"""The only libraries outside the standard library that an exported script imports."""
+SCRIPT_LIBRARIES = ("numpy", "pandas", "sklearn", "threadpoolctl")
+"""The only libraries outside the standard library that an exported script imports (threadpoolctl is
+installed with scikit-learn, which uses it)."""
 
 
 # ------------------------------------------------------------------------------------------- rendering values
@@ -291,6 +292,28 @@ def feature_matrix(frame, columns):
 '''
 
 SCORE_HELPER = '''\
+def padded(X):
+    """X with copies of its last row appended up to a multiple of 4 rows (at least 4). BLAS sums a batch's
+    last `n % 4` rows in another order, so the designer pads every batch: a row's prediction then depends on
+    the row alone, whichever batch it comes in (a file, one row sent to `serve`)."""
+    pad = 4 - len(X) if len(X) < 4 else -len(X) % 4
+    return np.concatenate([X, np.repeat(X[-1:], pad, axis=0)]) if pad and len(X) else X
+
+
+def predictions(est, X, task):
+    """The prediction columns, as the designer computes them: padded rows, BLAS on one thread."""
+    n, Xp = len(X), padded(X)
+    with threadpool_limits(limits=1, user_api="blas"):
+        if task == "clustering":
+            return {"cluster": est.predict(Xp)[:n], "distance": np.min(est.transform(Xp), axis=1)[:n]}
+        out = {"prediction": est.predict(Xp)[:n]}
+        if task == "classification" and hasattr(est, "predict_proba"):
+            proba = est.predict_proba(Xp)[:n]
+            for i, cls in enumerate(est.classes_):
+                out[f"probability_{cls}"] = proba[:, i]
+    return out
+
+
 def scored_rows(model, rows, inputs, shown, task, cleaned=0, with_features=(), source_row="source_row"):
     """The designer's Score Model output: the rows as given (their number in the source, the meta columns
     and the columns; after the first `cleaned` steps when they were cleaned upstream) plus predictions."""
@@ -301,16 +324,8 @@ def scored_rows(model, rows, inputs, shown, task, cleaned=0, with_features=(), s
     out.insert(0, source_row, out.index + 1)
     for i, name in enumerate(with_features):
         out[f"feature:{name}"] = X[:, i]
-    est = model[-1]
-    if task == "clustering":
-        out["cluster"] = est.predict(X)
-        out["distance"] = np.min(est.transform(X), axis=1)
-    else:
-        out["prediction"] = est.predict(X)
-        if task == "classification" and hasattr(est, "predict_proba"):
-            proba = est.predict_proba(X)
-            for i, cls in enumerate(est.classes_):
-                out[f"probability_{cls}"] = proba[:, i]
+    for name, values in predictions(model[-1], X, task).items():
+        out[name] = values
     return out, X
 '''
 
@@ -380,7 +395,8 @@ def score_code(ctx: ExportContext, model: ModelRef, table: TableRef, with_featur
     lines = [f"{var}, {var}_features = scored_rows({', '.join(args)})"]
     scored = {"task": model.task, "label": model.label, "model": model.var, "features": f"{var}_features"}
     ref = TableRef(var, (), tuple(table.columns), tuple(table.meta), tuple(table.raw), scored)
-    return ExportFragment(code=lines, imports={"import numpy as np", "import pandas as pd"},
+    return ExportFragment(code=lines, imports={"import numpy as np", "import pandas as pd",
+                                               "from threadpoolctl import threadpool_limits"},
                           helpers=[SCORE_HELPER], outputs={"scored": ref})
 
 

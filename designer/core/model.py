@@ -47,6 +47,60 @@ def feature_matrix(frame: "pd.DataFrame") -> np.ndarray:
     return np.ascontiguousarray(frame.to_numpy(dtype=np.float64))
 
 
+ROW_BLOCK = 4
+"""Rows per BLAS micro-kernel: the last `n % 4` rows of a batch (and batches of 1-3 rows) go through other
+kernels that sum in another order, so one row's linear prediction could differ in its last bits depending on
+the batch it came in. Every batch is padded to a multiple of 4 rows, so a row's prediction depends on the row
+alone: `score` of a file, the Score node and one row at a time through `serve` agree bit for bit."""
+
+_blas: Any = None
+
+
+def _single_thread_blas() -> Any:
+    """A context that keeps BLAS on one thread while predicting (a multithreaded BLAS splits rows among
+    threads, and each thread's last rows again go through other kernels); a no-op where it already is."""
+    global _blas
+    if _blas is None:
+        from contextlib import nullcontext
+
+        from threadpoolctl import ThreadpoolController
+
+        blas = ThreadpoolController().select(user_api="blas")
+        many = any(info.get("num_threads", 1) > 1 for info in blas.info())
+        _blas = (lambda: blas.limit(limits=1)) if many else nullcontext
+    return _blas()
+
+
+def padded_rows(X: np.ndarray) -> np.ndarray:
+    """`X` with copies of its last row appended up to a multiple of ROW_BLOCK rows (at least ROW_BLOCK)."""
+    n = len(X)
+    pad = ROW_BLOCK - n if n < ROW_BLOCK else -n % ROW_BLOCK
+    if pad == 0 or n == 0:
+        return X
+    return np.ascontiguousarray(np.concatenate([X, np.repeat(X[-1:], pad, axis=0)]))
+
+
+def predict_outputs(estimator: Any, task: str, X: np.ndarray) -> dict[str, np.ndarray]:
+    """The prediction columns for feature rows `X`: `prediction` (+ `probability_<class>`), or `cluster` and
+    `distance`. Each row's values depend on that row only (see ROW_BLOCK)."""
+    n = len(X)
+    if n == 0:
+        if task == "clustering":
+            return {CLUSTER: np.empty(0, np.int32), DISTANCE: np.empty(0)}
+        classes = getattr(estimator, "classes_", None)
+        return {PREDICTION: np.empty(0, classes.dtype if classes is not None else np.float64)}
+    Xp = padded_rows(X)
+    with _single_thread_blas():
+        if task == "clustering":
+            return {CLUSTER: estimator.predict(Xp)[:n], DISTANCE: np.min(estimator.transform(Xp), axis=1)[:n]}
+        out = {PREDICTION: estimator.predict(Xp)[:n]}
+        if task == "classification" and hasattr(estimator, "predict_proba"):
+            proba = estimator.predict_proba(Xp)[:n]
+            for i, cls in enumerate(estimator.classes_):
+                out[probability_column(cls)] = proba[:, i]
+    return out
+
+
 @dataclass
 class TrainedModel:
     """Everything needed to score new raw rows exactly as the training rows were treated."""
@@ -64,6 +118,11 @@ class TrainedModel:
     sample: "pd.DataFrame | None" = None
     """A few raw input rows (training rows when there are any among the source's first rows), kept in the
     bundle so an exported scoring script can check its predictions against the designer's."""
+    reference: dict[str, Any] | None = None
+    """The reference profile for drift (designer.core.drift): the raw input columns of the training rows and
+    the predictions; saved in bundles as `reference.json`. None for models from older bundles."""
+    train_index: Any = field(default=None, repr=False, compare=False)
+    """Source row positions of the training rows, during a run only (to tell held-out scored rows apart)."""
 
     # -------------------------------------------------------------------------------------- scoring
     def check_input(self, frame: "pd.DataFrame", node: str | None = None) -> "pd.DataFrame":
@@ -104,28 +163,21 @@ class TrainedModel:
         features = self.features_of(frame, node=node)
         X = feature_matrix(features)
         est = self.estimator
-        self._check_missing(X, features, node)
+        self.check_missing(X, node)
         out = table.frame.copy(deep=False)
         if with_features:
             for name in self.features:
                 out[f"{FEATURE_PREFIX}{name}"] = features[name].to_numpy()
         with located_values(features, self.features, node, "the model"):
-            if self.task == "clustering":
-                out[CLUSTER] = est.predict(X)
-                out[DISTANCE] = np.min(est.transform(X), axis=1)
-            else:
-                out[PREDICTION] = est.predict(X)
-                if self.task == "classification" and hasattr(est, "predict_proba"):
-                    proba = est.predict_proba(X)
-                    for i, cls in enumerate(est.classes_):
-                        out[probability_column(cls)] = proba[:, i]
+            for name, values in predict_outputs(est, self.task, X).items():
+                out[name] = values
         scored = {"task": self.task, "label": self.label, "model": self.node_id,
                   "features": list(self.features), "classes": [_plain(c) for c in getattr(est, "classes_", [])]}
         applied = pending_steps(table.step_ids, self.recipe)
         return Table(frame=out, recipe=table.recipe + tuple(applied), source_schema=table.source_schema,
                      sources=table.sources, scored=scored, meta=table.meta, features=features)
 
-    def _check_missing(self, X: np.ndarray, features: "pd.DataFrame", node: str | None) -> None:
+    def check_missing(self, X: np.ndarray, node: str | None = None) -> None:
         """Missing values reach the estimator only if it handles them (boosted trees do, linear models do not)."""
         from sklearn.utils import get_tags
 
@@ -136,7 +188,7 @@ class TrainedModel:
             raise BadInput(f"has a missing value at row {rows[0] + 1} that the model cannot take; the training "
                            "rows had none (missing values were removed by a row step, which scoring does not "
                            "replay); fill them with Clean Missing Data before training", node=node,
-                           column=str(features.columns[cols[0]]))
+                           column=str(self.features[cols[0]]))
 
     def describe(self) -> dict[str, Any]:
         return {"node": self.node_id, "task": self.task, "label": self.label, "features": self.features,

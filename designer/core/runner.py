@@ -117,6 +117,7 @@ def write_bundles(pipeline: Pipeline, result: RunResult, out_dir: Path,
                 model_metrics = {f"{ev}.{e['port']}": e["metrics"] for ev, entries in metrics.items()
                                  for e in entries if e.get("model") == node_id}
                 path = out_dir / f"{node_id}{SUFFIX}"
+                value = with_held_out_predictions(value, result)
                 write_bundle(path, value, pipeline_json=pipeline_json,
                              params=model_params(pipeline, result, node_id), metrics=model_metrics)
                 written.append(path)
@@ -146,6 +147,29 @@ def foreign_files(out_dir: Path) -> list[str]:
     nodes = set(summary.get("status") or {}) if isinstance(summary.get("status"), dict) else set()
     return [n for n in names if not (n in ("metrics.json", REPORT_FILE) or n.endswith(".bundle.zip")
                                      or (n.endswith(".csv") and n.split(".")[0] in nodes and n.count(".") == 2))]
+
+
+def with_held_out_predictions(model: Any, result: RunResult) -> Any:
+    """The model with its reference profile's predictions taken from held-out rows: a scored table of this
+    model from the same data whose rows it was not trained on (kept on the training rows otherwise)."""
+    from dataclasses import replace
+
+    from designer.core.drift import prediction_profile
+
+    if model.reference is None or model.train_index is None:
+        return model
+    trained = set(model.train_index.tolist())
+    for outputs in result.outputs.values():
+        for value in outputs.values():
+            if not isinstance(value, Table) or not value.scored or value.scored.get("model") != model.node_id:
+                continue
+            if value.sources != model.sources or trained.intersection(value.frame.index.tolist()):
+                continue
+            column = "cluster" if model.task == "clustering" else "prediction"
+            reference = {**model.reference,
+                         "predictions": prediction_profile(value.frame[column].to_numpy(), model.task, "held-out")}
+            return replace(model, reference=reference)
+    return model
 
 
 class OutputWriter(RunObserver):

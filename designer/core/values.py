@@ -76,6 +76,9 @@ class Table:
     source_sample: "pd.DataFrame | None" = None
     """The first rows of the source as loaded (index = source row position), kept for trained bundles:
     a few raw input rows that exported scoring scripts check their predictions on."""
+    source_frame: "pd.DataFrame | None" = None
+    """The frame as it left its source (every row and column, shared, not copied): Train Model profiles the
+    raw input values of the rows it is fit on (the reference for drift)."""
 
     @classmethod
     def from_source(cls, frame: "pd.DataFrame", source: DataSource) -> "Table":
@@ -84,7 +87,15 @@ class Table:
         if not frame.index.equals(pd.RangeIndex(len(frame))):
             frame = frame.reset_index(drop=True)
         return cls(frame=frame, source_schema=TableSchema.of_frame(frame), sources=(source,),
-                   source_sample=frame.head(SOURCE_SAMPLE_ROWS).copy())
+                   source_sample=frame.head(SOURCE_SAMPLE_ROWS).copy(), source_frame=frame)
+
+    def raw_rows(self) -> "pd.DataFrame | None":
+        """This table's rows as they left the source (None when that is not known)."""
+        if self.source_frame is not None and self.frame.index.isin(self.source_frame.index).all():
+            return self.source_frame.loc[self.frame.index]
+        if not self.recipe:
+            return self.frame if self.meta is None else self.view
+        return None
 
     def with_frame(self, frame: "pd.DataFrame") -> "Table":
         """Same recipe, other rows (row steps: split, sample, drop duplicates)."""

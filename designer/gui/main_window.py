@@ -649,6 +649,7 @@ class MainWindow(QMainWindow):
             return
         self.runner.stop()
         self.runner.wait(1.0)  # a stopped node is abandoned within a second; never hold the window longer
+        self.runs.stop_serving()  # endpoints started from the Models tab end with the app
         self.autosaver.clear()
         self._autosave_timer.stop()
         self.settings.setValue("geometry", self.saveGeometry())

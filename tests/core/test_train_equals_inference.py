@@ -17,6 +17,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from designer.core.bundle import load_bundle, write_bundle
 from designer.core.engine import Engine
+from designer.core.model import ROW_BLOCK
 from designer.core.pipeline import Link, load_pipeline
 from designer.core.recipe import Step
 from designer.core.validate import validate
@@ -66,6 +67,14 @@ def test_bundle_on_raw_rows_reproduces_score_node_bit_for_bit(runs, name, tmp_pa
         pd.testing.assert_frame_equal(again.drop(columns=predictions), raw.loc[scored.index])  # rows as given
 
 
+def _rowwise(predict, frame: pd.DataFrame) -> np.ndarray:
+    """`predict` on `frame` padded the way the app pads every batch (designer.core.model.ROW_BLOCK): BLAS sums
+    a batch's last `n % 4` rows in another order, so scikit-learn itself gives a row other last bits in
+    another batch. Padded, each row's prediction depends on the row alone, here as in the app."""
+    pad = ROW_BLOCK - len(frame) if len(frame) < ROW_BLOCK else -len(frame) % ROW_BLOCK
+    return predict(pd.concat([frame, frame.iloc[[-1] * pad]]))[:len(frame)]
+
+
 def _split(df: pd.DataFrame, fraction: float, seed: int = 42, stratify: str | None = None):
     return train_test_split(df, train_size=fraction, random_state=seed,
                             stratify=df[stratify] if stratify else None)
@@ -78,7 +87,7 @@ def test_diabetes_equals_hand_written(runs):
     feats = [c for c in df.columns if c != "progression"]
     pipe = make_pipeline(StandardScaler(), LinearRegression()).fit(train[feats], train["progression"])
     np.testing.assert_array_equal(result.outputs["score"]["scored"].frame["prediction"].to_numpy(),
-                                  pipe.predict(test[feats]))
+                                  _rowwise(pipe.predict, test[feats]))
 
 
 def test_messy_housing_equals_hand_written(runs):
@@ -95,7 +104,7 @@ def test_messy_housing_equals_hand_written(runs):
                                         early_stopping=False, random_state=42)
     pipe = make_pipeline(prep, hgb).fit(train[num + cat], train["price_k"])
     np.testing.assert_array_equal(result.outputs["score"]["scored"].frame["prediction"].to_numpy(),
-                                  pipe.predict(test[num + cat]))
+                                  _rowwise(pipe.predict, test[num + cat]))
 
 
 def test_iris_kmeans_equals_hand_written(runs):
@@ -121,9 +130,10 @@ def test_breast_cancer_equals_hand_written(runs):
     lr.fit(train[feats], train["diagnosis"].to_numpy())
     for node, est in (("score_boosted", hgb), ("score_logistic", lr)):
         scored = result.outputs[node]["scored"].frame
-        np.testing.assert_array_equal(scored["prediction"].to_numpy(), est.predict(test[feats]))
+        np.testing.assert_array_equal(scored["prediction"].to_numpy(), _rowwise(est.predict, test[feats]))
+        malignant = list(est.classes_).index("malignant")
         np.testing.assert_array_equal(scored["probability_malignant"].to_numpy(),
-                                      est.predict_proba(test[feats])[:, list(est.classes_).index("malignant")])
+                                      _rowwise(est.predict_proba, test[feats])[:, malignant])
 
 
 # ------------------------------------------------------------------------ cleaning before vs after the split

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QSplitter, QTableWidget, QTableWidgetItem,
-                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QPushButton, QSplitter, QTableWidget,
+                               QTableWidgetItem, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from designer.core.run_history import number, took, when
 from designer.core.store import ModelRecord, RunStore, flat_params
@@ -17,7 +17,11 @@ COLUMNS = ("Model", "Pipeline", "Run", "Node", "Registered")
 
 
 class ModelsView(QWidget):
-    """A table of registered models; selecting one shows its lineage as a tree. The store is opened per use."""
+    """A table of registered models; selecting one shows its lineage as a tree. The store is opened per use.
+    "Serve locally…" and "Check drift" ask the Runs dock to serve or check the selected model."""
+
+    serve_requested = Signal(str)  # model ref
+    drift_requested = Signal(str)
 
     def __init__(self, open_store: Callable[[], RunStore], on_error: Callable[[str], None]) -> None:
         super().__init__()
@@ -41,9 +45,20 @@ class ModelsView(QWidget):
         splitter.addWidget(self.table)
         splitter.addWidget(self.tree)
         splitter.setSizes([380, 620])
+        self.serve_button = QPushButton("Serve locally…", clicked=lambda: self._request(self.serve_requested),
+                                        toolTip="Answer scoring requests for the selected model on 127.0.0.1 "
+                                                "(MLflow /invocations, Open Inference V2), with a try-it page")
+        self.drift_button = QPushButton("Check drift", clicked=lambda: self._request(self.drift_requested),
+                                        toolTip="Compare the selected model's captured traffic with its training data")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.serve_button)
+        buttons.addWidget(self.drift_button)
+        buttons.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(buttons)
         layout.addWidget(splitter)
+        self._update_buttons()
 
     def show_models(self, models: list[ModelRecord], pipelines: dict[str, str], select: str | None = None) -> None:
         """`pipelines`: run id -> pipeline name. Selects the model ref `select`, else keeps the selection."""
@@ -65,8 +80,24 @@ class ModelsView(QWidget):
             self.table.selectRow(len(models) - 1)
         else:
             self.tree.clear()
+        self._update_buttons()
+
+    def selected_ref(self) -> str | None:
+        row = self.table.currentRow()
+        return self.models[row].ref if 0 <= row < len(self.models) and self.table.selectedItems() else None
+
+    def _update_buttons(self) -> None:
+        chosen = self.selected_ref() is not None
+        self.serve_button.setEnabled(chosen)
+        self.drift_button.setEnabled(chosen)
+
+    def _request(self, signal: Any) -> None:
+        ref = self.selected_ref()
+        if ref:
+            signal.emit(ref)
 
     def _show_selected(self) -> None:
+        self._update_buttons()
         row = self.table.currentRow()
         if not 0 <= row < len(self.models):
             return

@@ -18,6 +18,7 @@ from designer.core.run_history import (default_model_name, latest_run_with_bundl
 from designer.core.store import DatasetRecord, ModelRecord, RunRecord, RunStore, compare_runs
 from designer.gui.runs.compare_view import CompareView
 from designer.gui.runs.datasets_view import DatasetsView, RegisterDatasetDialog
+from designer.gui.runs.drift_view import DriftView
 from designer.gui.runs.models_view import ModelsView
 from designer.core.lifecycle import RunSession
 from designer.gui.runs.register_dialog import RegisterDialog
@@ -92,11 +93,16 @@ class RunsPanel(QWidget):
         runs_page.setSizes([500, 600])
 
         self.models = ModelsView(self._store, self._update_banner)
+        self.models.serve_requested.connect(self.serve_model)
+        self.models.drift_requested.connect(self.check_drift)
+        self.drift = DriftView(lambda: self.store_path)
+        self.serving: dict[str, Any] = {}  # model ref -> its ServeDialog
         self.datasets = DatasetsView(self._store, self._update_banner)
         self.tabs = QTabWidget(documentMode=True)
         self.tabs.addTab(runs_page, "Runs")
         self.tabs.addTab(self.models, "Models")
         self.tabs.addTab(self.datasets, "Data")
+        self.tabs.addTab(self.drift, "Drift")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.header)
@@ -167,6 +173,7 @@ class RunsPanel(QWidget):
             self.select_runs([self._show_run])
         self.models.show_models(models, pipelines, self._show_model)
         self.datasets.show_datasets(datasets, self._show_dataset)
+        self.drift.set_models([m.ref for m in models])
         self._show_run = self._show_model = self._show_dataset = None
 
     def note_recorded(self, recorded: RunSession) -> None:
@@ -308,6 +315,31 @@ class RunsPanel(QWidget):
         self.status.emit(f"{'Registered' if record.new else 'Already registered as'} data set {record.ref} "
                          f"({record.rows:,} rows × {record.columns} columns)")
         return record
+
+    def serve_model(self, ref: str) -> Any:
+        """Open (or bring back) the dialog serving `ref` locally, and start it."""
+        from designer.gui.runs.serve_dialog import ServeDialog
+
+        if self.store_path is None:
+            return None
+        dialog = self.serving.get(ref)
+        if dialog is None:
+            dialog = ServeDialog(ref, self.store_path, self)
+            self.serving[ref] = dialog
+        dialog.show()
+        dialog.raise_()
+        dialog.start()
+        return dialog
+
+    def check_drift(self, ref: str) -> None:
+        self.drift.set_models([m.ref for m in self.models.models], select=ref)
+        self.tabs.setCurrentWidget(self.drift)
+        self.drift.check()
+
+    def stop_serving(self) -> None:
+        """Stop every endpoint this dock started (the window is closing)."""
+        for dialog in self.serving.values():
+            dialog.stop(wait_ms=15000)
 
     # ------------------------------------------------------------------------------------ dialogs (tests replace)
     def ask_dataset(self, what: str, name: str) -> tuple[str, str] | None:

@@ -21,6 +21,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_iris
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from threadpoolctl import threadpool_limits
 
 HERE = Path(__file__).resolve().parent
 
@@ -62,6 +63,28 @@ def step(name, transformer, columns, remainder="passthrough"):
                                     verbose_feature_names_out=False).set_output(transform="pandas"))
 
 
+def padded(X):
+    """X with copies of its last row appended up to a multiple of 4 rows (at least 4). BLAS sums a batch's
+    last `n % 4` rows in another order, so the designer pads every batch: a row's prediction then depends on
+    the row alone, whichever batch it comes in (a file, one row sent to `serve`)."""
+    pad = 4 - len(X) if len(X) < 4 else -len(X) % 4
+    return np.concatenate([X, np.repeat(X[-1:], pad, axis=0)]) if pad and len(X) else X
+
+
+def predictions(est, X, task):
+    """The prediction columns, as the designer computes them: padded rows, BLAS on one thread."""
+    n, Xp = len(X), padded(X)
+    with threadpool_limits(limits=1, user_api="blas"):
+        if task == "clustering":
+            return {"cluster": est.predict(Xp)[:n], "distance": np.min(est.transform(Xp), axis=1)[:n]}
+        out = {"prediction": est.predict(Xp)[:n]}
+        if task == "classification" and hasattr(est, "predict_proba"):
+            proba = est.predict_proba(Xp)[:n]
+            for i, cls in enumerate(est.classes_):
+                out[f"probability_{cls}"] = proba[:, i]
+    return out
+
+
 def scored_rows(model, rows, inputs, shown, task, cleaned=0, with_features=(), source_row="source_row"):
     """The designer's Score Model output: the rows as given (their number in the source, the meta columns
     and the columns; after the first `cleaned` steps when they were cleaned upstream) plus predictions."""
@@ -72,16 +95,8 @@ def scored_rows(model, rows, inputs, shown, task, cleaned=0, with_features=(), s
     out.insert(0, source_row, out.index + 1)
     for i, name in enumerate(with_features):
         out[f"feature:{name}"] = X[:, i]
-    est = model[-1]
-    if task == "clustering":
-        out["cluster"] = est.predict(X)
-        out["distance"] = np.min(est.transform(X), axis=1)
-    else:
-        out["prediction"] = est.predict(X)
-        if task == "classification" and hasattr(est, "predict_proba"):
-            proba = est.predict_proba(X)
-            for i, cls in enumerate(est.classes_):
-                out[f"probability_{cls}"] = proba[:, i]
+    for name, values in predictions(model[-1], X, task).items():
+        out[name] = values
     return out, X
 
 
