@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from designer.core.store import RUNNING, STORE_FILE, RunStore, StoreError
+from designer.core.store import RUNNING, STORE_FILE, RunStore, StoreError, new_run_id, parse_iso
 from designer.core.store.move import RUNS_DIR, move_runs
 from tests.core.test_store import csv_pipeline
 
@@ -67,7 +67,8 @@ def test_two_of_three_runs_move_with_their_rows_and_files(user, tmp_path: Path) 
     moved = move_runs(source, target, [a, b], pipeline_path=saved, pipeline_name="Saved as")
 
     assert moved.target == target.resolve() and not moved.kept and set(moved.ids) == {a, b}
-    assert moved.ids[a] == a and moved.ids[b] != b and moved.ids[b][:9] == b[:9]  # same start time, same order
+    started = int(parse_iso(before[b].started_at).timestamp() * 1000)  # type: ignore[union-attr]
+    assert moved.ids[a] == a and moved.ids[b] != b and moved.ids[b][:9] == new_run_id(started)[:9]  # same order
     with RunStore.open(source, create=False) as s:
         assert [r.id for r in s.list_runs()] == [c]
         assert s.get_run(c).artifacts == before[c].artifacts
