@@ -57,15 +57,18 @@ def default_model_name(pipeline_name: str, node: str) -> str:
 def pipeline_of_run(run: RunRecord) -> tuple[Pipeline, Path | None]:
     """The pipeline exactly as the run ran it, with the file it belongs to when that file still exists.
 
-    Without the file, relative data paths are rewritten against the current folder (where an unsaved
-    document resolves them), so the copy still finds the run's data.
+    Relative data paths are rewritten from the folder the run read its data from to where the copy resolves
+    them: the file's folder (another one for a run made before the pipeline was first saved), or without the
+    file the current folder (as an unsaved document does), so the copy still finds the run's data.
     """
     from designer.core.document import rebase_paths
 
     pipeline = parse_pipeline(run.pipeline_text, f"run {run.id}")
     path = Path(run.pipeline_path) if run.pipeline_path else None
-    if path is not None and path.is_file():
-        return pipeline, path
-    for (node, param), value in rebase_paths(pipeline, Path(run.base_dir), Path.cwd()).items():
-        pipeline.node(node).params[param] = value
-    return pipeline, None
+    if path is None or not path.is_file():
+        path = None
+    base = path.parent if path is not None else Path.cwd()
+    if base != Path(run.base_dir):
+        for (node, param), value in rebase_paths(pipeline, Path(run.base_dir), base).items():
+            pipeline.node(node).params[param] = value
+    return pipeline, path

@@ -84,7 +84,10 @@ class FileActions:
     def save(self) -> bool:
         if self.w.doc.path is None:
             return self.w.save_as()
-        return self._write(self.w.doc.path)
+        if not self._write(self.w.doc.path):
+            return False
+        self.w.unsaved_runs.saved(self.w.doc.path)  # runs that could not move at the first save try again
+        return True
 
     def save_as(self) -> bool:
         chosen = self.w.ask_save_path()
@@ -99,6 +102,7 @@ class FileActions:
         if not self._write(path):
             return False
         self.w.doc.set_path(path)
+        self.w.unsaved_runs.saved(path)  # the runs made before the first save move next to the file
         return True
 
     def _write(self, path: Path) -> bool:

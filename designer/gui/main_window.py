@@ -31,6 +31,7 @@ from designer.gui.run_actions import RunActions
 from designer.gui.runner import RunController
 from designer.gui.runs.panel import RunsPanel
 from designer.gui.theme import apply_theme, icon
+from designer.gui.unsaved_runs import UnsavedRuns
 from designer.gui.validation import BackgroundValidator
 
 APP = "Pipeline Designer"
@@ -98,6 +99,7 @@ class MainWindow(QMainWindow):
         self.runner.state_changed.connect(self.run_actions.on_run_state)
         self.runner.running_changed.connect(self.run_actions.running_changed)
         self.runner.recorded.connect(self.runs.note_recorded)
+        self.unsaved_runs = UnsavedRuns(self)  # after the Runs dock: it hears of a run after the dock does
         self.runner.finished.connect(self.run_actions.run_finished)
         self.runs.open_pipeline.connect(self.open_run_pipeline)
         self.runs.reproduce.connect(lambda p, path, run_id: self.open_run_pipeline(p, path, run_id, reproduce=True))

@@ -108,5 +108,6 @@ class RunActions:
         if recorded.warnings:
             return " · not recorded: run store problem (see Runs)" if not recorded.run_id else \
                 " · recorded with warnings (see Runs)"
-        where = "" if recorded.pipeline_path is not None else " in your own run store (not saved yet)"
+        where = "" if recorded.pipeline_path is not None else \
+            " in your own run store (not saved yet; it moves beside the file when you save)"
         return f" · recorded as run {recorded.run_id}{where}"

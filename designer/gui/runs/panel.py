@@ -26,8 +26,8 @@ from designer.gui.runs.register_dialog import RegisterDialog
 COLUMNS = ("Run", "Status", "Started", "Took", "Metrics")
 STATUS_COLOURS = {"succeeded": "#16a34a", "failed": "#dc2626", "cancelled": "#78716c", "running": "#2563eb",
                   "interrupted": "#b45309"}
-UNSAVED = ("This pipeline is not saved, so its runs are not recorded. Save it to keep a history of its runs "
-           "in a run store beside the file.")
+UNSAVED = ("This pipeline is not saved yet: its runs are recorded in your own run store, and move to a run store "
+           "beside the file when you save it.")
 
 
 class RunsPanel(QWidget):
@@ -182,6 +182,11 @@ class RunsPanel(QWidget):
         self._update_banner()
         self._show_run = recorded.run_id
         self.refresh()
+
+    def note_problem(self, text: str) -> None:
+        """A store problem outside a run (earlier runs that could not be moved), shown like a run's; "" clears it."""
+        self._run_warnings = [text] if text else []
+        self._update_banner()
 
     # ------------------------------------------------------------------------------------ runs table
     def _fill_runs(self, runs: list[RunRecord]) -> None:
