@@ -10,6 +10,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QCheckBox, QWidget
 
 from designer.gui.properties.editors import make_editor
+from designer.gui.properties.panel import learner_params
 from designer.gui.properties.space_editor import EMPTY, NO_LEARNER, SpaceEditor
 from nodes.learn import BoostedParams, LinearParams
 from nodes.tune import TuneParams
@@ -65,9 +66,17 @@ def test_check_a_row_type_its_range_toggle_log_then_undo_each_step(diabetes, qtb
     assert not row.low.isEnabled() and row.low.font().italic()
     assert (row.low.value(), row.high.value()) == (8, 124) and row.log.isChecked()
     assert "Maximum leaves per tree" in row.check.toolTip()
+    assert not w.panel.horizontalScrollBar().isVisible()  # fits the panel's default width
 
+    search = w.panel.editors["search"]
+    for _ in range(3):
+        QApplication.processEvents()
+    before = search.mapTo(w.panel.widget(), QPoint(0, 0))
     _tick(row.check)
     assert _space(w, tune) == {"max_leaves": {"low": 8, "high": 124, "log": True, "steps": 4}}
+    for _ in range(3):  # let the layouts settle
+        QApplication.processEvents()
+    assert search.mapTo(w.panel.widget(), QPoint(0, 0)) == before  # the panel holds still
     assert row.check.checkState() == Qt.Checked and row.low.isEnabled() and not row.low.font().italic()
     assert editor.rows["n_trees"].check.checkState() == Qt.Unchecked  # no longer searched
     _type_into(row.low, "10")
@@ -129,7 +138,7 @@ def test_edit_it_copies_the_default_space_in_one_step(diabetes, qtbot):
     assert set(space) == {"max_leaves", "min_samples_leaf", "learning_rate", "n_trees"}
     assert space["n_trees"] == {"low": 25, "high": 400, "log": True, "steps": 4}
     assert all(r.check.checkState() == Qt.Checked for r in editor.rows.values())
-    assert editor.note.text() == "4 of 4 parameters searched"
+    assert editor.note.text().startswith("4 of 4 parameters searched")
     w.stack.undo()
     assert _space(w, tune) == {}
 
@@ -183,6 +192,19 @@ def test_no_learner_says_so_and_keeps_the_value(diabetes, qtbot):
     assert editor.rows["max_leaves"].high.value() == 64
     w.stack.undo()  # the link goes: the message is back, the value still there
     assert editor.note.text() == NO_LEARNER and _space(w, tune) == value
+
+
+def test_a_tuned_learner_passed_on_is_still_known(diabetes, qtbot):
+    """Tune → Tune: the second one edits the space of the learner the first one passes on."""
+    w = diabetes
+    first = _tune_pipeline(w)
+    second = w.editor.add_node("learn.tune", (1150, 420))
+    w.editor.connect(first, "learner", second, "learner")
+    w.validate_now()
+    assert learner_params(w.doc, second, "learner") is BoostedParams
+    assert learner_params(w.doc, second, "data") is None
+    w.panel.show_node(second)
+    assert "n_trees" in w.panel.editors["space"].rows
 
 
 # ------------------------------------------------------------------------------------------- unit

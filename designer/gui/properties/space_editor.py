@@ -27,6 +27,7 @@ LearnerParams = Callable[[str], "type[BaseModel] | None"]
 NO_LEARNER = "connect a learner to choose what to tune"
 EMPTY = "empty: the default space below is searched"
 RED = "color: #dc2626;"
+CHOICES_PER_LINE = 3
 
 
 def entry_of(rng: SearchRange, kind: str) -> dict[str, Any]:
@@ -83,7 +84,7 @@ class _Row:
                                 (f" ({tip})" if tip else ""))
                 spin.setButtonSymbols(QAbstractSpinBox.NoButtons)  # room for the digits; arrow keys step
                 spin.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
-                spin.setMinimumWidth(56)
+                spin.setMinimumWidth(52)
                 spin.valueChanged.connect(lambda _v, w=which: self._range_edited(w))
             self.log = QCheckBox()
             self.log.setObjectName(f"log_{name}")
@@ -92,6 +93,8 @@ class _Row:
             self.steps = guard_wheel(QSpinBox())
             self.steps.setObjectName(f"steps_{name}")
             self.steps.setRange(2, 100)
+            self.steps.setButtonSymbols(QAbstractSpinBox.NoButtons)
+            self.steps.setFixedWidth(36)
             self.steps.setKeyboardTracking(False)
             self.steps.setToolTip("Grid points of the range (grid search)")
             self.steps.valueChanged.connect(lambda _v: self._range_edited("steps"))
@@ -110,22 +113,25 @@ class _Row:
             grid.addWidget(self.values, r, 1, 1, 3)
             grid.addWidget(self.to_range, r, 4)
             self.controls = [self.low, self.high, self.log, self.steps, self.values, self.to_range]
-        else:
+        else:  # the choices on lines of their own below the name, so long ones never widen the panel
             box = QWidget()
-            lay = QHBoxLayout(box)
-            lay.setContentsMargins(0, 0, 0, 0)
-            lay.setSpacing(8)
+            lay = QGridLayout(box)
+            lay.setContentsMargins(22, 0, 0, 0)
+            lay.setHorizontalSpacing(10)
+            lay.setVerticalSpacing(2)
             self.boxes: list[QCheckBox] = []
             for i, choice in enumerate(self.choices):
                 cb = QCheckBox(str(choice))
                 cb.setObjectName(f"value_{name}_{i}")
                 cb.setToolTip(f"Try {name} = {choice!r}")
                 cb.toggled.connect(lambda on, b=cb: self._choices_edited(b))
-                lay.addWidget(cb)
+                lay.addWidget(cb, i // CHOICES_PER_LINE, i % CHOICES_PER_LINE)
                 self.boxes.append(cb)
-            lay.addStretch(1)
-            grid.addWidget(box, r, 1, 1, 4)
+            lay.setColumnStretch(CHOICES_PER_LINE, 1)
+            grid.addWidget(box, r + 1, 0, 1, 5)
             self.controls = list(self.boxes)
+        self.grid_rows = 2 if self.kind in ("choice", "bool") else 1
+        """Grid rows the parameter takes."""
         for w in self.controls:
             if tip and not w.toolTip():
                 w.setToolTip(tip)
@@ -250,6 +256,9 @@ class SpaceEditor(ParamEditor):
         self.note = QLabel()
         self.note.setObjectName("muted")
         self.note.setWordWrap(True)
+        self.note.setAlignment(Qt.AlignLeft | Qt.AlignTop)
+        # two lines whatever it says (the empty space's note wraps at the panel's width): the rows stay put
+        self.note.setMinimumHeight(2 * self.note.fontMetrics().lineSpacing())
         self.start = QToolButton()
         self.start.setText("Edit it")
         self.start.setToolTip("Copy the default space into this one, to narrow or widen it")
@@ -260,7 +269,7 @@ class SpaceEditor(ParamEditor):
         self.table = QWidget()
         self.grid = QGridLayout(self.table)
         self.grid.setContentsMargins(0, 0, 0, 0)
-        self.grid.setHorizontalSpacing(6)
+        self.grid.setHorizontalSpacing(4)
         self.grid.setVerticalSpacing(3)
         self._layout.addWidget(self.table)
         self.problems = QWidget()
@@ -331,9 +340,11 @@ class SpaceEditor(ParamEditor):
             head.setObjectName("fieldHelp")
             head.setToolTip(tip)
             self.grid.addWidget(head, 0, c, Qt.AlignCenter if c == 3 else Qt.AlignLeft)
-        for r, (name, field) in enumerate(fields.items(), start=1):
+        r = 1
+        for name, field in fields.items():
             default = entry_of(defaults[name], _kind(field)[0])
-            self.rows[name] = _Row(self, name, field, default, self.grid, r)
+            row = self.rows[name] = _Row(self, name, field, default, self.grid, r)
+            r += row.grid_rows
         self.grid.setColumnStretch(1, 1)
         self.grid.setColumnStretch(2, 1)
 
@@ -359,7 +370,8 @@ class SpaceEditor(ParamEditor):
             self.note.setText(EMPTY)
         else:
             searched = sum(1 for name in self.rows if isinstance(value.get(name), dict))
-            self.note.setText(f"{searched} of {len(self.rows)} parameters searched")
+            self.note.setText(f"{searched} of {len(self.rows)} parameters searched" +
+                              ("; the others keep the learner's values" if searched < len(self.rows) else ""))
         keep = self.start.sizePolicy()
         keep.setRetainSizeWhenHidden(bool(self.rows))  # the rows stay put when the button goes
         self.start.setSizePolicy(keep)
