@@ -63,11 +63,12 @@ class MoveCommand(QUndoCommand):
 
 
 class SetParamCommand(QUndoCommand):
-    """Change one parameter. With `merge`, consecutive changes of that parameter (spin box steps) are one step."""
+    """Change one parameter. With `merge`, consecutive changes of that parameter (spin box steps) are one step;
+    a text `merge` joins only changes with the same text (steps of one control of an editor made of several)."""
 
     ID = 1001
 
-    def __init__(self, doc: Document, node_id: str, name: str, value: Any, merge: bool = False) -> None:
+    def __init__(self, doc: Document, node_id: str, name: str, value: Any, merge: bool | str = False) -> None:
         super().__init__(f"Change {name}")
         self.doc, self.node_id, self.name, self.merge = doc, node_id, name, merge
         self.old = doc.node(node_id).params.get(name, _MISSING)
@@ -77,7 +78,7 @@ class SetParamCommand(QUndoCommand):
         return self.ID if self.merge else -1
 
     def mergeWith(self, other: QUndoCommand) -> bool:
-        if not isinstance(other, SetParamCommand) or not other.merge or \
+        if not isinstance(other, SetParamCommand) or not other.merge or other.merge != self.merge or \
                 (other.node_id, other.name) != (self.node_id, self.name):
             return False
         self.new = other.new

@@ -104,8 +104,9 @@ class Editor(QObject):
         return None
 
     # ------------------------------------------------------------------------------------ parameters
-    def set_param(self, node_id: str, name: str, value: Any, merge: bool = False) -> None:
-        """Set a parameter; `merge` folds repeated changes of it (spin box steps) into one undo step."""
+    def set_param(self, node_id: str, name: str, value: Any, merge: bool | str = False) -> None:
+        """Set a parameter; `merge` folds repeated changes of it (spin box steps) into one undo step (a text:
+        only changes with the same text, e.g. steps of one spin box of an editor made of several)."""
         if self.doc.node(node_id).params.get(name, object()) != value:
             self.stack.push(SetParamCommand(self.doc, node_id, name, value, merge))
 

@@ -39,3 +39,30 @@ def test_copy_as_python_puts_the_models_pipeline_on_the_clipboard(diabetes, qtbo
     text = QApplication.clipboard().text()
     assert "model = Pipeline([" in text and "StandardScaler(" in text and "LinearRegression(" in text
     compile(text, "<clipboard>", "exec")
+
+
+def test_copy_as_python_button_copies_a_script_that_predicts_like_the_model(diabetes, qtbot) -> None:
+    """A real click on the viewer's button; the copied Pipeline, fitted on the same training rows, scores the
+    test rows as the designer did."""
+    import numpy as np
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    w = diabetes
+    _run(w, qtbot)
+    model = w.runner.outputs("train")["model"]
+    viewer = ModelViewer(model)
+    qtbot.addWidget(viewer)
+    viewer.show()
+    qtbot.waitExposed(viewer)
+    QApplication.clipboard().setText("")
+    assert viewer.copy_python.isVisible() and viewer.copy_python.text() == "Copy as Python"
+    QTest.mouseClick(viewer.copy_python, Qt.LeftButton)
+    text = QApplication.clipboard().text()
+    namespace: dict = {}
+    exec(compile(text, "<clipboard>", "exec"), namespace)  # noqa: S102  (the app's own generated code)
+    train = w.runner.outputs("split")["train"].frame
+    test = w.runner.outputs("split")["test"].frame
+    pipeline = namespace["model"].fit(train[namespace["INPUTS"]], train["progression"])
+    scored = w.runner.outputs("score")["scored"].frame
+    assert np.allclose(pipeline.predict(test[namespace["INPUTS"]]), scored["prediction"].to_numpy())

@@ -12,6 +12,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import (QBoxLayout, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel,
                                QLineEdit, QListWidget, QListWidgetItem, QPlainTextEdit, QSpinBox, QToolButton,
                                QVBoxLayout, QWidget)
+from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from designer.core.forms import choices_of, editor_kind
@@ -52,8 +53,11 @@ class ParamEditor(QWidget):
     """Base: `changed` carries the new JSON value; `set_value` shows a value without emitting."""
 
     changed = Signal(object)
-    merge_steps = False
-    """True for editors whose repeated changes (spin box steps) should undo as one step."""
+    merge_steps: bool | str = False
+    """True for editors whose repeated changes (spin box steps) should undo as one step; a text: changes
+    with the same text undo as one step (one control of an editor made of several)."""
+    wide = False
+    """True for editors that take the panel's whole width (their label goes above them)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -174,17 +178,23 @@ def bounds(field: FieldInfo) -> tuple[float | None, float | None, bool, bool]:
     return lo, hi, lo_open, hi_open
 
 
+def int_spin(field: FieldInfo) -> QSpinBox:
+    """A spin box for an int field, within its bounds; it reports a value once typing is done."""
+    lo, hi, lo_open, hi_open = bounds(field)
+    spin = guard_wheel(QSpinBox())
+    # a spin box holds 32-bit ints: bounds beyond them (a seed may go up to 2**32 - 1) are clamped
+    spin.setRange(max(int(lo) + lo_open, -INT_MAX) if lo is not None else -INT_MAX,
+                  min(int(hi) - hi_open, INT_MAX) if hi is not None else INT_MAX)
+    spin.setKeyboardTracking(False)
+    spin.setAccelerated(True)
+    return spin
+
+
 class IntEditor(ParamEditor):
     merge_steps = True
     def __init__(self, field: FieldInfo) -> None:
         super().__init__()
-        lo, hi, lo_open, hi_open = bounds(field)
-        self.spin = guard_wheel(QSpinBox())
-        # a spin box holds 32-bit ints: bounds beyond them (a seed may go up to 2**32 - 1) are clamped
-        self.spin.setRange(max(int(lo) + lo_open, -INT_MAX) if lo is not None else -INT_MAX,
-                           min(int(hi) - hi_open, INT_MAX) if hi is not None else INT_MAX)
-        self.spin.setKeyboardTracking(False)
-        self.spin.setAccelerated(True)
+        self.spin = int_spin(field)
         self._layout.addWidget(self.spin, 1)
         self.spin.valueChanged.connect(self._emit)
 
@@ -203,24 +213,34 @@ class _FloatSpin(QDoubleSpinBox):
         return text if text not in ("", "-0") else "0"
 
 
+DECIMALS = 6
+"""Decimals a float spin box keeps (values are rounded to them)."""
+
+
+def float_spin(field: FieldInfo) -> QDoubleSpinBox:
+    """A spin box for a float field, within its bounds (an open bound excluded); it reports a value once
+    typing is done."""
+    lo, hi, lo_open, hi_open = bounds(field)
+    eps = 10.0 ** -DECIMALS
+    spin = guard_wheel(_FloatSpin())
+    spin.setDecimals(DECIMALS)
+    low = (lo + eps if lo_open else lo) if lo is not None else -1e12
+    high = (hi - eps if hi_open else hi) if hi is not None else 1e12
+    spin.setRange(low, high)
+    span = (hi - lo) if lo is not None and hi is not None else math.inf
+    spin.setSingleStep(0.05 if span <= 1 else 0.5 if span <= 10 else 1.0 if span <= 1000 else 0.1)
+    spin.setKeyboardTracking(False)
+    return spin
+
+
 class FloatEditor(ParamEditor):
     merge_steps = True
-    DECIMALS = 6
 
     def __init__(self, field: FieldInfo) -> None:
         super().__init__()
-        lo, hi, lo_open, hi_open = bounds(field)
-        eps = 10.0 ** -self.DECIMALS
-        self.spin = guard_wheel(_FloatSpin())
-        self.spin.setDecimals(self.DECIMALS)
-        low = (lo + eps if lo_open else lo) if lo is not None else -1e12
-        high = (hi - eps if hi_open else hi) if hi is not None else 1e12
-        self.spin.setRange(low, high)
-        span = (hi - lo) if lo is not None and hi is not None else math.inf
-        self.spin.setSingleStep(0.05 if span <= 1 else 0.5 if span <= 10 else 1.0 if span <= 1000 else 0.1)
-        self.spin.setKeyboardTracking(False)
+        self.spin = float_spin(field)
         self._layout.addWidget(self.spin, 1)
-        self.spin.valueChanged.connect(lambda v: self._emit(round(v, self.DECIMALS)))
+        self.spin.valueChanged.connect(lambda v: self._emit(round(v, DECIMALS)))
 
     def set_value(self, value: Any) -> None:
         self.spin.blockSignals(True)
@@ -659,10 +679,12 @@ def _show_optional(value: Any) -> str:
 
 
 def make_editor(field: FieldInfo, base_dir: Callable[[], Path | None],
-                params: Callable[[], dict[str, Any]] = dict) -> ParamEditor:
+                params: Callable[[], dict[str, Any]] = dict,
+                learner: Callable[[str], type[BaseModel] | None] = lambda port: None) -> ParamEditor:
     """The editor for one parameter: the kind `designer.core.forms.editor_kind` reads from the field, or the
     choices a provider offers (`x-choices`; `params`: the node's current parameters, for choices that depend
-    on another one)."""
+    on another one). `learner(port)`: the Params model of the learner connected to that input port, for a
+    search space (`x-space` names the port)."""
     kind = editor_kind(field)
     extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
     if extra.get("x-choices"):
@@ -696,8 +718,10 @@ def make_editor(field: FieldInfo, base_dir: Callable[[], Path | None],
         return TextEditor(_parse_number_or_text, _show_optional)
     if kind == "mapping":
         return MappingEditor(choices_of(field) or None)
-    if kind == "search_space":  # interim: raw JSON until the search-space editor lands
-        return TextEditor(_parse_json, lambda v: json.dumps(v, ensure_ascii=False), placeholder="JSON")
+    if kind == "search_space":
+        from designer.gui.properties.space_editor import SpaceEditor
+
+        return SpaceEditor(str(extra["x-space"]), learner)
     if kind == "text_list":
         return TextEditor(_parse_list, _show_list, placeholder="comma-separated")
     return TextEditor(_parse_json, lambda v: json.dumps(v, ensure_ascii=False), placeholder="JSON")

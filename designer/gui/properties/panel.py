@@ -10,12 +10,15 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QLineEdit, QScrollArea, QVBoxLayout, QWidget
+from pydantic import BaseModel
 
 from designer.core import document as d
+from designer.core.node import LearnerSpec
 from designer.core.registry import default_registry
 from designer.core.states import NodeState
 from designer.core.schema import TableSchema
 from designer.core.validate import Validation
+from designer.core.values import PortType
 from designer.gui.canvas.node_item import RunState
 from designer.gui.editor import Editor
 from designer.gui.properties.editors import BlurTextEdit, ColumnList, ParamEditor, humanise, make_editor
@@ -33,6 +36,25 @@ def upstream_columns(doc: d.Document, v: Validation, node_id: str) -> ColumnList
             known = True
             columns.extend(c for c in schema.columns if c not in columns)
     return columns if known else None
+
+
+def learner_params(doc: d.Document, node_id: str, port: str) -> type[BaseModel] | None:
+    """The Params model of the learner linked into `port` of a node: the upstream module's own, or, when that
+    module passes a learner on (another tuning node), the one its validated output names."""
+    registry = default_registry()
+    for link in doc.pipeline.links_into(node_id):
+        if link.target_port != port or not doc.has_node(link.source_node):
+            continue
+        cls = registry.get(doc.node(link.source_node).type)
+        if cls is None:
+            return None
+        if not any(p.type == PortType.LEARNER for p in cls.inputs):
+            return cls.Params
+        v = doc.last_validation
+        spec = v.schemas.get((link.source_node, link.source_port)) if v is not None else None
+        inner = registry.get(spec.type) if isinstance(spec, LearnerSpec) and spec.type else None
+        return inner.Params if inner is not None else None
+    return None
 
 
 def _label(text: str = "", name: str = "", wrap: bool = True) -> QLabel:
@@ -138,7 +160,8 @@ class PropertyPanel(QScrollArea):
             params.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
             params.setVerticalSpacing(6)
             for name, field in cls.Params.model_fields.items():
-                editor = make_editor(field, self._base_dir, lambda: dict(self.doc.node(node_id).params))
+                editor = make_editor(field, self._base_dir, lambda: dict(self.doc.node(node_id).params),
+                                     lambda port: learner_params(self.doc, node_id, port))
                 editor.setObjectName(f"param_{name}")
                 editor.changed.connect(lambda value, n=name, e=editor: self._param_edited(n, value, e.merge_steps))
                 label = QLabel(humanise(name) + ("" if not field.is_required() else " *"))
@@ -150,9 +173,13 @@ class PropertyPanel(QScrollArea):
                 cl.setContentsMargins(0, 0, 0, 0)
                 cl.setSpacing(1)
                 cl.addWidget(editor)
-                if tip:
+                if tip and not editor.wide:  # a wide editor explains itself; its label keeps the tooltip
                     cl.addWidget(_label(tip, "fieldHelp"))
-                params.addRow(label, cell)
+                if editor.wide:
+                    params.addRow(label)
+                    params.addRow(cell)
+                else:
+                    params.addRow(label, cell)
                 self.editors[name] = editor
             self.box.addLayout(params)
             self._show_values()
@@ -279,6 +306,8 @@ class PropertyPanel(QScrollArea):
             if self.title_edit.text() != node.title:
                 self.title_edit.setText(node.title)
             self._show_values()
+        elif c.kind in (d.LINK_ADDED, d.LINK_REMOVED) and c.link is not None and c.link.target_node == self.node_id:
+            self._show_values()  # an editor may depend on what is connected (a search space on the learner)
         elif c.kind == d.META_CHANGED and self.node_id is None:
             if self.name_edit.text() != self.doc.pipeline.name:
                 self.name_edit.setText(self.doc.pipeline.name)
