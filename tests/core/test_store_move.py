@@ -179,3 +179,15 @@ def test_a_source_that_cannot_let_go_keeps_its_runs_and_the_target_gets_none(use
     with RunStore.open(target, create=False) as t:
         assert t.list_runs() == []
     assert not any((target / RUNS_DIR).iterdir())
+
+
+def test_a_tuning_run_takes_its_candidate_runs_along(user, tmp_path: Path) -> None:
+    source, (a, b, c) = user
+    with RunStore.open(source, create=False) as s, s._write() as conn:  # b and c: candidates of a tuning run a
+        conn.execute("UPDATE runs SET parent_run = ? WHERE id IN (?, ?)", (a, b, c))
+    target = tmp_path / "saved" / ".pipeline-designer" / STORE_FILE
+    moved = move_runs(source, target, [a])
+    assert set(moved.ids) == {a, b, c}
+    assert rows(source, "SELECT id FROM runs") == []
+    parents = dict(rows(target, "SELECT id, parent_run FROM runs"))
+    assert parents == {moved.ids[a]: None, moved.ids[b]: moved.ids[a], moved.ids[c]: moved.ids[a]}

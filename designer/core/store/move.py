@@ -56,6 +56,10 @@ def move_runs(source: str | os.PathLike[str], target: str | os.PathLike[str], ru
         changes["pipeline_name"] = pipeline_name
     moved = MovedRuns(store_file(target).resolve())
     with RunStore.open(source, create=False, timeout=timeout) as src:
+        if wanted and "parent_run" in _columns(src, "runs"):  # tuning runs take their candidates along
+            marks = ", ".join("?" * len(wanted))
+            wanted += [r[0] for r in src._read(f"SELECT id FROM runs WHERE parent_run IN ({marks})", wanted)
+                       if r[0] not in wanted]
         same = moved.target == src.path  # one store for both (e.g. $PIPELINE_DESIGNER_STORE)
         runs = _movable(src, wanted, moved, same) if wanted else {}
         if not runs:
@@ -118,6 +122,8 @@ def _move(src: RunStore, dst: RunStore, runs: dict[str, dict[str, Any]], changes
                 moves = folders[old]
                 row = {**row, **changes, "id": ids[old], "out_dir": _moved_path(row["out_dir"], *moves),
                        "reproduces": ids.get(row["reproduces"], row["reproduces"])}
+                if row.get("parent_run"):  # a tuning candidate follows its tuning run
+                    row["parent_run"] = ids.get(row["parent_run"], row["parent_run"])
                 _insert(conn, "runs", [row])
                 for table, column in children:
                     cols = _columns(src, table)
