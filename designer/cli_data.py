@@ -136,31 +136,20 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from designer.core.dataset_diff import diff_versions
+    from designer.cli_monitor import thresholds_of
+    from designer.core.dataset_diff import diff_text, diff_versions
 
+    thresholds = thresholds_of(args)
     with _open(args) as store:
         a, b = store.get_dataset(args.a), store.get_dataset(args.b)
-    c = diff_versions(a, b)
+    show = sys.stderr.isatty() and not args.json
+    c = diff_versions(a, b, thresholds, progress=_progress(show))
+    if show:
+        sys.stderr.write("\r\033[K")
     if args.json:
         _dump(c)
-        return EXIT_OK
-    print(f"{a.ref} -> {b.ref}: " + ("same content" if c["same_content"] else "different content"))
-    print(f"rows     {a.rows:,} -> {b.rows:,}  ({b.rows - a.rows:+,})")
-    if not c["schema"] and not c["column_order_changed"]:
-        print("schema   unchanged")
-    for s in c["schema"]:
-        if s["change"] == "type":
-            a, b = s["a"], s["b"]
-            print(f"schema   {s['column']}: {a['kind']} ({a['dtype']}) -> {b['kind']} ({b['dtype']})")
-        else:
-            info = s.get("a") or s.get("b")
-            print(f"schema   {s['column']}: {s['change']} ({info['kind']})")
-    if c["column_order_changed"]:
-        print("schema   column order changed")
-    changed = [d for d in c["distributions"] if d["changed"]]
-    print(f"columns  {len(changed)} of {len(c['distributions'])} changed their distribution")
-    for d in changed:
-        print(f"  {d['column']}: {'; '.join(d['flags'])}")
+    else:
+        print(diff_text(c))
     return EXIT_OK
 
 
@@ -213,6 +202,8 @@ def cmd_connections_remove(args: argparse.Namespace) -> int:
 
 def add_data_commands(sub: Any) -> None:
     """Register `data` and `connections` on the main parser's subparsers."""
+    from designer.cli_monitor import add_threshold_options
+
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--store", metavar="PATH",
                         help="run store folder or .sqlite file (default: $PIPELINE_DESIGNER_STORE, else the "
@@ -246,9 +237,15 @@ def add_data_commands(sub: Any) -> None:
                         help="schema, profile summary and every run and model that used NAME[:VERSION]")
     p.add_argument("dataset", metavar="NAME[:VERSION]", help="latest version when VERSION is omitted")
     p.set_defaults(func=cmd_show)
-    p = dsub.add_parser("diff", parents=[common], help="schema, row count and distribution changes between versions")
+    p = dsub.add_parser("diff", parents=[common], help="schema, row count and distribution changes between versions",
+                        description="Schema changes and row counts from the records; per column, the second "
+                                    "version's rows against the first's with the drift statistics of `drift`: "
+                                    "drift = effect >= --effect AND Bonferroni-adjusted p < --p, with at least "
+                                    "--min-rows rows. Large versions are compared on evenly spaced rows (as many as "
+                                    "a drift reference holds); the same content is recognised without reading data.")
     p.add_argument("a", metavar="NAME:VERSION")
     p.add_argument("b", metavar="NAME:VERSION")
+    add_threshold_options(p)
     p.set_defaults(func=cmd_diff)
     p = dsub.add_parser("get", parents=[common], help="write a version to a CSV or Parquet file")
     p.add_argument("dataset", metavar="NAME[:VERSION]")

@@ -10,7 +10,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from designer.core.drift import Thresholds
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_DRIFT = 0, 1, 2, 3
 
@@ -18,6 +21,24 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_DRIFT = 0, 1, 2, 3
 def _store_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", metavar="PATH", help="run store holding registered models and captures (default: "
                    "$PIPELINE_DESIGNER_STORE, else .pipeline-designer/ of this folder or its nearest parent)")
+
+
+def add_threshold_options(p: argparse.ArgumentParser) -> None:
+    """--effect, --p and --min-rows: when a column counts as drifting (designer.core.drift.Thresholds)."""
+    p.add_argument("--effect", type=float, default=0.1, help="smallest effect that counts as drift (default 0.1)")
+    p.add_argument("--p", type=float, default=0.01, help="significance level (default 0.01)")
+    p.add_argument("--min-rows", type=int, default=50, metavar="N",
+                   help="fewer rows than this: 'not enough rows' (default 50)")
+
+
+def thresholds_of(args: argparse.Namespace) -> "Thresholds":
+    """The Thresholds of --effect/--p/--min-rows (BadInput when out of range)."""
+    from designer.core.drift import Thresholds
+    from designer.core.errors import BadInput
+
+    if not 0 < args.p < 1 or args.effect < 0 or args.min_rows < 1:
+        raise BadInput("thresholds: --p must be in (0, 1), --effect >= 0, --min-rows >= 1")
+    return Thresholds(effect=args.effect, p=args.p, min_rows=args.min_rows)
 
 
 def _captures(ref: str, store_option: str | None) -> tuple[Path, str, Path | None]:
@@ -33,7 +54,6 @@ def _captures(ref: str, store_option: str | None) -> tuple[Path, str, Path | Non
 def cmd_drift(args: argparse.Namespace) -> int:
     from designer.cli import read_table
     from designer.core.bundle import load_bundle, read_reference
-    from designer.core.drift import Thresholds
     from designer.core.drift_report import (drift_report, drifting, html_report, parse_duration, parse_since,
                                             text_report)
     from designer.core.errors import BadInput
@@ -41,9 +61,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
     if args.since and args.data:
         raise BadInput("give --since (captured rows) or --data FILE, not both")
-    if not 0 < args.p < 1 or args.effect < 0 or args.min_rows < 1:
-        raise BadInput("thresholds: --p must be in (0, 1), --effect >= 0, --min-rows >= 1")
-    thresholds = Thresholds(effect=args.effect, p=args.p, min_rows=args.min_rows)
+    thresholds = thresholds_of(args)
     window = None if args.window in ("none", "0") else parse_duration(args.window)
     since = parse_since(args.since) if args.since else None
     bundle, name, folder = _captures(args.model, args.store)
@@ -156,10 +174,7 @@ def add_monitor_commands(sub: Any) -> None:
     p.add_argument("--since", metavar="WHEN", help="captured rows from then on: a duration back (7d, 12h) or a date")
     p.add_argument("--data", metavar="FILE", help="compare this CSV or Parquet file instead of the captures")
     p.add_argument("--window", default="1d", metavar="DURATION", help="trend window (default 1d; 'none': no trend)")
-    p.add_argument("--effect", type=float, default=0.1, help="smallest effect that counts as drift (default 0.1)")
-    p.add_argument("--p", type=float, default=0.01, help="significance level (default 0.01)")
-    p.add_argument("--min-rows", type=int, default=50, metavar="N",
-                   help="fewer rows than this: 'not enough rows' (default 50)")
+    add_threshold_options(p)
     p.add_argument("--json", action="store_true", help="the whole report as JSON")
     p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page")
     p.add_argument("--fail-on-drift", action="store_true", help="exit 3 when the data or the predictions drift")

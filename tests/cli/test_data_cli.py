@@ -106,22 +106,34 @@ def test_same_content_is_stored_once(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert [d["ref"] for d in run_json(capsys, "data", "list")] == ["one:1", "two:1"]
 
 
-def test_diff_names_schema_rows_and_distribution_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_diff_names_schema_rows_and_drift_per_column(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
     f = tmp_path / "t.csv"
-    pd.DataFrame({"x": range(100), "c": ["a"] * 50 + ["b"] * 50, "gone": 1.0}).to_csv(f, index=False)
+    pd.DataFrame({"x": range(100), "c": ["a"] * 50 + ["b"] * 50, "k": [1, 2] * 50, "gone": 1.0}).to_csv(f, index=False)
     run_cli(capsys, "data", "register", f, "--name", "t")
-    pd.DataFrame({"x": [v + 40 for v in range(120)], "c": ["a"] * 20 + ["b"] * 100,
+    pd.DataFrame({"x": [v + 40 for v in range(120)], "c": ["a"] * 20 + ["b"] * 100, "k": [1, 2] * 60,
                   "new": "z"}).to_csv(f, index=False)
     run_cli(capsys, "data", "register", f, "--name", "t")
     c = run_json(capsys, "data", "diff", "t:1", "t:2")
-    assert c["rows"] == [100, 120]
+    assert c["rows"] == [100, 120] and c["verdict"] == "drift"
     assert {(s["column"], s["change"]) for s in c["schema"]} == {("gone", "removed"), ("new", "added")}
     assert c["changed_columns"] == ["x", "c"]
+    by = {d["column"]: d for d in c["distributions"]}
+    assert by["x"]["effect_name"] == "normalized Wasserstein" and by["x"]["p"] < 0.01 and by["x"]["effect"] > 1
+    assert by["c"]["effect_name"] == "Cohen's w" and by["c"]["p"] < 0.01
+    assert by["k"]["verdict"] == "no drift"
     rc, out, _ = run_cli(capsys, "data", "diff", "t:1", "t:2")
-    assert rc == 0 and "rows     100 -> 120" in out and "gone: removed" in out and "mean +" in out
-    assert "a 50.0% -> 16.7%" in out
+    assert rc == 0 and "rows     100 -> 120" in out and "gone: removed" in out and "columns  2 of 3 drift: x, c" in out
+    assert "mean 49.5 -> 99.5 (+1.72 sd)" in out and "b 50.0% -> 83.3%" in out and "a 50.0% -> 16.7%" in out
+    assert run_json(capsys, "data", "diff", "t:1", "t:2", "--effect", "5")["changed_columns"] == []
+    assert run_json(capsys, "data", "diff", "t:1", "t:2", "--min-rows", "500")["verdict"] == "not enough rows"
+    rc, _, err = run_cli(capsys, "data", "diff", "t:1", "t:2", "--p", "2")
+    assert rc == 2 and "--p must be in (0, 1)" in err
+    rc, _, err = run_cli(capsys, "data", "diff", "t:1", "t:9")
+    assert rc == 2 and "has no version 9" in err
+    rc, _, err = run_cli(capsys, "data", "diff", "nope:1", "t:1")
+    assert rc == 2
 
 
 def test_get_writes_csv_and_parquet_equal_to_the_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

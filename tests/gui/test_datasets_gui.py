@@ -79,3 +79,36 @@ def test_register_is_offered_only_for_a_table_that_ran(diabetes, qtbot):
     assert popup_actions(qtbot)["Register as Data Set… (run it first)"] is False
     right_click(w, port_pos(w, "train", "model", output=True))
     assert not any("Data Set" in t for t in popup_actions(qtbot))
+
+
+def test_compare_with_shows_the_drift_of_the_selected_version_against_another(tmp_path, qtbot):
+    import numpy as np
+    import pandas as pd
+
+    from designer.core.datasets import register_frame
+    from designer.gui.runs.datasets_view import DatasetsView
+
+    rng = np.random.default_rng(3)
+    a = pd.DataFrame({"x": rng.normal(0, 1, 300), "c": rng.choice(["u", "v"], 300)})
+    b = pd.DataFrame({"x": rng.normal(1, 1, 300), "c": rng.choice(["u", "v"], 300)})
+    with RunStore.open(tmp_path / "store") as store:
+        register_frame(store, a, "s", sha256="1" * 64, source="t")
+        register_frame(store, b, "s", sha256="2" * 64, source="t")
+        records = store.list_datasets()
+    view = DatasetsView(lambda: RunStore.open(tmp_path / "store", create=False), lambda message: None)
+    qtbot.addWidget(view)
+    assert not view.compare_button.isEnabled()
+    view.show_datasets(records, select="s:2")
+    assert view.compare_button.isEnabled()
+    asked = []
+    view.ask_version = lambda refs, current: asked.append((refs, current)) or refs[current]
+    view.compare_button.click()
+    assert asked == [(["s:1"], 0)]
+    qtbot.waitUntil(lambda: "columns  1 of 2 drift: x" in view.texts(), timeout=20000)
+    texts = view.texts()
+    assert "Compared with s:1" in texts and "s:1 -> s:2: different content" in texts
+    assert any(t.startswith("  x ") and "drift" in t and "normalized Wasserstein" in t for t in texts)
+    assert any(t.startswith("  c ") and "no drift" in t for t in texts)
+    view.compare_button.click()  # again: one comparison branch, not two
+    qtbot.waitUntil(lambda: "columns  1 of 2 drift: x" in view.texts(), timeout=20000)
+    assert view.texts().count("Compared with s:1") == 1

@@ -1,14 +1,17 @@
 """Registered data sets: every version in a table; the selected one's columns (kind, missing, summary) and the
-runs and models that used it (all read from the run store)."""
+runs and models that used it (all read from the run store); "Compare with…" adds the diff of the selected version
+against another one (designer.core.dataset_diff, in a worker thread: it reads both versions)."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFormLayout, QHeaderView, QLabel,
-                               QLineEdit, QSplitter, QTableWidget, QTableWidgetItem, QTreeWidget, QTreeWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFormLayout, QHeaderView, QInputDialog,
+                               QLabel, QLineEdit, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QTreeWidget,
+                               QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from designer.core.profile import format_stat
 from designer.core.run_history import when
@@ -34,6 +37,8 @@ def column_summary(schema: dict[str, str], profile: dict[str, Any]) -> list[str]
 class DatasetsView(QWidget):
     """A table of data set versions; selecting one shows its columns and usage. The store is opened per use."""
 
+    compared = Signal(str, str, str)  # the selected version, the other one, the diff text (or an error): worker
+
     def __init__(self, open_store: Callable[[], RunStore], on_error: Callable[[str], None]) -> None:
         super().__init__()
         self._open_store = open_store
@@ -55,8 +60,17 @@ class DatasetsView(QWidget):
         self.tree.setColumnCount(4)
         self.tree.setHeaderLabels(["Data set version", "", "", ""])
         self.tree.setAlternatingRowColors(True)
+        self.compare_button = QPushButton("Compare with…", enabled=False, clicked=lambda: self.compare(),
+                                          toolTip="The selected version's schema, rows and per-column drift against "
+                                                  "another version (as `pipeline-designer data diff`)")
+        self.compared.connect(self._show_comparison)
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.table, 1)
+        column.addWidget(self.compare_button, 0, Qt.AlignLeft)
         splitter = QSplitter(Qt.Horizontal)
-        splitter.addWidget(self.table)
+        splitter.addWidget(left)
         splitter.addWidget(self.tree)
         splitter.setSizes([420, 580])
         layout = QVBoxLayout(self)
@@ -90,12 +104,14 @@ class DatasetsView(QWidget):
             self.table.selectRow(len(datasets) - 1)
         else:
             self.tree.clear()
+            self.compare_button.setEnabled(False)
 
     def _show_selected(self) -> None:
         row = self.table.currentRow()
         if not 0 <= row < len(self.datasets):
             return
         d = self.datasets[row]
+        self.compare_button.setEnabled(len(self.datasets) > 1)
         try:
             with self._open_store() as store:
                 self.usage = store.dataset_usage(d.name, d.version)
@@ -130,6 +146,56 @@ class DatasetsView(QWidget):
         for i in range(4):
             self.tree.resizeColumnToContents(i)
         self.tree.setColumnWidth(0, min(self.tree.columnWidth(0), 260))
+
+    def ask_version(self, refs: list[str], current: int) -> str | None:
+        """The version to compare the selected one with (a dialog; tests replace it)."""
+        ref, ok = QInputDialog.getItem(self, "Compare with", "Compare the selected version with:", refs, current,
+                                       False)
+        return ref if ok else None
+
+    def compare(self) -> None:
+        """Diff the selected version against another (by default the one before it) in a worker thread."""
+        from designer.core.dataset_diff import diff_text, diff_versions
+
+        row = self.table.currentRow()
+        if not 0 <= row < len(self.datasets):
+            return
+        b = self.datasets[row]
+        others = [d for d in self.datasets if d is not b]
+        earlier = [i for i, d in enumerate(others) if d.name == b.name and d.version < b.version]
+        ref = self.ask_version([d.ref for d in others], earlier[-1] if earlier else 0)
+        a = next((d for d in others if d.ref == ref), None)
+        if a is None:
+            return
+        self._comparison(f"Compared with {a.ref}", ["reading both versions…"])
+
+        def work() -> None:
+            try:
+                text = diff_text(diff_versions(a, b))
+            except Exception as e:  # noqa: BLE001  (BadInput: a snapshot missing or changed; a store problem)
+                text = f"could not compare: {e}"
+            self.compared.emit(b.ref, a.ref, text)
+
+        threading.Thread(target=work, name="dataset-diff", daemon=True).start()
+
+    def _show_comparison(self, ref: str, other: str, text: str) -> None:
+        row = self.table.currentRow()
+        if 0 <= row < len(self.datasets) and self.datasets[row].ref == ref:  # still the version compared
+            self._comparison(f"Compared with {other}", text.splitlines())
+
+    def _comparison(self, title: str, lines: list[str]) -> None:
+        """The comparison branch (replacing an earlier one), one diff line per row in a fixed-width font."""
+        last = self.tree.topLevelItem(self.tree.topLevelItemCount() - 1)
+        if last is not None and last.text(0).startswith("Compared with"):
+            self.tree.takeTopLevelItem(self.tree.topLevelItemCount() - 1)
+        branch = self._branch(title, [])
+        font = QFontDatabase.systemFont(QFontDatabase.FixedFont)
+        for line in lines:
+            item = QTreeWidgetItem(branch, [line])
+            item.setFirstColumnSpanned(True)
+            item.setFont(0, font)
+            item.setToolTip(0, line)
+        self.tree.scrollToItem(branch, QAbstractItemView.PositionAtTop)
 
     def _branch(self, title: str, cells: list[str]) -> QTreeWidgetItem:
         item = QTreeWidgetItem(self.tree, [title, *cells])
