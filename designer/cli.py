@@ -157,31 +157,6 @@ def read_table(path: str) -> Any:
     return read_csv_frame(str(p), ",", "utf-8", True, DEFAULT_MISSING, {"file": str(p)})
 
 
-def cmd_score(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from designer.cli_store import resolve_bundle
-    from designer.core.bundle import load_bundle
-    from designer.core.errors import BadInput
-    from designer.core.pipeline import atomic_write_text
-    from designer.core.values import Table
-
-    bundle, registered = resolve_bundle(args.bundle, args.store)  # a bundle path or NAME[:VERSION]
-    model, manifest = load_bundle(bundle)
-    frame = read_table(args.data)
-    try:
-        scored = model.score(Table(frame=frame), with_features=args.with_features).view
-    except BadInput as e:  # a column or value of the data file: name the file too
-        raise BadInput(e.message, replace(e.location, file=e.location.file or args.data)) from None
-    atomic_write_text(args.output, scored.to_csv(index=False))
-    if args.json:
-        print(json.dumps({"rows": len(scored), "output": args.output, "task": model.task, "model": registered}))
-    else:
-        print(f"scored {len(scored)} rows with {registered + ': ' if registered else ''}"
-              f"{manifest['pipeline']['name']} / {model.node_id} ({model.task}); wrote {args.output}")
-    return EXIT_OK
-
-
 def _with_defaults(cat: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Fill in defaults made by a default factory (JSON Schema leaves them out) and mark required params."""
     from pydantic_core import to_jsonable_python
@@ -290,18 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("score", help="score new raw data with a trained bundle or a registered model")
-    p.add_argument("bundle", metavar="BUNDLE|NAME[:VERSION]",
-                   help="a .bundle.zip written by `run`, or a registered model (latest version without :VERSION)")
-    p.add_argument("data", help="CSV or Parquet file with raw rows")
-    p.add_argument("-o", "--output", required=True, help="where to write the scored CSV: the rows as given "
-                   "(every input column, and 'source_row', the row's number in the file) plus the predictions")
-    p.add_argument("--with-features", action="store_true",
-                   help="also write the features as the model saw them, as 'feature:<name>' columns")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--store", metavar="PATH", help="run store holding registered models (default: "
-                   "$PIPELINE_DESIGNER_STORE, else .pipeline-designer/ of this folder or its nearest parent)")
-    p.set_defaults(func=cmd_score)
+    from designer.cli_score import add_score_commands
+
+    add_score_commands(sub)  # `score`: chunked, parallel or on Dask
 
     p = sub.add_parser("profile", help="profile a CSV or Parquet file as a self-contained HTML page")
     p.add_argument("data", help="CSV or Parquet file")

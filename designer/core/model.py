@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from designer.core.errors import BadInput
-from designer.core.recipe import Recipe, apply_steps, check_numeric, pending_steps
+from designer.core.recipe import Recipe, apply_steps, check_numeric, pending_steps, row_number
 from designer.core.schema import TableSchema
 from designer.core.values import DataSource, Table
 
@@ -110,7 +110,7 @@ class TrainedModel:
             return
         rows, cols = np.nonzero(np.isnan(X))
         if len(rows):
-            raise BadInput(f"has a missing value at row {rows[0] + 1} that the model cannot take; the training "
+            raise BadInput(f"has a missing value at row {row_number(features, rows[0])} that the model cannot take; the training "
                            "rows had none (missing values were removed by a row step, which scoring does not "
                            "replay); fill them with Clean Missing Data before training", node=node,
                            column=str(features.columns[cols[0]]))

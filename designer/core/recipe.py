@@ -158,7 +158,7 @@ class EncodeStep(Step):
             if mask.any():
                 row = mask.to_numpy().nonzero()[0][0]
                 raise BadInput(
-                    f"unseen category {values.iloc[row]!r} at row {row + 1}; '{self.title}' knows only "
+                    f"unseen category {values.iloc[row]!r} at row {row_number(values, row)}; '{self.title}' knows only "
                     f"{', '.join(repr(c) for c in cats.tolist()[:10])}"
                     f"{' …' if len(cats) > 10 else ''}",
                     node=self.node_id, column=col)
@@ -269,6 +269,16 @@ class EditStep(Step):
         return {**super().describe(), "learned": {"casts": self.casts, "renames": self.renames}}
 
 
+def row_number(data: "pd.Series | pd.DataFrame", position: int) -> int:
+    """The number people see for the row at `position`: its row in the source (1 = the first data row) when
+    the index holds source positions (tables from a loader, and chunks of a file read in pieces), else
+    `position + 1`."""
+    index = data.index
+    if index.dtype.kind in "iu":
+        return int(index[position]) + 1
+    return position + 1
+
+
 def check_numeric(series: "pd.Series", node: str | None = None, column: str | None = None) -> None:
     """Refuse a column that should hold numbers but holds text, quoting the first value that is not a number."""
     import pandas as pd
@@ -279,7 +289,8 @@ def check_numeric(series: "pd.Series", node: str | None = None, column: str | No
     bad = as_numbers.isna() & series.notna()
     if bad.any():
         row = bad.to_numpy().nonzero()[0][0]
-        raise BadInput(f"expected numbers but found {series.iloc[row]!r} (row {row + 1})", node=node, column=column)
+        raise BadInput(f"expected numbers but found {series.iloc[row]!r} (row {row_number(series, row)})", node=node,
+                       column=column)
 
 
 def cast_series(series: "pd.Series", kind: str, node: str | None = None, column: str | None = None) -> "pd.Series":
@@ -291,7 +302,7 @@ def cast_series(series: "pd.Series", kind: str, node: str | None = None, column:
         bad = converted.isna() & series.notna()
         if bad.any():
             row = bad.to_numpy().nonzero()[0][0]
-            raise BadInput(f"cannot cast {series.iloc[row]!r} (row {row + 1}) to a number", node=node,
+            raise BadInput(f"cannot cast {series.iloc[row]!r} (row {row_number(series, row)}) to a number", node=node,
                            column=column)
         return converted.astype(np.float64)
     if kind == "categorical":
