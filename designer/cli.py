@@ -86,7 +86,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     token = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: token.cancel())
     try:
-        run_pipeline(run, observers=[EventCallback(progress), OutputWriter(out), recorder], cancel=token,
+        writer = OutputWriter(out, scored_format=args.scored_format)
+        run_pipeline(run, observers=[EventCallback(progress), writer, recorder], cancel=token,
                      reuse=False, keep_outputs=False)
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -258,6 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", metavar="PATH", help="record the run in this run store (folder or .sqlite file; "
                    "default: $PIPELINE_DESIGNER_STORE, else .pipeline-designer/ beside the pipeline)")
     p.add_argument("--report", metavar="FILE", help="also write an HTML report (evaluation plots, profiles)")
+    p.add_argument("--scored-format", choices=("parquet", "csv"), default="parquet",
+                   help="file format of the scored tables: <score node>.scored.parquet (default) or .csv")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check a pipeline without running it")

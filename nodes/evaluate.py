@@ -12,6 +12,24 @@ from designer.core.values import PortType, Report, Table
 from designer.core.node import NodeType, Port, ReportSpec, RunContext, SchemaContext
 
 SILHOUETTE_SAMPLE = 5000
+PLOT_POINTS = 5000
+"""At most this many points per plot in a report (a fixed sample); metrics always use every row."""
+
+
+def sample_positions(n: int, cap: int = PLOT_POINTS) -> np.ndarray:
+    """Sorted positions of at most `cap` of `n` rows, the same every time (fixed seed)."""
+    if n <= cap:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(0).choice(n, cap, replace=False))
+
+
+def thin_curve(curve: dict[str, Any], keys: tuple[str, ...], cap: int = PLOT_POINTS) -> dict[str, Any]:
+    """A curve with at most `cap` points, evenly spaced along it (first and last point kept)."""
+    n = len(curve[keys[0]])
+    if n <= cap:
+        return curve
+    idx = np.unique(np.linspace(0, n - 1, cap).round().astype(int))
+    return {**curve, **{k: np.asarray(curve[k])[idx].tolist() for k in keys}}
 
 
 def regression_metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
@@ -51,8 +69,9 @@ def classification_metrics(y: np.ndarray, pred: np.ndarray, proba: np.ndarray | 
         for i, cls in enumerate(classes if not binary else classes[1:]):
             fpr, tpr, _ = m.roc_curve(y == cls, proba[:, classes.index(cls)])
             prec, rec, _ = m.precision_recall_curve(y == cls, proba[:, classes.index(cls)])
-            curves.append({"class": str(cls), "fpr": fpr.tolist(), "tpr": tpr.tolist(),
-                           "precision": prec.tolist(), "recall": rec.tolist()})
+            curve = thin_curve({"class": str(cls), "fpr": fpr.tolist(), "tpr": tpr.tolist()}, ("fpr", "tpr"))
+            curves.append(thin_curve({**curve, "precision": prec.tolist(), "recall": rec.tolist()},
+                                     ("precision", "recall")))
         plots["curves"] = curves
     return out, plots
 
@@ -95,6 +114,17 @@ def pca_points(X: np.ndarray, labels: np.ndarray, limit: int = 2000) -> dict[str
             "variance": ratio[:2]}
 
 
+def regression_plots(y: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
+    """A fixed sample of (actual, predicted) points for the scatter plot, and the residual histogram of
+    every row."""
+    from designer.core.profile import histogram
+
+    idx = sample_positions(len(y))
+    counts, edges = histogram(y - pred, bins=30)
+    return {"actual": y[idx].tolist(), "predicted": pred[idx].tolist(), "points_of": len(y),
+            "residuals": {"counts": list(counts), "edges": list(edges)}}
+
+
 def evaluate_table(table: Table, name: str) -> dict[str, Any]:
     """Metrics and plot data of one scored table."""
     info = table.scored
@@ -116,7 +146,7 @@ def evaluate_table(table: Table, name: str) -> dict[str, Any]:
     pred = frame[PREDICTION].to_numpy()
     if task == "regression":
         metrics = regression_metrics(y.astype(float), pred.astype(float))
-        plots: dict[str, Any] = {"actual": y.astype(float).tolist(), "predicted": pred.astype(float).tolist()}
+        plots = regression_plots(y.astype(float), pred.astype(float))
     else:
         classes = list(info.get("classes") or sorted(np.unique(np.concatenate([y, pred])).tolist()))
         cols = [probability_column(c) for c in classes]

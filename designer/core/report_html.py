@@ -96,7 +96,8 @@ def profile_report(frame: "pd.DataFrame", name: str) -> str:
 # ----------------------------------------------------------------------------------------- run folder
 @dataclass
 class RunFolder:
-    """A folder written by `pipeline-designer run --out DIR`: metrics.json, report.json and scored CSVs."""
+    """A folder written by `pipeline-designer run --out DIR`: metrics.json, report.json and the scored tables
+    (Parquet, or CSV with `run --scored-format csv` and from older versions)."""
 
     path: Path
     summary: dict[str, Any]
@@ -133,9 +134,13 @@ class RunFolder:
         p = self.path / file
         if not p.is_file():
             return None
+        import pyarrow as pa
+
+        from designer.core.batch import read_scored
+
         try:
-            return pd.read_csv(p)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+            return read_scored(p)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, pa.ArrowInvalid, OSError) as e:
             raise BadInput(f"not a readable scored table: {e}", file=str(p)) from None
 
     def scored_tables(self) -> list[tuple[dict[str, Any], "pd.DataFrame | None"]]:

@@ -8,12 +8,14 @@ from typing import Any, Callable
 
 import networkx as nx
 
+from designer.core.batch import write_scored
+from designer.core.early_outputs import EarlyOutputs, started_outputs
 from designer.core.engine import Engine, Event, RunResult
 from designer.core.lifecycle import EventCallback, RunObserver, RunSession, run_pipeline
 from designer.core.errors import BadInput
 from designer.core.node import NodeType
 from designer.core.pipeline import Pipeline, atomic_write_text
-from designer.core.states import NodeState
+from designer.core.states import EventKind, NodeState
 from designer.core.values import PortType, Report, Table
 
 
@@ -65,10 +67,16 @@ def _is_source(cls: type[NodeType]) -> bool:
 
 REPORT_FILE = "report.json"
 REPORT_FORMAT = "pipeline-designer-report"
+SCORED_FORMATS = ("parquet", "csv")
+"""How `run` writes scored tables: Parquet (the default: fast, typed, small) or CSV (on request)."""
 
 
-def report_of(pipeline: Pipeline, result: RunResult, base_dir: Path) -> dict[str, Any]:
-    """What `pipeline-designer report` needs besides the scored CSVs: every Evaluate entry with its plot
+def scored_file(node_id: str, port: str, scored_format: str = "parquet") -> str:
+    return f"{node_id}.{port}.{scored_format}"
+
+
+def report_of(pipeline: Pipeline, result: RunResult, base_dir: Path, scored_format: str = "parquet") -> dict[str, Any]:
+    """What `pipeline-designer report` needs besides the scored tables: every Evaluate entry with its plot
     data and the file of the scored table behind it, and how to reload each input data set."""
     from designer.core.registry import default_registry
 
@@ -77,13 +85,13 @@ def report_of(pipeline: Pipeline, result: RunResult, base_dir: Path) -> dict[str
     for node_id, outputs in result.outputs.items():
         for port, value in outputs.items():
             if isinstance(value, Report):
-                files = {link.target_port: f"{link.source_node}.{link.source_port}.csv"
+                files = {link.target_port: scored_file(link.source_node, link.source_port, scored_format)
                          for link in pipeline.links_into(node_id)}
                 evaluations.append({"node": node_id, "title": pipeline.node(node_id).title,
                                     "entries": value.entries, "files": files})
             elif isinstance(value, Table) and value.scored is not None:
                 scored.append({"node": node_id, "port": port, "title": pipeline.node(node_id).title,
-                               "file": f"{node_id}.{port}.csv", "scored": value.scored})
+                               "file": scored_file(node_id, port, scored_format), "scored": value.scored})
                 sources.update({s.sha256: s.to_json() for s in value.sources})
     v = result.validation
     inputs = [{"node": n, "type": pipeline.node(n).type, "title": pipeline.node(n).title,
@@ -96,7 +104,8 @@ def report_of(pipeline: Pipeline, result: RunResult, base_dir: Path) -> dict[str
 
 
 def write_bundles(pipeline: Pipeline, result: RunResult, out_dir: Path,
-                  metrics: dict[str, list[dict[str, Any]]] | None = None) -> list[Path]:
+                  metrics: dict[str, list[dict[str, Any]]] | None = None,
+                  payload: Callable[[Any], bytes | None] = lambda model: None) -> list[Path]:
     """Write `<train node>.bundle.zip` into `out_dir` for every trained model of a run, with the parameters
     of the node and everything upstream and the metrics its Evaluate nodes measured."""
     from designer.core.bundle import SUFFIX, write_bundle
@@ -112,32 +121,54 @@ def write_bundles(pipeline: Pipeline, result: RunResult, out_dir: Path,
                 model_metrics = {f"{ev}.{e['port']}": e["metrics"] for ev, entries in metrics.items()
                                  for e in entries if e.get("model") == node_id}
                 path = out_dir / f"{node_id}{SUFFIX}"
-                write_bundle(path, value, pipeline_json=pipeline_json,
+                write_bundle(path, value, pipeline_json=pipeline_json, payload=payload(value),
                              params=model_params(pipeline, result, node_id), metrics=model_metrics)
                 written.append(path)
     return written
 
 
 class OutputWriter(RunObserver):
-    """Writes a finished run into a folder: `<score node>.scored.csv`, `<train node>.bundle.zip`, `report.json`
-    (evaluations with plot data, for `pipeline-designer report`) and `metrics.json`."""
+    """Writes a finished run into a folder: `<score node>.scored.parquet` (or `.csv`), `<train node>.bundle.zip`,
+    `report.json` (evaluations with plot data, for `pipeline-designer report`) and `metrics.json`."""
 
-    def __init__(self, out_dir: Path) -> None:
+    def __init__(self, out_dir: Path, scored_format: str = "parquet") -> None:
         self.out_dir = out_dir
+        self.scored_format = scored_format
+        self._early: EarlyOutputs | None = None
+
+    def begin(self, session: RunSession) -> None:
+        self._early = EarlyOutputs()  # scored files and model payloads are written while the run goes on
+
+    def event(self, session: RunSession, event: Event) -> None:
+        if self._early is not None and event.kind == EventKind.FINISHED and event.outputs:
+            started_outputs(self._early, event.node, event.outputs, self.out_dir, self.scored_format)
+
+    def fail(self, session: RunSession, error: BaseException) -> None:
+        if self._early is not None:
+            self._early.close()
 
     def finish(self, session: RunSession) -> None:
+        early, self._early = self._early or EarlyOutputs(), None
+        try:
+            self._write(session, early)
+        finally:
+            early.close()
+
+    def _write(self, session: RunSession, early: EarlyOutputs) -> None:
         result, out_dir, pipeline = session.result, self.out_dir, session.pipeline
         assert result is not None
         out_dir.mkdir(parents=True, exist_ok=True)
         for node_id, outputs in result.outputs.items():
             for port, value in outputs.items():
                 if isinstance(value, Table) and value.scored is not None:
-                    path = out_dir / f"{node_id}.{port}.csv"
-                    atomic_write_text(path, value.view.to_csv(index=False))
+                    path = early.result(("scored", node_id, port)) or write_scored(
+                        value.view, out_dir / scored_file(node_id, port, self.scored_format))
                     session.artifacts.append(path)
-        session.artifacts += write_bundles(pipeline, result, out_dir, session.metrics)
+        session.artifacts += write_bundles(pipeline, result, out_dir, session.metrics,
+                                           payload=lambda model: early.result(("payload", id(model))))
         path = out_dir / REPORT_FILE
-        atomic_write_text(path, json.dumps(report_of(pipeline, result, session.base_dir), default=str) + "\n")
+        report = report_of(pipeline, result, session.base_dir, self.scored_format)
+        atomic_write_text(path, json.dumps(report, default=str) + "\n")
         session.artifacts.append(path)
         summary = {"pipeline": pipeline.name, "ok": result.ok, "cancelled": result.cancelled,
                    "status": result.status, "errors": result.errors, "warnings": result.warnings,
