@@ -246,10 +246,13 @@ class ScoredWriter:
     """Writes scored chunks, in order, into a temporary file beside `path` and renames it over `path` when
     the block ends without an error (an error or Ctrl-C leaves no file behind). Parquet or CSV by suffix."""
 
-    def __init__(self, path: str | os.PathLike[str], fmt: Literal["csv", "parquet"] | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], fmt: Literal["csv", "parquet"] | None = None,
+                 delimiter: str = ",") -> None:
         self.path = Path(path)
         self.format = fmt or output_format(str(path))
+        self.delimiter = delimiter
         self.rows = 0
+        self._header = False
         self._tmp: str | None = None
         self._file: Any = None
         self._parquet: Any = None
@@ -268,7 +271,9 @@ class ScoredWriter:
 
     def write(self, frame: "pd.DataFrame") -> None:
         if self.format == "csv":
-            self._file.write(frame.to_csv(index=False, header=self.rows == 0, lineterminator="\n").encode("utf-8"))
+            text = frame.to_csv(index=False, header=not self._header, sep=self.delimiter, lineterminator="\n")
+            self._file.write(text.encode("utf-8"))
+            self._header = True
         else:
             self._write_parquet(frame)
         self.rows += len(frame)
@@ -291,7 +296,7 @@ class ScoredWriter:
         assert self._tmp is not None
         try:
             if kind is None and self.format == "parquet" and self._parquet is None:
-                raise BadInput("nothing to write: no rows were scored", file=str(self.path))
+                raise BadInput("nothing to write: there are no rows", file=str(self.path))
             if self._parquet is not None:
                 self._parquet.close()
             self._file.flush()

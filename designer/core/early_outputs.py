@@ -49,7 +49,7 @@ def started_outputs(early: EarlyOutputs, node_id: str, outputs: dict[str, Any], 
     from designer.core.values import Table
 
     for port, value in outputs.items():
-        if isinstance(value, TrainedModel):
+        if isinstance(value, TrainedModel) and value.node_id == node_id:
             early.start(("payload", id(value)), model_payload, value)
         elif isinstance(value, Table) and value.scored is not None:
             out_dir.mkdir(parents=True, exist_ok=True)

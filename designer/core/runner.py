@@ -116,7 +116,7 @@ def write_bundles(pipeline: Pipeline, result: RunResult, out_dir: Path,
     written = []
     for node_id, outputs in result.outputs.items():
         for value in outputs.values():
-            if isinstance(value, TrainedModel):
+            if isinstance(value, TrainedModel) and value.node_id == node_id:  # trained here, not loaded
                 out_dir.mkdir(parents=True, exist_ok=True)
                 model_metrics = {f"{ev}.{e['port']}": e["metrics"] for ev, entries in metrics.items()
                                  for e in entries if e.get("model") == node_id}

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QMenu, QScrollArea, QTabWidget, QV
 
 from designer.core.states import NodeState
 from designer.core.pipeline import Pipeline
+from designer.core.stream import TableStream
 
 if TYPE_CHECKING:
     from designer.gui.runner import RunController
@@ -67,7 +68,20 @@ def output_of(runner: "RunController", pipeline: Pipeline, node: str, port: str)
                       state.state in (NodeState.QUEUED, NodeState.RUNNING) else f"'{node}' has no output '{port}'")
     inputs = {l.target_port: runner.outputs(l.source_node).get(l.source_port) for l in pipeline.links_into(node)}
     note = "Out of date: this node changed since it ran. Run again to refresh." if state.state == NodeState.STALE else ""
-    return Output(value, inputs, note=note)
+    return _first_chunk(value, inputs, note) if isinstance(value, TableStream) else Output(value, inputs, note=note)
+
+
+def _first_chunk(stream: TableStream, inputs: dict[str, Any], note: str) -> Output:
+    """Rows read in chunks are never all in memory: the viewers show the first chunk."""
+    from designer.core.errors import BadInput
+
+    try:
+        head = stream.head()
+    except (BadInput, OSError, StopIteration) as e:
+        return Output(missing=f"the first chunk of rows cannot be read: {e}")
+    rows = f" of {stream.rows:,}" if stream.rows else ""
+    return Output(head, inputs, note=" ".join(filter(None, [note, f"These rows are read in chunks: this shows the "
+                                                              f"first {len(head.frame):,}{rows} rows."])))
 
 
 def _viewer_args(kind: str, out: Output) -> tuple[Any, ...]:
