@@ -24,6 +24,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/bench_pipeline.py
+	$(PY) bench/bench_run_w1.py
+	$(PY) bench/bench_score.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -71,7 +71,7 @@ def site(tmp_path: Path) -> Iterator[Path]:
 
 def test_builtins_come_from_the_projects_own_entry_point_and_import_lazily() -> None:
     reg = NodeRegistry.from_entry_points(plugins=False)
-    assert len(reg.infos()) == 22 and {i.package for i in reg.infos()} == {"pipeline-designer"}
+    assert len(reg.infos()) == 24 and {i.package for i in reg.infos()} == {"pipeline-designer"}
     assert reg.info("clean.missing").title == "Clean Missing Data"
     assert reg.get("no.such") is None and "unknown module type" in reg.problem("no.such")
 
@@ -121,7 +121,7 @@ def test_a_broken_plugin_never_breaks_the_others(site: Path) -> None:
     assert reg.get("otherplug.passthrough") is None
     assert "not_a_module_at_all" in reg.plugins["other_plug"].error
     assert "failed to load" in reg.problem("otherplug.passthrough")
-    assert reg.get("clean.missing") is not None and len(reg.types()) == 22
+    assert reg.get("clean.missing") is not None and len(reg.types()) == 24
 
 
 PIPELINE = {
