@@ -7,8 +7,9 @@ W1 (bench/w1.pipeline.json, rebuilt from `build_pipeline` below): Load CSV -> Sp
 the training rows: Clean Missing (median) -> Normalize (z-score) -> Encode (one-hot) -> Boosted Trees
 regression (100 trees) -> Train; Score Model on the raw test rows (the cleaning fitted on the training rows
 is replayed) -> Evaluate. Unlike bench/bench_pipeline.py (the engine alone, cleaning before the split), this
-times `pipeline-designer run` as a user runs it, in a fresh process: the outputs (scored table, bundle,
-report.json, metrics.json) and the run record in the run store included. The hand-written script does the
+times the real command as a user runs it, `python -m designer run` (what the `pipeline-designer` script
+runs) in a fresh process: the outputs (scored table, bundle, report.json, metrics.json) and the run record
+in the run store included. The hand-written script does the
 same work with pandas + scikit-learn in a fresh process and prints the metrics.
 
 Runs alternate (designer, hand-written, hand-written, designer, ...); medians and best-of are printed with

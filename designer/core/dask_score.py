@@ -14,6 +14,7 @@ scikit-learn, numpy and skops versions). Dask is imported only here, only when a
 
 from __future__ import annotations
 
+import glob
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,17 +102,27 @@ def library_versions() -> dict[str, str]:
 
 # ------------------------------------------------------------------------------------------ in this process
 def _is_parquet(path: str) -> bool:
-    p = path.rstrip("/")
-    return p.lower().endswith((".parquet", ".pq")) or "." not in p.rsplit("/", 1)[-1]
+    """Parquet: a folder, or a file or pattern named *.parquet / *.pq; anything else is read as CSV."""
+    if os.path.isdir(path) or path.endswith("/"):
+        return True
+    return path.rsplit("/", 1)[-1].lower().endswith((".parquet", ".pq"))
+
+
+def _first_file(path: str) -> Any:
+    """An fsspec file of `path`, or of the first file a pattern matches."""
+    import fsspec
+
+    files = fsspec.open_files(path, "rb")
+    if not files:
+        raise BadInput("no such data file", file=path)
+    return files[0]
 
 
 def _header(path: str) -> list[str]:
     import csv
     import io
 
-    import fsspec
-
-    with fsspec.open(path, "rb") as f:
+    with _first_file(path) as f:
         first = f.readline()
     try:
         return next(csv.reader(io.StringIO(first.decode("utf-8-sig"))))
@@ -131,14 +142,15 @@ def _sample(path: str, parquet: bool, schema: "TableSchema", dtypes: dict[str, s
         import pyarrow.parquet as pq
 
         fs, root = fsspec.core.url_to_fs(path)
-        files = sorted(f for f in (fs.find(root) if fs.isdir(root) else [root]) if not Path(f).name.startswith(("_", ".")))
+        found = fs.find(root) if fs.isdir(root) else fs.glob(root) if glob.has_magic(root) else [root]
+        files = sorted(f for f in found if not Path(f).name.startswith(("_", ".")))
         for file in files:
             with fs.open(file, "rb") as f:
                 pf = pq.ParquetFile(f)
                 if pf.metadata.num_rows:
                     return conform(next(pf.iter_batches(batch_size=SAMPLE_ROWS)).to_pandas(), schema)
         raise BadInput("the data has no rows", file=path)
-    with fsspec.open(path, "rb") as f:
+    with _first_file(path) as f:
         frame = pd.read_csv(f, nrows=SAMPLE_ROWS, dtype=dtypes, na_values=DEFAULT_MISSING, keep_default_na=False,
                             encoding="utf-8-sig")
     if len(frame) == 0:

@@ -55,7 +55,8 @@ def data(tmp_path_factory) -> dict[str, Path]:
     frame.iloc[:2000].to_parquet(parts / "part-0.parquet", index=False)
     frame.iloc[:0].to_parquet(parts / "part-1.parquet", index=False)  # an empty partition
     frame.iloc[2000:].to_parquet(parts / "part-2.parquet", index=False)
-    return {"csv": folder / "rows.csv", "parquet": folder / "rows.parquet", "folder": parts}
+    return {"csv": folder / "rows.csv", "parquet": folder / "rows.parquet", "folder": parts,
+            "glob": parts / "part-*.parquet"}
 
 
 def score(bundle: Path, data: Path, out: Path, chunk_rows: int, jobs: int = 1) -> pd.DataFrame:
@@ -82,7 +83,7 @@ def test_whole_file_scoring_is_the_score_function_on_the_rows(bundle, data, whol
     assert whole["distance_km"].dtype == np.float64 and whole["distance_km"].iloc[:MISSING_FIRST].isna().all()
 
 
-@pytest.mark.parametrize("source", ["csv", "parquet", "folder"])
+@pytest.mark.parametrize("source", ["csv", "parquet", "folder", "glob"])
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_chunks_and_threads_give_the_whole_file_result_exactly(bundle, data, whole, tmp_path, source, jobs):
     got = score(bundle, data[source], tmp_path / "out.parquet", CHUNK, jobs)
@@ -127,7 +128,7 @@ needs_dask = pytest.mark.skipif(not HAS_DASK, reason="the dask extra is not inst
 
 @needs_dask
 @pytest.mark.parametrize("scheduler", ["synchronous", "threads"])
-@pytest.mark.parametrize("source", ["csv", "folder"])
+@pytest.mark.parametrize("source", ["csv", "folder", "glob"])
 def test_dask_gives_the_whole_file_result_exactly(bundle, data, whole, tmp_path, scheduler, source):
     from designer.core.dask_score import DaskOptions, score_with_dask
 
