@@ -29,7 +29,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -47,7 +46,8 @@ def messy_csv(rows: int) -> Path:
     if not path.is_file():
         import importlib.util
 
-        spec = importlib.util.spec_from_file_location("make_messy_housing", ROOT / "resources" / "make_messy_housing.py")
+        maker = ROOT / "resources" / "make_messy_housing.py"
+        spec = importlib.util.spec_from_file_location("make_messy_housing", maker)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         DATA.mkdir(parents=True, exist_ok=True)
@@ -147,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         peaks = {}
         for rows in (args.small, args.big):
             data = messy_csv(rows)
-            rs = [measure(score_cmd(bundle, data, work / "m.parquet", []), work / "m.log") for _ in range(args.repeat)]
+            cmd = score_cmd(bundle, data, work / "m.parquet", [])
+            rs = [measure(cmd, work / "m.log") for _ in range(args.repeat)]
             peaks[rows] = med(rs, "peak_mb")
             every = ", ".join(f"{r['peak_mb']:.0f}" for r in rs)
             print(f"  {rows:>10,} rows ({data.stat().st_size / 2**20:5.0f} MB): peak RSS median {peaks[rows]:6.1f} MB "

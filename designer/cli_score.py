@@ -80,17 +80,19 @@ def cmd_score(args: argparse.Namespace) -> int:
 def score_file(model: Any, data: str, output: str, *, chunk_rows: int, jobs: int = 1, with_features: bool = False,
                progress: ScoreProgress | None = None) -> int:
     """Score `data` chunk by chunk into `output` (atomically); returns the number of rows."""
-    from contextlib import closing
-
     from designer.core.batch import ScoredWriter, find_data, read_chunks, score_chunks
 
     files = find_data(data)
     chunks = read_chunks(files, model.input_schema, chunk_rows, progress.read if progress else None)
-    with ScoredWriter(output) as out, closing(score_chunks(model, chunks, jobs, with_features)) as scored:
-        for frame in scored:
-            out.write(frame)
-            if progress:
-                progress.scored(len(frame))
+    scored = score_chunks(model, chunks, jobs, with_features)
+    try:
+        with ScoredWriter(output) as out:
+            for frame in scored:
+                out.write(frame)
+                if progress:
+                    progress.scored(len(frame))
+    finally:
+        scored.close()  # stops the threads at once on an error or Ctrl-C
     return out.rows
 
 

@@ -20,7 +20,7 @@ import os
 from collections import defaultdict, deque
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Literal
+from typing import TYPE_CHECKING, Any, Callable, Generator, Iterable, Iterator, Literal
 
 from designer.core.errors import BadInput
 
@@ -129,7 +129,7 @@ def _csv_chunks(files: DataFiles, schema: "TableSchema", chunk_rows: int,
     from designer.core.csv_read import DEFAULT_MISSING, _decode_error
 
     path = files.paths[0]
-    where = {"file": files.name}
+    where: dict[str, Any] = {"file": files.name}
     total = os.path.getsize(path)
     dtypes = csv_dtypes(schema)
     with open(path, "rb") as handle:
@@ -216,7 +216,7 @@ def _one_thread() -> None:
 
 
 def score_chunks(model: "TrainedModel", chunks: Iterable["pd.DataFrame"], jobs: int = 1,
-                 with_features: bool = False) -> Iterator["pd.DataFrame"]:
+                 with_features: bool = False) -> Generator["pd.DataFrame", None, None]:
     """Scored chunks in input order; `jobs` > 1 scores that many chunks at once in threads while the next
     ones are read (at most `jobs` + 1 chunks in memory)."""
     from concurrent.futures import ThreadPoolExecutor

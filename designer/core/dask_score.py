@@ -319,7 +319,8 @@ class _output:
     """A local path to write to: `path` itself, or a temporary file uploaded to a remote fsspec path at the end."""
 
     def __init__(self, path: str) -> None:
-        self.path, self._tmp = path, None
+        self.path = path
+        self._tmp: str | None = None
 
     def __enter__(self) -> str:
         import fsspec

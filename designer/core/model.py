@@ -110,8 +110,8 @@ class TrainedModel:
             return
         rows, cols = np.nonzero(np.isnan(X))
         if len(rows):
-            raise BadInput(f"has a missing value at row {row_number(features, rows[0])} that the model cannot take; the training "
-                           "rows had none (missing values were removed by a row step, which scoring does not "
+            raise BadInput(f"has a missing value at row {row_number(features, rows[0])} that the model cannot take; "
+                           "the training rows had none (missing values were removed by a row step, which scoring does not "
                            "replay); fill them with Clean Missing Data before training", node=node,
                            column=str(features.columns[cols[0]]))
 

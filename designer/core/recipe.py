@@ -158,7 +158,8 @@ class EncodeStep(Step):
             if mask.any():
                 row = mask.to_numpy().nonzero()[0][0]
                 raise BadInput(
-                    f"unseen category {values.iloc[row]!r} at row {row_number(values, row)}; '{self.title}' knows only "
+                    f"unseen category {values.iloc[row]!r} at row {row_number(values, row)}; '{self.title}' knows "
+                    "only "
                     f"{', '.join(repr(c) for c in cats.tolist()[:10])}"
                     f"{' …' if len(cats) > 10 else ''}",
                     node=self.node_id, column=col)

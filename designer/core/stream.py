@@ -91,7 +91,6 @@ def csv_stream_types(path: str, delimiter: str, encoding: str, header: bool, mis
     """Types for reading a CSV in chunks: float64 for a column whose first rows hold numbers (and nothing
     else), text for every other column, including columns with no value in the first rows (a type guessed
     from missing values would fail on the first real value further down)."""
-    import numpy as np
     import pandas as pd
 
     from designer.core.batch import TEXT

@@ -68,7 +68,9 @@ def output_of(runner: "RunController", pipeline: Pipeline, node: str, port: str)
                       state.state in (NodeState.QUEUED, NodeState.RUNNING) else f"'{node}' has no output '{port}'")
     inputs = {l.target_port: runner.outputs(l.source_node).get(l.source_port) for l in pipeline.links_into(node)}
     note = "Out of date: this node changed since it ran. Run again to refresh." if state.state == NodeState.STALE else ""
-    return _first_chunk(value, inputs, note) if isinstance(value, TableStream) else Output(value, inputs, note=note)
+    if isinstance(value, TableStream):
+        return _first_chunk(value, inputs, note)
+    return Output(value, inputs, note=note)
 
 
 def _first_chunk(stream: TableStream, inputs: dict[str, Any], note: str) -> Output:
