@@ -35,6 +35,10 @@ class ScoreProgress:
             sys.stderr.write(f"\r\033[Kscoring {self.name}: {self.rows:,} rows ({self.fraction:.0%})")
             sys.stderr.flush()
 
+    def partition(self, rows: int, done: int, total: int) -> None:
+        self.read(done, total)
+        self.scored(rows)
+
     def done(self) -> None:
         if self.enabled and self._shown:
             sys.stderr.write("\r\033[K")
@@ -61,7 +65,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
             options = DaskOptions(scheduler=args.scheduler, chunk_rows=args.chunk_rows or None,
                                   with_features=args.with_features)
-            rows = score_with_dask(bundle, model, args.data, args.output, options, progress=progress.scored)
+            rows = score_with_dask(bundle, model, args.data, args.output, options, progress=progress.partition)
         else:
             rows = score_file(model, args.data, args.output, chunk_rows=args.chunk_rows, jobs=args.jobs,
                               with_features=args.with_features, progress=progress)

@@ -245,9 +245,10 @@ class _Cluster:
 
 def score_with_dask(bundle: str | os.PathLike[str], model: "TrainedModel", data: str, output: str,
                     options: DaskOptions = DaskOptions(),
-                    progress: Callable[[int], None] | None = None) -> int:
+                    progress: Callable[[int, int, int], None] | None = None) -> int:
     """Score `data` on Dask into `output` (Parquet or CSV by suffix, written atomically in input order);
-    returns the number of rows. `model` is the bundle's model, loaded here to check the data's first rows."""
+    returns the number of rows. `model` is the bundle's model, loaded here to check the data's first rows.
+    `progress(rows, partitions done, partitions)` after each partition."""
     import dask
 
     from designer.core.batch import score_frame
@@ -271,7 +272,7 @@ def score_with_dask(bundle: str | os.PathLike[str], model: "TrainedModel", data:
 
 
 def _write_in_order(cluster: _Cluster, tasks: list[Any], ddf: Any, model: "TrainedModel", output: str,
-                    options: DaskOptions, progress: Callable[[int], None] | None, data: str) -> int:
+                    options: DaskOptions, progress: Callable[[int, int, int], None] | None, data: str) -> int:
     from designer.core.batch import ScoredWriter
 
     offset = 0
@@ -288,8 +289,8 @@ def _write_in_order(cluster: _Cluster, tasks: list[Any], ddf: Any, model: "Train
                 part[name] = part[name] + offset
                 out.write(part)
                 offset += len(part)
-                if progress:
-                    progress(len(part))
+            if progress:
+                progress(len(part), k + 1, len(tasks))
     return out.rows
 
 

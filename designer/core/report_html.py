@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from designer.core.errors import BadInput
+from designer.core.stream import TableStream
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -160,7 +161,11 @@ class RunFolder:
                 out.append((record, None, f"not available: {e}"))
                 continue
             changed = any(s.name in known and s.sha256 not in known[s.name] for s in table.sources)
-            out.append((record, table.view, "the data changed since the run" if changed else ""))
+            notes = ["the data changed since the run"] if changed else []
+            if isinstance(table, TableStream):  # read in chunks: profile the first one
+                table = table.head()
+                notes.append(f"read in chunks: the profile shows the first {len(table.frame):,} rows")
+            out.append((record, table.view, "; ".join(notes)))
         return out
 
 

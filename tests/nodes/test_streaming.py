@@ -143,3 +143,17 @@ def test_load_model_names_a_missing_bundle_and_an_unknown_registered_model(tmp_p
         p = pipeline([{"id": "model", "type": "data.model", "params": {"model": ref}}], [])
         (issue,) = validate(p, tmp_path).errors
         assert issue.location.node == "model" and text in issue.message
+
+
+def test_the_run_report_profiles_the_first_chunk_of_streamed_input(rows_csv, tmp_path):
+    from designer.cli import main
+
+    p = {"format": "pipeline-designer", "version": 2, "name": "sampled", "nodes": [
+        {"id": "load", "type": "data.csv", "params": {"path": str(rows_csv), "chunk_rows": 1000}},
+        {"id": "sample", "type": "split.sample", "params": {"mode": "rows", "rows": 50}}],
+        "links": [{"from": "load.data", "to": "sample.data"}]}
+    (tmp_path / "p.pipeline.json").write_text(json.dumps(p))
+    assert main(["run", str(tmp_path / "p.pipeline.json"), "--out", str(tmp_path / "out"), "--report",
+                 str(tmp_path / "r.html")]) == 0
+    html = (tmp_path / "r.html").read_text()
+    assert "read in chunks: the profile shows the first 1,000 rows" in html and "1,000 rows" in html
