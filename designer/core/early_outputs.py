@@ -3,8 +3,9 @@
 The slow parts of writing outputs start in one background thread as soon as the value exists: the skops
 payload of a trained model when its Train node finishes (while Score and Evaluate run), a scored table's
 file when its Score node finishes. `OutputWriter.finish` then only waits for them and writes what needs the
-whole run (bundles with their metrics, report.json, metrics.json). The thread also imports skops at the
-start of the run, while the data is being read.
+whole run (bundles with their metrics, report.json, metrics.json). The libraries the thread needs are
+imported here first, in the run's own thread: two threads importing parts of one package at once can see
+each other's half-initialised modules.
 """
 
 from __future__ import annotations
@@ -14,17 +15,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 
-def _import_skops() -> None:
-    import skops.io  # noqa: F401  (slow: it imports every scikit-learn estimator)
-
-
 class EarlyOutputs:
     """Background work of one run's output writer, keyed by what it produces."""
 
     def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="outputs")
         self._jobs: dict[Any, Future[Any]] = {}
-        self._pool.submit(_import_skops)
 
     def start(self, key: Any, work: Callable[..., Any], *args: Any) -> None:
         self._jobs[key] = self._pool.submit(work, *args)
@@ -50,8 +46,12 @@ def started_outputs(early: EarlyOutputs, node_id: str, outputs: dict[str, Any], 
 
     for port, value in outputs.items():
         if isinstance(value, TrainedModel) and value.node_id == node_id:
+            import skops.io  # noqa: F401  (here, not in the thread: see the module's docstring)
+
             early.start(("payload", id(value)), model_payload, value)
         elif isinstance(value, Table) and value.scored is not None:
+            import pyarrow.parquet  # noqa: F401
+
             out_dir.mkdir(parents=True, exist_ok=True)
             path = out_dir / scored_file(node_id, port, scored_format)
             early.start(("scored", node_id, port), lambda table=value, p=path: write_scored(table.view, p))
