@@ -27,7 +27,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,7 @@ if str(ROOT) not in sys.path:
 
 import bench_pipeline as base  # noqa: E402  (shared hyperparameters, data and measuring helpers)
 import make_data  # noqa: E402
+from measure import measure as _measure  # noqa: E402
 
 TARGET_WALL = 1.05
 TARGET_RSS = 1.3
@@ -145,17 +145,8 @@ def write_data_pipeline(data: Path, folder: Path) -> Path:
 
 # ------------------------------------------------------------------------------------------ measuring
 def measure(cmd: list[str], env: dict[str, str], log: Path) -> dict[str, Any]:
-    """Wall time, CPU time and peak RSS of one process (`os.wait4`: that child's own resource usage)."""
-    with open(log, "wb") as out:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd[:4])} failed (exit {proc.returncode}):\n{log.read_text()[-4000:]}")
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024,
-            "stdout": log.read_text()}
+    """Wall time, CPU time and the process's own peak RSS (bench/measure.py)."""
+    return _measure(cmd, log, env=env, cwd=ROOT)
 
 
 def spawn(impl: str, data: Path, pipeline: Path, work: Path, threads: int | None) -> dict[str, Any]:
@@ -196,7 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         return child(args)
 
-    data = make_data.ensure_data(args.rows)
+    data = make_data.data_path(args.rows)
+    if not data.is_file():  # made in a child process: this one stays small while it measures
+        subprocess.run([sys.executable, str(HERE / "make_data.py"), "--rows", str(args.rows)], check=True)
     work = Path(tempfile.mkdtemp(prefix="bench-w1-"))
     try:
         pipeline = write_data_pipeline(data, work)
