@@ -36,6 +36,8 @@ bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) bench/bench_gui.py
 	$(PY) bench/bench_rerun.py
 	$(PY) bench/bench_datasets.py
+	$(PY) bench/bench_run_w1.py
+	$(PY) bench/bench_score.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -124,7 +124,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     progress = Progress(len(pipeline.nodes), sys.stderr.isatty() and not args.json)
     token = CancelToken()
     with ctrl_c_cancels(token):
-        writer = OutputWriter(out, also=(Path(args.report),) if args.report else ())
+        writer = OutputWriter(out, also=(Path(args.report),) if args.report else (),
+                              scored_format=args.scored_format)
         run_pipeline(run, engine=_engine(args), observers=[EventCallback(progress), writer, recorder],
                      cancel=token, reuse=not args.no_cache, keep_outputs=False)
     r = run.result
@@ -191,61 +192,6 @@ def read_table(path: str) -> Any:
         except (pa.ArrowInvalid, OSError) as e:
             raise BadInput(f"not a readable Parquet file: {e}", file=str(p)) from None
     return read_csv_frame(str(p), ",", "utf-8", True, DEFAULT_MISSING, {"file": str(p)})
-
-
-def cmd_score(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from designer.cli_store import resolve_bundle
-    from designer.core.bundle import load_bundle
-    from designer.core.errors import BadInput
-    from designer.core.pipeline import atomic_write_text
-    from designer.core.values import Table
-
-    received, started = time.time(), time.perf_counter()
-    bundle, registered = resolve_bundle(args.bundle, args.store)  # a bundle path or NAME[:VERSION]
-    model, manifest, warnings = load_bundle(bundle)
-    for w in warnings:
-        _warn(f"{bundle}: {w}")
-    frame = read_table(args.data)
-    capture = _score_capture(args, model) if args.capture else None
-    try:
-        table = model.score(Table(frame=frame), with_features=args.with_features)
-    except BadInput as e:  # a column or value of the data file: name the file too
-        if capture is not None:
-            capture(frame, None, 422, e.message, received, started)
-        raise BadInput(e.message, replace(e.location, file=e.location.file or args.data)) from None
-    scored = table.view
-    if capture is not None:
-        capture(frame, table.frame, 200, None, received, started)
-    atomic_write_text(args.output, scored.to_csv(index=False))
-    if args.json:
-        print(json.dumps({"rows": len(scored), "output": args.output, "task": model.task, "model": registered}))
-    else:
-        print(f"scored {len(scored)} rows with {registered + ': ' if registered else ''}"
-              f"{manifest['pipeline']['name']} / {model.node_id} ({model.task}); wrote {args.output}")
-    return EXIT_OK
-
-
-def _score_capture(args: argparse.Namespace, model: Any) -> Callable[..., None]:
-    """`score --capture`: the file's rows and predictions (or its refusal) as one capture request."""
-    import uuid
-
-    from designer.cli_serve import capture_writer, served_model
-    from designer.core.serve.capture import frame_table
-
-    _, name, version, store = served_model(args.bundle, args.store)
-    writer = capture_writer(model, store, name, version, args.capture_max_mb)
-
-    def capture(frame: Any, outputs: Any, status: int, error: str | None, received: float, started: float) -> None:
-        latency = (time.perf_counter() - started) * 1000.0
-        table = frame_table(writer, frame, outputs, request_id=uuid.uuid4().hex, received=received,
-                            latency_ms=latency, status=status, error=error)
-        writer.write_table(table, received)
-        writer.close()
-        if writer.written:
-            print(f"captured {writer.written} row{'s' * (writer.written != 1)} in {writer.folder}", file=sys.stderr)
-    return capture
 
 
 def _with_defaults(cat: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -387,6 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run every node; by default a node whose module, parameters, upstream and input file "
                         "contents are unchanged reuses its saved result from an earlier run (kept beside the run "
                         "store, in results/)")
+    p.add_argument("--scored-format", choices=("parquet", "csv"), default="parquet",
+                   help="file format of the scored tables: <score node>.scored.parquet (default) or .csv")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check a pipeline without running it")
@@ -394,22 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("score", help="score new raw data with a trained bundle or a registered model")
-    p.add_argument("bundle", metavar="BUNDLE|NAME[:VERSION]",
-                   help="a .bundle.zip written by `run`, or a registered model (latest version without :VERSION)")
-    p.add_argument("data", help="CSV or Parquet file with raw rows")
-    p.add_argument("-o", "--output", required=True, help="where to write the scored CSV: the rows as given "
-                   "(every input column, and 'source_row', the row's number in the file) plus the predictions")
-    p.add_argument("--with-features", action="store_true",
-                   help="also write the features as the model saw them, as 'feature:<name>' columns")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--store", metavar="PATH", help="run store holding registered models (default: "
-                   "$PIPELINE_DESIGNER_STORE, else .pipeline-designer/ of this folder or its nearest parent)")
-    p.add_argument("--capture", action="store_true", help="also keep the rows and predictions as a capture "
-                   "(Parquet under the run store's captures/, read by `drift` and `capture join`)")
-    p.add_argument("--capture-max-mb", type=float, metavar="MB",
-                   help="do not capture when the model version's captures reach this size")
-    p.set_defaults(func=cmd_score)
+    from designer.cli_score import add_score_commands
+
+    add_score_commands(sub)  # `score`: chunked, parallel or on Dask
 
     p = sub.add_parser("profile", help="profile a CSV or Parquet file as a self-contained HTML page")
     p.add_argument("data", help="CSV or Parquet file")

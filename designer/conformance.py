@@ -75,6 +75,8 @@ SAMPLE_FILES = {"sample.csv": "csv", "sample.parquet": "parquet", "sample.sqlite
 """Files of `sample_frame()` in the folder each check runs in (for modules that read files)."""
 SAMPLE_STORE = ".pipeline-designer/runs.sqlite"
 """The run store of a check whose Feed asks for one: sample.csv registered there as data set 'sample'."""
+SAMPLE_BUNDLE = "sample.bundle.zip"
+"""The bundle of a check whose Feed asks for one: the "model" sample (linear regression of y)."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,8 @@ class Feed:
     inputs: Mapping[str, str] = field(default_factory=dict)
     store: bool = False
     """Give the module a run store (SAMPLE_STORE) holding sample.csv as data set 'sample'."""
+    bundle: bool = False
+    """Give the module SAMPLE_BUNDLE: the "model" sample as a trained bundle."""
 
 
 DEFAULT_SAMPLE = {PortType.TABLE: "table", PortType.LEARNER: "learner", PortType.MODEL: "model"}
@@ -170,6 +174,13 @@ def _workspace(case: ModuleCase | None = None) -> Iterator[Path]:
             (base / SAMPLE_STORE).parent.mkdir()
             with RunStore.open(base / SAMPLE_STORE) as store:
                 register_path(store, base / "sample.csv", "sample")
+        if case is not None and case.feed.bundle:
+            from designer.core.bundle import write_bundle
+
+            model = _samples(case.registry)["model"][1]
+            write_bundle(base / SAMPLE_BUNDLE, model, params={},
+                         pipeline_json='{"format": "pipeline-designer", "version": 2, "name": "sample", "nodes": [], '
+                                       '"links": []}')
         yield base
 
 

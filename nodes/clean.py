@@ -71,6 +71,11 @@ class ColumnStepNode(NodeType):
                 "fits_statistics": self.fits_statistics}
 
     def run(self, params: Any, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        from designer.core.stream import TableStream
+
+        if isinstance(inputs["data"], TableStream):  # rows in chunks (only steps that learn nothing take them)
+            quiet = RunContext(ctx.node_id, ctx.base_dir, ctx.fingerprint)
+            return {"data": inputs["data"].map(ctx.node_id, lambda t: self.run(params, {"data": t}, quiet)["data"])}
         meta, features = roles(params)
         table: Table = inputs["data"].with_roles(meta, features)
         cols = self.selected(params, table.schema, ctx.node_id)
@@ -136,6 +141,7 @@ class SelectColumns(ColumnStepNode):
     type_id = "clean.select"
     title = "Select Columns"
     Params = SelectParams
+    streams = True
 
     def out_schema(self, params: SelectParams, schema: TableSchema, cols: list[str]) -> TableSchema:
         return schema.select(cols)
@@ -447,6 +453,7 @@ class EditMetadata(ColumnStepNode):
     type_id = "clean.edit"
     title = "Edit Metadata"
     Params = EditParams
+    streams = True
 
     def selected(self, params: EditParams, schema: TableSchema, node: str) -> list[str]:
         for param, names in (("cast", params.cast), ("rename", params.rename)):

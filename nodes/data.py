@@ -1,4 +1,5 @@
-"""Data modules: Load CSV, Load Parquet, Load Data Set, Sample Dataset, Enter Data Manually, Save CSV."""
+"""Data modules: Load CSV, Load Parquet, Load Data Set, Load from Database, Sample Dataset, Enter Data Manually,
+Save CSV, Load Model."""
 
 from __future__ import annotations
 
@@ -75,6 +76,25 @@ def with_meta(schema: TableSchema, params: Any) -> dict[str, TableSchema]:
     return {"data": schema.with_meta(list(getattr(params, "meta_columns", [])), param="meta_columns")}
 
 
+CHUNK_ROWS_HELP = ("Read the file in chunks of this many rows and pass them on chunk by chunk, so a file larger "
+                   "than memory works (0: read the whole file). Rows in chunks flow only into Select Columns, Edit "
+                   "Metadata, Score Model, Save CSV and Partition and Sample")
+
+
+def streamed(schema: dict[str, TableSchema], params: Any, node: str) -> dict[str, TableSchema]:
+    """A loader's schema-time output, marked as read in chunks when `chunk_rows` is set."""
+    if not getattr(params, "chunk_rows", 0):
+        return schema
+    return {"data": schema["data"].model_copy(update={"streamed": node})}
+
+
+def chunk_table(frame: Any, source: DataSource, schema: TableSchema, params: Any) -> Table:
+    """One chunk of a streamed loader: index = the rows' positions in the file, meta columns set aside."""
+    table = Table(frame=frame, source_schema=schema, sources=(source,))
+    meta = list(getattr(params, "meta_columns", []))
+    return table.with_roles(meta=meta) if meta else table
+
+
 class _CsvParams(_MetaParams):
     delimiter: str = Field(",", min_length=1, max_length=1, description="Field separator, one character")
     encoding: str = Field("utf-8", description="Text encoding of the file")
@@ -91,6 +111,7 @@ class _CsvParams(_MetaParams):
 class LoadCsvParams(_CsvParams):
     path: str = Field(..., min_length=1, description="CSV file, relative to the pipeline file",
                       json_schema_extra={"x-file": "open", "x-filter": "CSV files (*.csv *.tsv *.txt)"})
+    chunk_rows: int = Field(0, ge=0, description=CHUNK_ROWS_HELP)
 
 
 class LoadCsv(NodeType):
@@ -112,11 +133,14 @@ class LoadCsv(NodeType):
 
     def schema(self, params: LoadCsvParams, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
         path = self._path(params, ctx.base_dir)
-        return with_meta(sniff_csv_file(path, params.delimiter, params.encoding, params.header,
-                                        params.missing_values, {"param": "path"}), params)
+        return streamed(with_meta(sniff_csv_file(path, params.delimiter, params.encoding, params.header,
+                                                 params.missing_values, {"param": "path"}), params), params,
+                        ctx.node_id)
 
     def run(self, params: LoadCsvParams, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         path = self._path(params, ctx.base_dir)
+        if params.chunk_rows:
+            return {"data": self._stream(params, path, ctx)}
         ctx.progress(0.0, f"reading {path.name}")
         digest = BackgroundDigest(path)
         frame = read_csv_frame(str(path), params.delimiter, params.encoding, params.header,
@@ -128,10 +152,31 @@ class LoadCsv(NodeType):
     def export(self, params: LoadCsvParams, ctx: ExportContext) -> ExportFragment:
         return csv_export(ctx, params, ctx.path_code(params.path), params.encoding, set())
 
+    def _stream(self, params: LoadCsvParams, path: Path, ctx: RunContext) -> Any:
+        from designer.core.digest import file_sha256_lines
+        from designer.core.stream import TableStream, csv_stream_types, read_csv_chunks
+
+        where = {"param": "path", "file": str(path)}
+        schema = sniff_csv_file(path, params.delimiter, params.encoding, params.header, params.missing_values, where)
+        ctx.progress(0.0, f"hashing {path.name}")
+        sha256, lines = file_sha256_lines(path)  # one streaming pass: the run store's full-content hash
+        rows = max(0, lines - params.header)
+        source = DataSource(name=path.name, path=str(path), sha256=sha256, rows=rows, columns=len(schema.columns))
+        dtypes = csv_stream_types(str(path), params.delimiter, params.encoding, params.header, params.missing_values)
+
+        def read() -> Any:
+            for frame in read_csv_chunks(str(path), params.chunk_rows, dtypes, params.delimiter, params.encoding,
+                                         params.header, params.missing_values, where):
+                yield chunk_table(frame, source, schema, params)
+
+        out = with_meta(schema, params)["data"].model_copy(update={"streamed": ctx.node_id})
+        return TableStream(read, out, (source,), params.chunk_rows, rows=rows)
+
 
 class LoadParquetParams(_MetaParams):
     path: str = Field(..., min_length=1, description="Parquet file, relative to the pipeline file",
                       json_schema_extra={"x-file": "open", "x-filter": "Parquet files (*.parquet *.pq)"})
+    chunk_rows: int = Field(0, ge=0, description=CHUNK_ROWS_HELP)
 
 
 class LoadParquet(NodeType):
@@ -166,13 +211,16 @@ class LoadParquet(NodeType):
                 return "datetime"
             return "categorical"
 
-        return with_meta(TableSchema(columns=tuple((f.name, kind(f.type)) for f in arrow)), params)
+        return streamed(with_meta(TableSchema(columns=tuple((f.name, kind(f.type)) for f in arrow)), params), params,
+                        ctx.node_id)
 
     def run(self, params: LoadParquetParams, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
         import pandas as pd
         import pyarrow as pa
 
         path = self._path(params, ctx.base_dir)
+        if params.chunk_rows:
+            return {"data": self._stream(params, path, ctx)}
         digest = BackgroundDigest(path)
         try:
             frame = pd.read_parquet(path)
@@ -182,6 +230,35 @@ class LoadParquet(NodeType):
             raise BadInput("the file has no rows", param="path", file=str(path))
         source = DataSource(path.name, str(path), digest.result(), len(frame), frame.shape[1])
         return loaded(frame, source, params)
+
+    def _stream(self, params: LoadParquetParams, path: Path, ctx: RunContext) -> Any:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from designer.core.digest import file_sha256
+        from designer.core.stream import TableStream
+
+        try:
+            meta = pq.ParquetFile(path).metadata
+        except (pa.ArrowInvalid, OSError) as e:
+            raise BadInput(f"not a readable Parquet file: {e}", param="path", file=str(path)) from None
+        if meta.num_rows == 0:
+            raise BadInput("the file has no rows", param="path", file=str(path))
+        schema = self.schema(params, {}, SchemaContext(ctx.node_id, ctx.base_dir))["data"]
+        source = DataSource(path.name, str(path), file_sha256(path), meta.num_rows, meta.num_columns)
+        raw = schema.model_copy(update={"columns": schema.columns + schema.meta, "meta": (), "streamed": None})
+
+        def read() -> Any:
+            import pandas as pd
+
+            offset = 0
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=params.chunk_rows):
+                frame = batch.to_pandas()
+                frame.index = pd.RangeIndex(offset, offset + len(frame))
+                offset += len(frame)
+                yield chunk_table(frame, source, raw, params)
+
+        return TableStream(read, schema, (source,), params.chunk_rows, rows=meta.num_rows)
 
     def export(self, params: LoadParquetParams, ctx: ExportContext) -> ExportFragment:
         return exported(ctx, [f"{ctx.var('data')} = pd.read_parquet({ctx.path_code(params.path)})"], set())
@@ -479,16 +556,20 @@ class SaveCsv(NodeType):
     inputs = (Port("data", PortType.TABLE, "Table to write"),)
     Params = SaveCsvParams
     writes_files = ("path",)
+    streams = True
 
     def schema(self, params: SaveCsvParams, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
         table_input(inputs)
         return {}
 
     def run(self, params: SaveCsvParams, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
-        from designer.core.pipeline import atomic_write_text
+        from designer.core.batch import ScoredWriter
+        from designer.core.stream import TableStream, pull
 
         table: Table = inputs["data"]
-        atomic_write_text(ctx.resolve_path(params.path), table.view.to_csv(index=False, sep=params.delimiter))
+        with ScoredWriter(ctx.resolve_path(params.path), "csv", delimiter=params.delimiter) as out:
+            for chunk in (pull(table, ctx, "saving") if isinstance(table, TableStream) else [table]):
+                out.write(chunk.view)
         return {}
 
     def export(self, params: SaveCsvParams, ctx: ExportContext) -> ExportFragment:
@@ -499,3 +580,71 @@ class SaveCsv(NodeType):
         shown = table.var if table.scored is not None else f"{table.var}[{literal([*table.meta, *table.columns])}]"
         return ExportFragment(code=[f"{shown}.to_csv({ctx.path_code(params.path)}, index=False, "
                                     f"sep={params.delimiter!r})"])
+
+
+# ------------------------------------------------------------------------------------ trained models
+class LoadModelParams(Params):
+    model: str = Field(..., min_length=1, description=(
+        "A trained bundle (.bundle.zip, relative to the pipeline file), or a registered model NAME[:VERSION] "
+        "of the run store (the latest version without :VERSION)"),
+        json_schema_extra={"x-file": "open", "x-filter": "Trained bundles (*.bundle.zip)"})
+
+
+class LoadModel(NodeType):
+    """A trained model from a bundle written by a run, or from the model registry (NAME or NAME:VERSION).
+
+    The bundle is verified as `pipeline-designer score` verifies it (every member's hash, only the app's
+    trusted types). Connect it to Score Model to score new rows with exactly the cleaning the training rows
+    went through; with a Load module reading in chunks, a whole scoring pipeline runs in bounded memory.
+    """
+
+    type_id = "data.model"
+    title = "Load Model"
+    category = "Data"
+    outputs = (Port("model", PortType.MODEL, "The trained model"),)
+    Params = LoadModelParams
+    reads_files = ("model",)
+
+    def _bundle(self, params: LoadModelParams, base: Path, store: Path | None) -> Path:
+        from designer.core.store import StoreError, open_found, parse_model_ref
+
+        p = Path(params.model).expanduser()
+        p = p if p.is_absolute() else base / p
+        if p.is_file() or params.model.endswith(".zip") or "/" in params.model:
+            return regular_file(p, "bundle", param="model")
+        try:
+            parse_model_ref(params.model)
+            with open_found(str(store) if store else None, start=base, write=False) as found:
+                return found.model_bundle(params.model).bundle
+        except StoreError as e:
+            raise BadInput(f"'{params.model}' is neither a bundle file nor a registered model ({e.message})",
+                           param="model") from None
+
+    def freshness(self, params: LoadModelParams, ctx: SchemaContext) -> str:
+        """The bundle a registered NAME (latest version) resolves to: a new version is a new bundle."""
+        try:
+            return str(self._bundle(params, ctx.base_dir, ctx.store))
+        except BadInput:
+            return ""
+
+    def schema(self, params: LoadModelParams, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
+        import json
+
+        from designer.core.bundle import read_manifest
+        from designer.core.node import ModelSpec
+
+        manifest, members = read_manifest(self._bundle(params, ctx.base_dir, ctx.store))
+        info = json.loads(members["schema.json"])
+        columns = TableSchema.from_json(info["input_schema"]).columns
+        steps = tuple(dict.fromkeys(s.get("node") for s in manifest.get("recipe", []) if s.get("node")))
+        return {"model": ModelSpec(node=info["node"], task=info["task"], label=info.get("label"),
+                                   features=tuple(info["features"]), steps=steps, columns=columns)}
+
+    def run(self, params: LoadModelParams, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        from designer.core.bundle import load_bundle
+
+        ctx.progress(0.1, "loading and verifying the bundle")
+        model, _, warnings = load_bundle(self._bundle(params, ctx.base_dir, ctx.store))
+        for warning in warnings:
+            ctx.warn(warning)
+        return {"model": model}

@@ -8,7 +8,8 @@ import numpy as np
 
 from designer.core.errors import BadInput
 from designer.core.export import ExportContext, ExportFragment, TableRef, helper_source
-from designer.core.metrics import classification_metrics, regression_metrics
+from designer.core.metrics import PLOT_POINTS, classification_metrics, regression_metrics, sample_positions, thin_curve
+from designer.core.profile import HIST_BINS, histogram
 from designer.core.model import CLUSTER, DISTANCE, PREDICTION, probability_column
 from designer.core.values import PortType, Report, Table
 from designer.core.node import NodeType, Port, ReportSpec, RunContext, SchemaContext
@@ -54,6 +55,15 @@ def pca_points(X: np.ndarray, labels: np.ndarray, limit: int = 2000) -> dict[str
             "variance": ratio[:2]}
 
 
+def regression_plots(y: np.ndarray, pred: np.ndarray) -> dict[str, Any]:
+    """A fixed sample of (actual, predicted) points for the scatter plot, and the residual histogram of
+    every row."""
+    idx = sample_positions(len(y))
+    counts, edges = histogram(y - pred, bins=30)
+    return {"actual": y[idx].tolist(), "predicted": pred[idx].tolist(), "points_of": len(y),
+            "residuals": {"counts": list(counts), "edges": list(edges)}}
+
+
 def evaluate_table(table: Table, name: str) -> dict[str, Any]:
     """Metrics and plot data of one scored table."""
     info = table.scored
@@ -80,7 +90,7 @@ def evaluate_frame(frame: Any, task: str, label: str | None, classes: list[Any] 
     pred = frame[PREDICTION].to_numpy()
     if task == "regression":
         metrics = regression_metrics(y.astype(float), pred.astype(float))
-        plots = {"actual": y.astype(float).tolist(), "predicted": pred.astype(float).tolist()}
+        plots = regression_plots(y.astype(float), pred.astype(float))
     else:
         classes = list(classes or sorted(np.unique(np.concatenate([y, pred])).tolist()))
         cols = [probability_column(c) for c in classes]
@@ -138,7 +148,9 @@ class EvaluateModel(NodeType):
                         f"{info['label']!r}, {classes}, {info['features']})}}")
             entries.append(var)
         constants = (f"PREDICTION, CLUSTER, DISTANCE = {PREDICTION!r}, {CLUSTER!r}, {DISTANCE!r}\n"
-                     f"SILHOUETTE_SAMPLE = {SILHOUETTE_SAMPLE!r}\n")
+                     f"SILHOUETTE_SAMPLE, PLOT_POINTS, HIST_BINS = {SILHOUETTE_SAMPLE!r}, {PLOT_POINTS!r}, "
+                     f"{HIST_BINS!r}\n")
         helpers = [constants, *helper_source(probability_column, evaluate_frame, regression_metrics,
+                                             regression_plots, histogram, sample_positions, thin_curve,
                                              classification_metrics, clustering_metrics, pca_points)]
         return ExportFragment(code=code, imports={"import numpy as np"}, helpers=helpers, evaluations=entries)

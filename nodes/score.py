@@ -49,6 +49,7 @@ class ScoreModel(NodeType):
     inputs = (Port("model", PortType.MODEL, "Trained model"), Port("data", PortType.TABLE, "Rows to score"))
     outputs = (Port("scored", PortType.TABLE, "Rows with predictions"),)
     Params = ScoreParams
+    streams = True
 
     def schema(self, params: Any, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
         schema = table_input(inputs)
@@ -61,8 +62,12 @@ class ScoreModel(NodeType):
         return {"scored": scored_schema(model, schema, params.with_features)}
 
     def run(self, params: Any, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        from designer.core.stream import TableStream
+
         model: TrainedModel = inputs["model"]
         table: Table = inputs["data"]
+        if isinstance(table, TableStream):  # rows in chunks: each scored when a later module pulls it
+            return {"scored": table.map(ctx.node_id, lambda t: score_chunk(model, t, ctx.node_id, params))}
         ctx.progress(0.1, f"scoring {len(table.frame):,} rows")
         return {"scored": model.score(table, node=ctx.node_id, with_features=params.with_features)}
 
@@ -71,3 +76,15 @@ class ScoreModel(NodeType):
         if not isinstance(model, ModelRef):
             raise BadInput("the model input is not a model the script knows", port="model")
         return score_code(ctx, model, ctx.table(), params.with_features)
+
+
+def score_chunk(model: TrainedModel, table: Table, node: str, params: Any) -> Table:
+    """One chunk of streamed rows, scored: raw rows get the model's input types first (as `score` does), so
+    every chunk has the same column types whatever its values."""
+    from dataclasses import replace
+
+    from designer.core.batch import conform
+
+    if not table.recipe:
+        table = replace(table, frame=conform(table.frame.copy(deep=False), model.input_schema))
+    return model.score(table, node=node, with_features=params.with_features)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -77,3 +77,50 @@ class SplitData(NodeType):
                             {"train": train, "test": test})
         frag.imports.add("from sklearn.model_selection import train_test_split")
         return frag
+
+# ------------------------------------------------------------------------------------ partition and sample
+class SampleParams(Params):
+    mode: Literal["fraction", "rows"] = Field("fraction", description="Keep a fraction of the rows, or a number "
+                                                                       "of rows")
+    fraction: float = Field(0.1, gt=0, le=1, description="Fraction of the rows to keep (mode fraction)")
+    rows: int = Field(10_000, ge=1, description="Number of rows to keep (mode rows; all rows when there are fewer)")
+    stratify: ColumnName = Field("", description="Keep this column's class proportions (empty: a plain random "
+                                                 "sample)")
+    seed: int = Field(42, ge=0, le=MAX_SEED, description="Random seed")
+
+
+class PartitionSample(NodeType):
+    """Keep a random sample of the rows: a fraction or a number of rows, plain random or stratified by a
+    column (each class keeps its share), with a seed (Azure's Partition and Sample).
+
+    Takes rows read in chunks (a Load module with chunk_rows) and keeps only the sample in memory, so a
+    model can be trained on a sample of a file larger than memory. The sample is the same whatever the
+    chunk size: every row gets a random key from the seed in file order, and the rows with the smallest
+    keys are kept (a fraction: the keys below it; stratified: the smallest keys of each class, reading the
+    rows twice when they come in chunks). The rows keep their order and their row numbers.
+    """
+
+    type_id = "split.sample"
+    title = "Partition and Sample"
+    category = "Split"
+    inputs = (Port("data", PortType.TABLE, "Rows to sample"),)
+    outputs = (Port("data", PortType.TABLE, "The sample"),)
+    Params = SampleParams
+    streams = True
+
+    def schema(self, params: SampleParams, inputs: dict[str, Any], ctx: SchemaContext) -> dict[str, Any]:
+        schema = table_input(inputs)
+        if params.stratify and schema.exact and schema.kind(params.stratify) is None:
+            raise BadInput(f"unknown column '{params.stratify}'; the input has {', '.join(schema.names)}",
+                           param="stratify", column=params.stratify)
+        return {"data": schema.model_copy(update={"streamed": None})}
+
+    def run(self, params: SampleParams, inputs: dict[str, Any], ctx: RunContext) -> dict[str, Any]:
+        from designer.core.sampling import sample_stream, sample_table
+        from designer.core.stream import TableStream
+
+        data = inputs["data"]
+        if isinstance(data, TableStream):
+            return {"data": sample_stream(data, params, ctx)}
+        ctx.progress(0.1, f"sampling {len(data.frame):,} rows")
+        return {"data": sample_table(data, params)}

@@ -116,12 +116,17 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def write_bundle(path: str | Path, model: TrainedModel, *, pipeline_json: str, params: dict[str, Any],
-                 metrics: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Write a bundle atomically; returns its manifest."""
+def model_payload(model: TrainedModel) -> bytes:
+    """`model.skops`: the estimator and the fitted recipe saved with skops (the slow part of writing a bundle)."""
     import skops.io as sio
 
-    payload = sio.dumps({"estimator": model.estimator, "recipe": list(model.recipe)})
+    return sio.dumps({"estimator": model.estimator, "recipe": list(model.recipe)})
+
+
+def write_bundle(path: str | Path, model: TrainedModel, *, pipeline_json: str, params: dict[str, Any],
+                 metrics: dict[str, Any] | None = None, payload: bytes | None = None) -> dict[str, Any]:
+    """Write a bundle atomically; returns its manifest. `payload`: `model_payload(model)`, if made already."""
+    payload = model_payload(model) if payload is None else payload
     plugins = plugins_needed(payload)
     schema = {"task": model.task, "label": model.label, "features": model.features,
               "input_schema": model.input_schema.to_json(), "node": model.node_id}

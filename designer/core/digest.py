@@ -21,6 +21,17 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def file_sha256_lines(path: str | Path) -> tuple[str, int]:
+    """SHA-256 of a file's bytes and its number of lines, in one streaming pass (memory: one block)."""
+    h, lines, last = hashlib.sha256(), 0, b"\n"
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return h.hexdigest(), lines + (last != b"\n")
+
+
 def bytes_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

@@ -35,6 +35,8 @@ class Event:
     progress: float | None = None
     message: str = ""
     seconds: float | None = None
+    outputs: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    """On `finished`: the node's outputs (observers may start writing them while the run goes on)."""
 
 
 @dataclass
@@ -368,7 +370,7 @@ class Engine:
         if keep_outputs:
             with self._lock:
                 self._cache[node_id] = (plan.fingerprints[node_id], outputs)
-        emit(Event(EventKind.FINISHED, node_id, seconds=elapsed))
+        emit(Event(EventKind.FINISHED, node_id, seconds=elapsed, outputs=outputs))
         return True
 
     @staticmethod

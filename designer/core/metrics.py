@@ -10,6 +10,25 @@ from typing import Any
 
 import numpy as np
 
+PLOT_POINTS = 5000
+"""At most this many points per plot in a report (a fixed sample); metrics always use every row."""
+
+
+def sample_positions(n: int, cap: int = PLOT_POINTS) -> np.ndarray:
+    """Sorted positions of at most `cap` of `n` rows, the same every time (fixed seed)."""
+    if n <= cap:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(0).choice(n, cap, replace=False))
+
+
+def thin_curve(curve: dict[str, Any], keys: tuple[str, ...], cap: int = PLOT_POINTS) -> dict[str, Any]:
+    """A curve with at most `cap` points, evenly spaced along it (first and last point kept)."""
+    n = len(curve[keys[0]])
+    if n <= cap:
+        return curve
+    idx = np.unique(np.linspace(0, n - 1, cap).round().astype(int))
+    return {**curve, **{k: np.asarray(curve[k])[idx].tolist() for k in keys}}
+
 
 def regression_metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     from sklearn import metrics as m
@@ -51,7 +70,8 @@ def classification_metrics(y: np.ndarray, pred: np.ndarray, proba: np.ndarray | 
         for i, cls in enumerate(classes if not binary else classes[1:]):
             fpr, tpr, _ = m.roc_curve(y == cls, proba[:, classes.index(cls)])
             prec, rec, _ = m.precision_recall_curve(y == cls, proba[:, classes.index(cls)])
-            curves.append({"class": str(cls), "fpr": fpr.tolist(), "tpr": tpr.tolist(),
-                           "precision": prec.tolist(), "recall": rec.tolist()})
+            curve = thin_curve({"class": str(cls), "fpr": fpr.tolist(), "tpr": tpr.tolist()}, ("fpr", "tpr"))
+            curves.append(thin_curve({**curve, "precision": prec.tolist(), "recall": rec.tolist()},
+                                     ("precision", "recall")))
         plots["curves"] = curves
     return out, plots

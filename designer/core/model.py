@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from designer.core.errors import BadInput
-from designer.core.recipe import Recipe, apply_steps, check_numeric, located_values, pending_steps, to_numbers
+from designer.core.recipe import (Recipe, apply_steps, check_numeric, located_values, pending_steps, row_number,
+                                   to_numbers)
 from designer.core.schema import TableSchema
 from designer.core.values import DataSource, Table
 
@@ -163,7 +164,7 @@ class TrainedModel:
         features = self.features_of(frame, node=node)
         X = feature_matrix(features)
         est = self.estimator
-        self.check_missing(X, node)
+        self.check_missing(X, node, features)
         out = table.frame.copy(deep=False)
         if with_features:
             for name in self.features:
@@ -177,17 +178,19 @@ class TrainedModel:
         return Table(frame=out, recipe=table.recipe + tuple(applied), source_schema=table.source_schema,
                      sources=table.sources, scored=scored, meta=table.meta, features=features)
 
-    def check_missing(self, X: np.ndarray, node: str | None = None) -> None:
-        """Missing values reach the estimator only if it handles them (boosted trees do, linear models do not)."""
+    def check_missing(self, X: np.ndarray, node: str | None = None, features: "pd.DataFrame | None" = None) -> None:
+        """Missing values reach the estimator only if it handles them (boosted trees do, linear models do not).
+        `features` (the rows of X) gives the row number in the source, also in chunk k of a file."""
         from sklearn.utils import get_tags
 
         if get_tags(self.estimator).input_tags.allow_nan:
             return
         rows, cols = np.nonzero(np.isnan(X))
         if len(rows):
-            raise BadInput(f"has a missing value at row {rows[0] + 1} that the model cannot take; the training "
-                           "rows had none (missing values were removed by a row step, which scoring does not "
-                           "replay); fill them with Clean Missing Data before training", node=node,
+            row = row_number(features, int(rows[0])) if features is not None else int(rows[0]) + 1
+            raise BadInput(f"has a missing value at row {row} that the model cannot take; the training rows had "
+                           "none (missing values were removed by a row step, which scoring does not replay); fill "
+                           "them with Clean Missing Data before training", node=node,
                            column=str(self.features[cols[0]]))
 
     def describe(self) -> dict[str, Any]:

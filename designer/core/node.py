@@ -193,6 +193,9 @@ class NodeType:
     """Parameters that name input files (fingerprinted by content, stored relative to the pipeline)."""
     writes_files: ClassVar[tuple[str, ...]] = ()
     """Parameters that name files the module writes (recorded as run artifacts)."""
+    streams: ClassVar[bool] = False
+    """True for modules that take rows read in chunks (`designer.core.stream.TableStream`) on their table
+    inputs and work chunk by chunk; validation refuses a stream into any other module."""
 
     @classmethod
     def help(cls) -> str:

@@ -123,10 +123,13 @@ def predicted_vs_actual_figure(entry: dict[str, Any]) -> Figure:
 
 def residuals_figure(entry: dict[str, Any]) -> Figure:
     plots = entry["plots"]
-    residual = np.asarray(plots["actual"], dtype=float) - np.asarray(plots["predicted"], dtype=float)
     fig = new_figure(5.0, 3.4)
     ax = _axes(fig, _title(entry, "Residuals"), "actual − predicted", "rows")
-    counts, edges = histogram(residual, bins=30)
+    if "residuals" in plots:  # every row's residual, counted by Evaluate (the points are a sample)
+        counts, edges = plots["residuals"]["counts"], plots["residuals"]["edges"]
+    else:
+        residual = np.asarray(plots["actual"], dtype=float) - np.asarray(plots["predicted"], dtype=float)
+        counts, edges = histogram(residual, bins=30)
     _bars(ax, counts, edges)
     ax.axvline(0, color="#334155", linestyle="--", linewidth=1, zorder=3)
     return fig

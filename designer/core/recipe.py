@@ -178,7 +178,8 @@ class EncodeStep(Step):
             if mask.any():
                 row = mask.to_numpy().nonzero()[0][0]
                 raise BadInput(
-                    f"unseen category {quote(values.iloc[row])} at row {row + 1}; '{self.title}' knows only "
+                    f"unseen category {quote(values.iloc[row])} at row {row_number(values, row)}; '{self.title}' "
+                    "knows only "
                     f"{', '.join(quote(c) for c in cats.tolist()[:10])}"
                     f"{' …' if len(cats) > 10 else ''}",
                     node=self.node_id, column=col)
@@ -320,9 +321,10 @@ class EditStep(Step):
 _NON_FINITE = re.compile(r"Input (X|y)\b.* contains (NaN|infinity)")
 
 
-def row_number(frame: "pd.DataFrame", position: int) -> int:
+def row_number(frame: "pd.Series | pd.DataFrame", position: int) -> int:
     """The 1-based data row a user can find: the row of the source (index label) when the table kept its
-    source's integer row labels (through splits and shuffles), else the position."""
+    source's integer row labels (through splits and shuffles, and chunks of a file read in pieces), else the
+    position."""
     label = frame.index[position]
     return int(label) + 1 if isinstance(label, (int, np.integer)) and not isinstance(label, bool) else position + 1
 
@@ -404,8 +406,8 @@ def check_numeric(series: "pd.Series", node: str | None = None, column: str | No
     bad = as_numbers.isna() & series.notna()
     if bad.any():
         row = bad.to_numpy().nonzero()[0][0]
-        raise BadInput(f"expected numbers but found {quote(series.iloc[row])} (row {row + 1})", node=node,
-                       column=column)
+        raise BadInput(f"expected numbers but found {quote(series.iloc[row])} (row {row_number(series, row)})",
+                       node=node, column=column)
 
 
 def cast_series(series: "pd.Series", kind: str, node: str | None = None, column: str | None = None) -> "pd.Series":
@@ -417,8 +419,8 @@ def cast_series(series: "pd.Series", kind: str, node: str | None = None, column:
         bad = converted.isna() & series.notna()
         if bad.any():
             row = bad.to_numpy().nonzero()[0][0]
-            raise BadInput(f"cannot cast {quote(series.iloc[row])} (row {row + 1}) to a number", node=node,
-                           column=column)
+            raise BadInput(f"cannot cast {quote(series.iloc[row])} (row {row_number(series, row)}) to a number",
+                           node=node, column=column)
         return converted.astype(np.float64)
     if kind == "categorical":
         return as_categories(series)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from designer.core.errors import BadInput
+from designer.core.stream import TableStream
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -96,7 +97,8 @@ def profile_report(frame: "pd.DataFrame", name: str) -> str:
 # ----------------------------------------------------------------------------------------- run folder
 @dataclass
 class RunFolder:
-    """A folder written by `pipeline-designer run --out DIR`: metrics.json, report.json and scored CSVs."""
+    """A folder written by `pipeline-designer run --out DIR`: metrics.json, report.json and the scored tables
+    (Parquet, or CSV with `run --scored-format csv` and from older versions)."""
 
     path: Path
     summary: dict[str, Any]
@@ -133,9 +135,13 @@ class RunFolder:
         p = self.path / file
         if not p.is_file():
             return None
+        import pyarrow as pa
+
+        from designer.core.batch import read_scored
+
         try:
-            return pd.read_csv(p)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+            return read_scored(p)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, pa.ArrowInvalid, OSError) as e:
             raise BadInput(f"not a readable scored table: {e}", file=str(p)) from None
 
     def scored_tables(self) -> list[tuple[dict[str, Any], "pd.DataFrame | None"]]:
@@ -155,7 +161,11 @@ class RunFolder:
                 out.append((record, None, f"not available: {e}"))
                 continue
             changed = any(s.name in known and s.sha256 not in known[s.name] for s in table.sources)
-            out.append((record, table.view, "the data changed since the run" if changed else ""))
+            notes = ["the data changed since the run"] if changed else []
+            if isinstance(table, TableStream):  # read in chunks: profile the first one
+                table = table.head()
+                notes.append(f"read in chunks: the profile shows the first {len(table.frame):,} rows")
+            out.append((record, table.view, "; ".join(notes)))
         return out
 
 

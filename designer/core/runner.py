@@ -10,12 +10,14 @@ from typing import Any, Callable
 import networkx as nx
 
 from designer.core import jsontext
+from designer.core.batch import write_scored
+from designer.core.early_outputs import EarlyOutputs, started_outputs
 from designer.core.engine import Engine, Event, RunResult
 from designer.core.lifecycle import EventCallback, RunObserver, RunSession, run_pipeline
 from designer.core.errors import BadInput, CannotWrite
 from designer.core.node import NodeType
 from designer.core.pipeline import Pipeline, atomic_write_text
-from designer.core.states import NodeState
+from designer.core.states import EventKind, NodeState
 from designer.core.values import PortType, Report, Table
 
 
@@ -68,10 +70,16 @@ def _is_source(cls: type[NodeType]) -> bool:
 
 REPORT_FILE = "report.json"
 REPORT_FORMAT = "pipeline-designer-report"
+SCORED_FORMATS = ("parquet", "csv")
+"""How `run` writes scored tables: Parquet (the default: fast, typed, small) or CSV (on request)."""
 
 
-def report_of(pipeline: Pipeline, result: RunResult, base_dir: Path) -> dict[str, Any]:
-    """What `pipeline-designer report` needs besides the scored CSVs: every Evaluate entry with its plot
+def scored_file(node_id: str, port: str, scored_format: str = "parquet") -> str:
+    return f"{node_id}.{port}.{scored_format}"
+
+
+def report_of(pipeline: Pipeline, result: RunResult, base_dir: Path, scored_format: str = "parquet") -> dict[str, Any]:
+    """What `pipeline-designer report` needs besides the scored tables: every Evaluate entry with its plot
     data and the file of the scored table behind it, and how to reload each input data set."""
     from designer.core.registry import default_registry
 
@@ -81,13 +89,13 @@ def report_of(pipeline: Pipeline, result: RunResult, base_dir: Path) -> dict[str
     for node_id, outputs in result.outputs.items():
         for port, value in outputs.items():
             if isinstance(value, Report):
-                files = {link.target_port: f"{link.source_node}.{link.source_port}.csv"
+                files = {link.target_port: scored_file(link.source_node, link.source_port, scored_format)
                          for link in pipeline.links_into(node_id)}
                 evaluations.append({"node": node_id, "title": by_id[node_id].title,
                                     "entries": value.entries, "files": files})
             elif isinstance(value, Table) and value.scored is not None:
                 scored.append({"node": node_id, "port": port, "title": by_id[node_id].title,
-                               "file": f"{node_id}.{port}.csv", "scored": value.scored})
+                               "file": scored_file(node_id, port, scored_format), "scored": value.scored})
                 sources.update({s.sha256: s.to_json() for s in value.sources})
     v = result.validation
     assert v is not None
@@ -101,7 +109,8 @@ def report_of(pipeline: Pipeline, result: RunResult, base_dir: Path) -> dict[str
 
 
 def write_bundles(pipeline: Pipeline, result: RunResult, out_dir: Path,
-                  metrics: dict[str, list[dict[str, Any]]] | None = None) -> list[Path]:
+                  metrics: dict[str, list[dict[str, Any]]] | None = None,
+                  payload: Callable[[Any], bytes | None] = lambda model: None) -> list[Path]:
     """Write `<train node>.bundle.zip` into `out_dir` for every trained model of a run, with the parameters
     of the node and everything upstream and the metrics its Evaluate nodes measured."""
     from designer.core.bundle import SUFFIX, write_bundle
@@ -112,13 +121,14 @@ def write_bundles(pipeline: Pipeline, result: RunResult, out_dir: Path,
     written = []
     for node_id, outputs in result.outputs.items():
         for value in outputs.values():
-            if isinstance(value, TrainedModel):
+            if isinstance(value, TrainedModel) and value.node_id == node_id:  # trained here, not loaded
                 out_dir.mkdir(parents=True, exist_ok=True)
                 model_metrics = {f"{ev}.{e['port']}": e["metrics"] for ev, entries in metrics.items()
                                  for e in entries if e.get("model") == node_id}
                 path = out_dir / f"{node_id}{SUFFIX}"
+                made = payload(value)  # the estimator and recipe: the same whichever reference the model keeps
                 value = with_held_out_predictions(value, result)
-                write_bundle(path, value, pipeline_json=pipeline_json,
+                write_bundle(path, value, pipeline_json=pipeline_json, payload=made,
                              params=model_params(pipeline, result, node_id), metrics=model_metrics)
                 written.append(path)
     return written
@@ -173,18 +183,24 @@ def with_held_out_predictions(model: Any, result: RunResult) -> Any:
 
 
 class OutputWriter(RunObserver):
-    """Writes a finished run into a folder: `<score node>.scored.csv`, `<train node>.bundle.zip`, `report.json`
-    (evaluations with plot data, for `pipeline-designer report`) and `metrics.json` (which lists the files).
+    """Writes a run into a folder: `<score node>.scored.parquet` (or `.csv`), `<train node>.bundle.zip`,
+    `report.json` (evaluations with plot data, for `pipeline-designer report`) and `metrics.json` (which lists
+    the files).
 
     The folder always holds exactly one run's outputs: they are written into a new sibling folder that then
     takes the old one's place (a failed or cancelled re-run leaves no bundle or table of the run before it
-    beside its metrics.json). A folder holding files no run wrote is refused before the run starts, never
-    emptied. `also` names files the caller writes into the folder afterwards (`run --report`).
+    beside its metrics.json). Scored files and model payloads are written into that staging folder while the
+    run goes on (designer.core.early_outputs); a run that raises removes it. A folder holding files no run
+    wrote is refused before the run starts, never emptied. `also` names files the caller writes into the
+    folder afterwards (`run --report`).
     """
 
-    def __init__(self, out_dir: Path, also: tuple[Path, ...] = ()) -> None:
+    def __init__(self, out_dir: Path, also: tuple[Path, ...] = (), scored_format: str = "parquet") -> None:
         self.out_dir = out_dir
         self.also = also
+        self.scored_format = scored_format
+        self._early: EarlyOutputs | None = None
+        self._staging: Path | None = None
 
     def _check(self) -> None:
         out = self.out_dir
@@ -196,11 +212,7 @@ class OutputWriter(RunObserver):
             raise BadInput(f"the output folder holds files no run wrote ({', '.join(foreign[:3])}{more}); a run "
                            "replaces the folder's contents, so choose an empty or new folder", file=str(out))
 
-    def begin(self, session: RunSession) -> None:
-        self._check()
-
-    def finish(self, session: RunSession) -> None:
-        import shutil
+    def _new_staging(self) -> Path:
         import tempfile
 
         out = self.out_dir
@@ -210,25 +222,60 @@ class OutputWriter(RunObserver):
             staging.chmod(0o777 & ~_umask())
         except OSError as e:
             raise CannotWrite(e, out) from None
-        try:
-            names = self._write(session, staging)
-        except BaseException:
+        return staging
+
+    def begin(self, session: RunSession) -> None:
+        self._check()
+        self._staging = self._new_staging()
+        self._early = EarlyOutputs()  # scored files and model payloads are written while the run goes on
+
+    def event(self, session: RunSession, event: Event) -> None:
+        if self._early is not None and self._staging is not None and event.kind == EventKind.FINISHED \
+                and event.outputs:
+            started_outputs(self._early, event.node, event.outputs, self._staging, self.scored_format)
+
+    def fail(self, session: RunSession, error: BaseException) -> None:
+        self._discard()
+
+    def _discard(self) -> None:
+        """Stop the background writing and remove the staging folder (the output folder stays as it was)."""
+        import shutil
+
+        early, staging, self._early, self._staging = self._early, self._staging, None, None
+        if early is not None:
+            early.close()
+        if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
+
+    def finish(self, session: RunSession) -> None:
+        out = self.out_dir
+        if self._staging is None:  # finish without begin (a run store keeping a run's outputs)
+            self._staging = self._new_staging()
+        early, staging = self._early or EarlyOutputs(), self._staging
+        try:
+            names = self._write(session, staging, early)
+        except BaseException:
+            self._discard()
             raise
+        early.close()
+        self._early = self._staging = None
         self._swap(staging)
         session.artifacts += [out / n for n in names]
 
-    def _write(self, session: RunSession, folder: Path) -> list[str]:
+    def _write(self, session: RunSession, folder: Path, early: EarlyOutputs) -> list[str]:
         result, pipeline = session.result, session.pipeline
         assert result is not None
         names = []
         for node_id, outputs in result.outputs.items():
             for port, value in outputs.items():
                 if isinstance(value, Table) and value.scored is not None:
-                    names.append(f"{node_id}.{port}.csv")
-                    atomic_write_text(folder / names[-1], value.view.to_csv(index=False))
-        names += [p.name for p in write_bundles(pipeline, result, folder, session.metrics)]
-        atomic_write_text(folder / REPORT_FILE, jsontext.dumps(report_of(pipeline, result, session.base_dir)) + "\n")
+                    name = scored_file(node_id, port, self.scored_format)
+                    early.result(("scored", node_id, port)) or write_scored(value.view, folder / name)
+                    names.append(name)
+        names += [p.name for p in write_bundles(pipeline, result, folder, session.metrics,
+                                                payload=lambda model: early.result(("payload", id(model))))]
+        report = report_of(pipeline, result, session.base_dir, self.scored_format)
+        atomic_write_text(folder / REPORT_FILE, jsontext.dumps(report) + "\n")
         names.append(REPORT_FILE)
         also = [a.name for a in self.also if a.parent.resolve() == self.out_dir.resolve()]
         summary = {"pipeline": pipeline.name, "ok": result.ok, "cancelled": result.cancelled,

@@ -29,6 +29,8 @@ class TableSchema(BaseModel):
     """Set on a scored table: {"task": ..., "label": ..., "model": node id}."""
     meta: tuple[tuple[str, Kind], ...] = ()
     """Meta columns (ids, names, free text): they flow through every node untouched and are never features."""
+    streamed: str | None = None
+    """Set when the rows are read in chunks (a `TableStream`): the id of the Load node that streams them."""
 
     @property
     def names(self) -> list[str]:

@@ -329,6 +329,13 @@ def _propagate(pipeline: Pipeline, v: Validation, types: NodeRegistry, base_dir:
                 upstream_ok = False
         if not upstream_ok:
             continue
+        streamed = sorted({s.streamed for s in inputs.values() if getattr(s, "streamed", None)})
+        if streamed and not cls.streams:
+            _err(v.issues, f"'{cls.title}' needs all rows in memory, but '{streamed[0]}' reads its file in chunks "
+                           "(chunk_rows); only Select Columns, Edit Metadata, Score Model, Save CSV and Partition "
+                           "and Sample take rows in chunks. Sample the rows first (Partition and Sample), or read "
+                           "the whole file (chunk_rows 0)", node=node_id)
+            continue
         ctx = SchemaContext(node_id=node_id, base_dir=base_dir, warnings=[], store=store)
         try:
             outputs = cls().schema(v.params[node_id], inputs, ctx)

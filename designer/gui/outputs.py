@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QMenu, QScrollArea, QTabWidget, QV
 
 from designer.core.states import NodeState
 from designer.core.pipeline import Pipeline
+from designer.core.stream import TableStream
 
 if TYPE_CHECKING:
     from designer.gui.runner import RunController
@@ -70,6 +71,8 @@ def output_of(runner: "RunController", pipeline: Pipeline, node: str, port: str)
     inputs = {l.target_port: runner.outputs(l.source_node).get(l.source_port) for l in pipeline.links_into(node)}
     scored = next((v for l in pipeline.links if l.source == f"{node}.{port}" and l.target_port == "model"
                    for v in [runner.outputs(l.target_node).get("scored")] if v is not None), None)
+    if isinstance(value, TableStream):
+        return _first_chunk(value, inputs, _note(node, state))
     return Output(value, inputs, scored=scored, note=_note(node, state))
 
 
@@ -84,6 +87,19 @@ def _note(node: str, state: Any) -> str:
     if state.state in (NodeState.SKIPPED, NodeState.QUEUED, NodeState.RUNNING):
         return f"From an earlier run: '{node}' did not run this time ({state.message or 'skipped'})."
     return ""
+
+
+def _first_chunk(stream: TableStream, inputs: dict[str, Any], note: str) -> Output:
+    """Rows read in chunks are never all in memory: the viewers show the first chunk."""
+    from designer.core.errors import BadInput
+
+    try:
+        head = stream.head()
+    except (BadInput, OSError, StopIteration) as e:
+        return Output(missing=f"the first chunk of rows cannot be read: {e}")
+    rows = f" of {stream.rows:,}" if stream.rows else ""
+    return Output(head, inputs, note=" ".join(filter(None, [note, f"These rows are read in chunks: this shows the "
+                                                              f"first {len(head.frame):,}{rows} rows."])))
 
 
 def _viewer_args(kind: str, out: Output) -> tuple[Any, ...]:

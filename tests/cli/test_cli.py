@@ -85,9 +85,9 @@ def test_run_sample_writes_metrics_scored_tables_and_bundles(path: Path, sample_
     assert summary["metrics"], "every sample evaluates something"
     for node in pipeline.nodes:
         if node.type == "score.model":
-            scored = pd.read_csv(out / f"{node.id}.scored.csv")
+            scored = pd.read_parquet(out / f"{node.id}.scored.parquet")  # Parquet unless --scored-format csv
             assert len(scored) > 0 and ({"prediction", "cluster"} & set(scored.columns))
-            assert f"wrote {out / f'{node.id}.scored.csv'}" in run["stdout"]
+            assert f"wrote {out / f'{node.id}.scored.parquet'}" in run["stdout"]
         if node.type.startswith("learn.train"):
             model, manifest, _ = load_bundle(out / f"{node.id}.bundle.zip")
             assert model.node_id == node.id and manifest["pipeline"]["name"] == pipeline.name
@@ -107,7 +107,7 @@ def test_set_overrides_change_the_result_and_json_output_parses(tmp_path: Path,
     report = json.loads(stdout)  # nothing but JSON on stdout
     assert report["ok"] is True and report["errors"] == {} and report["cancelled"] is False
     assert set(report["status"]) == {n.id for n in load_pipeline(DIABETES).nodes}
-    assert {"train.bundle.zip", "score.scored.csv", "metrics.json"} <= {Path(a).name for a in report["artifacts"]}
+    assert {"train.bundle.zip", "score.scored.parquet", "metrics.json"} <= {Path(a).name for a in report["artifacts"]}
     (entry,), (before,) = report["metrics"]["evaluate"], default["metrics"]["evaluate"]
     assert entry["rows"] == 221 and before["rows"] == 89  # half of 442 rows are test rows now
     assert entry["metrics"]["r2"] != before["metrics"]["r2"]
@@ -137,8 +137,8 @@ def test_upto_runs_only_what_the_node_needs(tmp_path: Path) -> None:
     assert report["metrics"] == {}
     written = {Path(a).name for a in report["artifacts"]}
     assert {"metrics.json", "train.bundle.zip"} <= written
-    assert not any(name.endswith(".scored.csv") for name in written)
-    assert not (tmp_path / "out" / "score.scored.csv").exists()
+    assert not any(".scored." in name for name in written)
+    assert not (tmp_path / "out" / "score.scored.parquet").exists()
 
     rc, _, stderr = call(["run", str(DIABETES), "--out", str(tmp_path / "out"), "--upto", "nosuch"])
     assert rc == 2 and "node 'nosuch'" in stderr
@@ -221,7 +221,7 @@ def test_score_new_raw_rows_equals_the_score_node(tmp_path: Path, sample_runs: d
     assert info["rows"] == len(raw) and info["task"] == "regression"
 
     headless = pd.read_csv(scored_path)
-    in_run = pd.read_csv(out / "score.scored.csv").drop(columns=["price_k"])
+    in_run = pd.read_parquet(out / "score.scored.parquet").drop(columns=["price_k"])
     assert "prediction" in headless.columns and len(headless) == len(raw)
     assert headless["source_row"].tolist() == list(range(1, len(raw) + 1))  # rows of new_rows.csv
     assert in_run["source_row"].tolist() == (raw.index + 1).tolist()  # rows of the run's source file

@@ -109,3 +109,59 @@ def test_capture_join_evaluates_live_predictions(registered, tmp_path):
     rc, _, err = call(["capture", "join", "messy:1", str(path)])
     assert rc == 2 and "two rows" in err
     assert np.isfinite(expected["r2"])
+
+
+def _new_captures(folder, before: set[str]) -> pd.DataFrame:
+    from designer.core.serve.capture import read_captures
+
+    frame = read_captures(folder).to_pandas()
+    return frame[~frame["request_id"].isin(before)]
+
+
+def test_score_capture_in_chunks_is_one_request_numbering_rows_in_the_whole_file(registered, tmp_path):
+    """Chunked (and parallel) scoring captures chunk by chunk: one request id, rows numbered in the whole file,
+    the predictions written to the output."""
+    from designer.cli_serve import served_model
+    from designer.core.serve.capture import capture_folder
+
+    bundle = registered[1] / "out" / "train.bundle.zip"
+    _, name, version, store = served_model(str(bundle), None)
+    folder = capture_folder(store, name, version)
+    before = set(_new_captures(folder, set())["request_id"]) if folder.exists() else set()
+    rc, out, err = call(["score", str(bundle), str(registered[1] / "rows.csv"), "-o", str(tmp_path / "s.parquet"),
+                         "--capture", "--chunk-rows", "250", "--jobs", "2"])
+    assert rc == 0, err
+    assert "captured 600 rows" in err
+    captured = _new_captures(folder, before).sort_values("row")
+    assert captured["request_id"].nunique() == 1 and captured["row"].tolist() == list(range(1, 601))
+    assert (captured["status"] == 200).all()
+    scored = pd.read_parquet(tmp_path / "s.parquet")
+    np.testing.assert_array_equal(captured["prediction"].to_numpy(), scored["prediction"].to_numpy())
+
+
+def test_score_capture_of_a_refused_chunk_keeps_its_rows_with_the_message(registered, tmp_path):
+    from designer.cli_serve import served_model
+    from designer.core.serve.capture import capture_folder
+
+    bundle = registered[1] / "out" / "train.bundle.zip"
+    _, name, version, store = served_model(str(bundle), None)
+    folder = capture_folder(store, name, version)
+    before = set(_new_captures(folder, set())["request_id"]) if folder.exists() else set()
+    rows = pd.read_csv(registered[1] / "rows.csv")
+    rows.loc[299, "city"] = "Atlantis"  # row 300, in the second chunk of 250
+    data = tmp_path / "rows.csv"
+    rows.to_csv(data, index=False)
+    rc, out, err = call(["score", str(bundle), str(data), "-o", str(tmp_path / "s.csv"), "--capture",
+                         "--chunk-rows", "250"])
+    assert rc == 2 and "Atlantis" in err and "row 300" in err and not (tmp_path / "s.csv").exists()
+    captured = _new_captures(folder, before).sort_values("row")
+    assert captured["row"].tolist() == list(range(1, 501))  # the third chunk was never scored
+    assert (captured["status"].to_numpy()[:250] == 200).all() and (captured["status"].to_numpy()[250:] == 422).all()
+    assert captured["error"].iloc[-1] and "Atlantis" in captured["error"].iloc[-1]
+    assert captured["prediction"].iloc[250:].isna().all()
+
+
+def test_score_capture_is_refused_with_dask(registered, tmp_path):
+    rc, _, err = call(["score", "messy:1", str(registered[1] / "rows.csv"), "-o", str(tmp_path / "s.parquet"),
+                       "--capture", "--engine", "dask"])
+    assert rc == 2 and "--capture" in err and "dask" in err

@@ -50,7 +50,7 @@ def test_a_second_run_reuses_everything_and_gives_the_same_outputs(tmp_path, cap
     second = run(capsys, str(DIABETES), "--out", str(tmp_path / "b"))
     assert second["status"].pop("learner") == "finished"  # a learner (unfitted estimator) is rebuilt, not saved
     assert set(second["status"].values()) == {"cached"} and second["metrics"] == first["metrics"]
-    for name in ("score.scored.csv",):
+    for name in ("score.scored.parquet",):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     assert (tmp_path / "b" / "train.bundle.zip").is_file()
     changed = run(capsys, str(DIABETES), "--out", str(tmp_path / "c"), "--set", "learner.l2=0.5")

@@ -108,7 +108,7 @@ def test_reproduce_identical_then_data_changed(proj: Path, capsys: pytest.Captur
     proj.unlink()  # the stored copy is what runs; data paths resolve against the original folder
     rc, out, err = run_cli(capsys, "runs", "reproduce", original)
     assert rc == 0, out + err
-    assert "data: unchanged" in out and "metrics: identical" in out and "scored table score.scored.csv: identical" \
+    assert "data: unchanged" in out and "metrics: identical" in out and "scored table score.scored.parquet: identical" \
         in out and f"reproduced: the results are identical to run {original}" in out
     again = run_json(capsys, "runs", "show", "latest")
     assert again["reproduces"] == original and again["status"] == "succeeded"

@@ -18,6 +18,7 @@ FEEDS = {
     "data.save_csv": Feed(params={"path": "saved.csv"}),
     "data.dataset": Feed(params={"name": "sample"}, store=True),
     "data.database": Feed(params={"connection": "sqlite:///sample.sqlite", "table": "sample"}),
+    "data.model": Feed(params={"model": "sample.bundle.zip"}, bundle=True),
     "data.join": Feed(params={"keys": ["x2"], "how": "left"}),
     "clean.missing": Feed(params={"mode": "most_frequent", "indicator": True}),
     "clean.edit": Feed(params={"cast": {"x2": "categorical"}, "rename": {"x1": "area"}}),

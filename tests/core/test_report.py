@@ -82,9 +82,9 @@ def test_run_writes_report_json_with_plot_data(iris_run: tuple[Path, Path]) -> N
     report = json.loads((out / "report.json").read_text())
     assert report["pipeline"] == "Iris clustering"
     (evaluation,) = report["evaluations"]
-    assert evaluation["files"] == {"scored": "score.scored.csv"}
+    assert evaluation["files"] == {"scored": "score.scored.parquet"}
     assert set(evaluation["entries"][0]["plots"]["cluster_sizes"]) == {"0", "1", "2"}
-    assert [s["file"] for s in report["scored"]] == ["score.scored.csv"]
+    assert [s["file"] for s in report["scored"]] == ["score.scored.parquet"]
     assert [(i["node"], i["type"]) for i in report["inputs"]] == [("data", "data.sample")]
 
 
@@ -94,7 +94,7 @@ def test_run_report_has_evaluation_and_profiles(iris_run: tuple[Path, Path]) -> 
     assert_self_contained(html)
     alts = images(html)
     assert alts[:2] == ["Cluster sizes — scored", "Clusters (PCA) — scored"]
-    scored = pd.read_csv(out / "score.scored.csv")
+    scored = pd.read_parquet(out / "score.scored.parquet")
     assert alts[2:2 + scored.shape[1]] == list(scored.columns)  # the scored table's profile
     assert alts[2 + scored.shape[1]:] == ["sepal length (cm)", "sepal width (cm)", "petal length (cm)",
                                           "petal width (cm)", "species"]  # the input data, reloaded

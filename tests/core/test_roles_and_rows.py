@@ -80,7 +80,7 @@ def test_scored_output_joins_back_to_the_raw_csv_by_id_and_the_id_is_never_a_fea
     joined = raw.merge(scored[["customer_id", "prediction"]], on="customer_id", validate="one_to_one")
     assert len(joined) == len(raw) and np.abs(joined["prediction"] - joined["spend"]).max() < 1.0
 
-    in_run = pd.read_csv(tmp_path / "out" / "score.scored.csv")  # the test rows, as they were in the file
+    in_run = pd.read_parquet(tmp_path / "out" / "score.scored.parquet")  # the test rows, as they were in the file
     assert list(in_run.columns[:2]) == ["source_row", "customer_id"]
     original = raw.iloc[in_run["source_row"] - 1].reset_index(drop=True)
     pd.testing.assert_frame_equal(in_run[list(raw.columns)], original)
@@ -97,7 +97,7 @@ def test_with_features_adds_the_features_as_the_model_saw_them(tmp_path: Path) -
     path = spend_pipeline(tmp_path)
     rc, _, err = call("run", str(path), "--out", str(tmp_path / "out"), "--set", "score.with_features=true")
     assert rc == 0, err
-    scored = pd.read_csv(tmp_path / "out" / "score.scored.csv")
+    scored = pd.read_parquet(tmp_path / "out" / "score.scored.parquet")
     assert {"feature:x1", "feature:city_north"} <= set(scored.columns)
     assert abs(scored["feature:x1"].mean()) < 1.0 and not np.allclose(scored["feature:x1"], scored["x1"])
 

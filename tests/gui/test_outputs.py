@@ -192,3 +192,25 @@ def test_boosted_trees_show_permutation_importance_from_the_connected_score_node
     qtbot.waitUntil(lambda: not viewer.measuring, timeout=120_000)
     assert viewer.importance is not None and viewer.importance.kind == "permutation"
     assert viewer.importance_view is not None
+
+
+def test_rows_read_in_chunks_show_their_first_chunk(tmp_path):
+    """A streamed table is never all in memory: the Outputs dock shows its first chunk, saying so."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from designer.core.engine import Engine
+    from designer.core.pipeline import parse_pipeline
+    from designer.core.states import NodeState
+    from designer.gui.outputs import output_of
+
+    pd.DataFrame({"x": range(2500), "y": ["a", "b"] * 1250}).to_csv(tmp_path / "rows.csv", index=False)
+    pipeline = parse_pipeline('{"format": "pipeline-designer", "version": 2, "name": "s", "nodes": [{"id": "load", '
+                              '"type": "data.csv", "params": {"path": "rows.csv", "chunk_rows": 1000}}], "links": []}')
+    result = Engine().run(pipeline, tmp_path)
+    runner = SimpleNamespace(states={"load": SimpleNamespace(state=NodeState.DONE)},
+                             outputs=lambda node: result.outputs.get(node, {}))
+    out = output_of(runner, pipeline, "load", "data")
+    assert len(out.value.frame) == 1000 and out.value.frame.index[-1] == 999
+    assert "read in chunks: this shows the first 1,000 of 2,500 rows" in out.note

@@ -154,7 +154,7 @@ def test_a_model_trained_on_a_join_expects_the_joined_table_and_scores_it_like_t
     assert model.input_schema.names == ["cid", "x1", "x2", "region"]  # the joined columns, less the label
     assert {d["name"] for d in manifest["data"]} == {"facts.csv", "customers.csv"}
     joined = session.result.outputs["score"]["scored"]
-    rows = pd.read_csv(tmp_path / "out" / "score.scored.csv")
+    rows = pd.read_parquet(tmp_path / "out" / "score.scored.parquet")
     raw = rows.drop(columns=["source_row", "prediction"])
     again = model.score(Table(frame=raw)).view
     np.testing.assert_array_equal(again["prediction"].to_numpy(), rows["prediction"].to_numpy())

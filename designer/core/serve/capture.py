@@ -348,9 +348,10 @@ def captured_versions(store_folder: Path, name: str) -> list[str]:
 
 
 def frame_table(writer: CaptureWriter, frame: Any, outputs: Any, *, request_id: str, received: float,
-                latency_ms: float, status: int, error: str | None) -> "pa.Table":
-    """The capture rows of a whole scored file (`score --capture`): one per input row, `row` = its number in
-    the file; `outputs` is the scored frame (None when the file was refused)."""
+                latency_ms: float, status: int, error: str | None, first_row: int = 1) -> "pa.Table":
+    """The capture rows of a scored file or of one chunk of it (`score --capture`): one per input row, `row` =
+    its number in the file (the chunk's first row is `first_row`); `outputs` is the scored frame (None when
+    the rows were refused)."""
     import numpy as np
     import pandas as pd
     import pyarrow as pa
@@ -359,7 +360,7 @@ def frame_table(writer: CaptureWriter, frame: Any, outputs: Any, *, request_id: 
     micros = int(received * 1_000_000)
     cols: dict[str, Any] = {
         "request_id": pa.array([request_id] * n, pa.string()),
-        "row": pa.array(np.arange(1, n + 1, dtype=np.int32)),
+        "row": pa.array(np.arange(first_row, first_row + n, dtype=np.int32)),
         "time": pa.array(np.full(n, micros, dtype=np.int64)).cast(pa.timestamp("us", tz="UTC")),
         "latency_ms": pa.array(np.full(n, latency_ms)),
         "status": pa.array(np.full(n, status, dtype=np.int16)),

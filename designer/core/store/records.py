@@ -138,7 +138,7 @@ def artifact_record(path: str | os.PathLike[str], out_dir: str | os.PathLike[str
     if kind is None:
         if name.endswith(BUNDLE_SUFFIX):
             kind, node = "bundle", node or name[: -len(BUNDLE_SUFFIX)]
-        elif out_dir is not None and p.parent == Path(out_dir).resolve() and name.endswith(".csv"):
+        elif out_dir is not None and p.parent == Path(out_dir).resolve() and name.endswith((".csv", ".parquet")):
             kind, node = "scored", node or name.split(".", 1)[0]
         elif name in ("metrics.json", "report.json"):
             kind = name.removesuffix(".json")

@@ -95,7 +95,7 @@ def scored_rows(model, rows, inputs, shown, task, cleaned=0, with_features=(), s
 
 
 PREDICTION, CLUSTER, DISTANCE = 'prediction', 'cluster', 'distance'
-SILHOUETTE_SAMPLE = 5000
+SILHOUETTE_SAMPLE, PLOT_POINTS, HIST_BINS = 5000, 5000, 20
 
 
 def probability_column(cls):
@@ -115,7 +115,7 @@ def evaluate_frame(frame, task, label, classes,
     pred = frame[PREDICTION].to_numpy()
     if task == "regression":
         metrics = regression_metrics(y.astype(float), pred.astype(float))
-        plots = {"actual": y.astype(float).tolist(), "predicted": pred.astype(float).tolist()}
+        plots = regression_plots(y.astype(float), pred.astype(float))
     else:
         classes = list(classes or sorted(np.unique(np.concatenate([y, pred])).tolist()))
         cols = [probability_column(c) for c in classes]
@@ -138,6 +138,47 @@ def regression_metrics(y, pred):
         "relative_absolute_error": relative[0],
         "relative_squared_error": relative[1],
     }
+
+
+def regression_plots(y, pred):
+    """A fixed sample of (actual, predicted) points for the scatter plot, and the residual histogram of
+    every row."""
+    idx = sample_positions(len(y))
+    counts, edges = histogram(y - pred, bins=30)
+    return {"actual": y[idx].tolist(), "predicted": pred[idx].tolist(), "points_of": len(y),
+            "residuals": {"counts": list(counts), "edges": list(edges)}}
+
+
+def histogram(values, bins = HIST_BINS):
+    """Counts and edges of the finite `values`; whole numbers in a narrow range get one bin per value."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return (), ()
+    lo, hi = float(finite.min()), float(finite.max())
+    if hi - lo <= 1e-9 * max(1.0, abs(lo), abs(hi)):  # (nearly) constant: one bin
+        edges = np.array([lo - 0.5, hi + 0.5])
+    elif hi - lo < bins * 2 and np.all(np.mod(finite, 1) == 0):
+        edges = np.arange(lo - 0.5, hi + 1.5)
+    else:
+        edges = np.histogram_bin_edges(finite, bins=bins)
+    counts, edges = np.histogram(finite, bins=edges)
+    return tuple(int(c) for c in counts), tuple(float(e) for e in edges)
+
+
+def sample_positions(n, cap = PLOT_POINTS):
+    """Sorted positions of at most `cap` of `n` rows, the same every time (fixed seed)."""
+    if n <= cap:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(0).choice(n, cap, replace=False))
+
+
+def thin_curve(curve, keys, cap = PLOT_POINTS):
+    """A curve with at most `cap` points, evenly spaced along it (first and last point kept)."""
+    n = len(curve[keys[0]])
+    if n <= cap:
+        return curve
+    idx = np.unique(np.linspace(0, n - 1, cap).round().astype(int))
+    return {**curve, **{k: np.asarray(curve[k])[idx].tolist() for k in keys}}
 
 
 def classification_metrics(y, pred, proba,
@@ -164,8 +205,9 @@ def classification_metrics(y, pred, proba,
         for i, cls in enumerate(classes if not binary else classes[1:]):
             fpr, tpr, _ = m.roc_curve(y == cls, proba[:, classes.index(cls)])
             prec, rec, _ = m.precision_recall_curve(y == cls, proba[:, classes.index(cls)])
-            curves.append({"class": str(cls), "fpr": fpr.tolist(), "tpr": tpr.tolist(),
-                           "precision": prec.tolist(), "recall": rec.tolist()})
+            curve = thin_curve({"class": str(cls), "fpr": fpr.tolist(), "tpr": tpr.tolist()}, ("fpr", "tpr"))
+            curves.append(thin_curve({**curve, "precision": prec.tolist(), "recall": rec.tolist()},
+                                     ("precision", "recall")))
         plots["curves"] = curves
     return out, plots
 
