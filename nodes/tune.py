@@ -235,30 +235,45 @@ def prepare_folds(table: Table, label: str, task: str, folds: int, seed: int, ro
 
 def score_candidate(estimator: Any, prepared: Prepared, task: str, metric: str) -> list[float]:
     """The metric on each fold (scored with the designer's own metric functions)."""
+    from contextlib import nullcontext
+
     from sklearn.base import clone
-    from threadpoolctl import threadpool_limits
 
     from nodes.evaluate import classification_metrics, regression_metrics
 
+    # small subsets (halving's early rounds) fit and predict faster on one thread than paying for thread
+    # start-up and barriers at every boosting iteration and every tree; results do not depend on the threads
+    small = max(len(f[0]) for f in prepared.folds) < SMALL_FIT_ROWS
     scores = []
-    for X_tr, y_tr, X_te, y_te in prepared.folds:
-        # small subsets (halving's early rounds) fit faster on one thread than paying for thread start-up
-        # and barriers at every boosting iteration; results do not depend on the thread count
-        with threadpool_limits(1 if len(X_tr) < SMALL_FIT_ROWS else None):
+    with one_thread() if small else nullcontext():
+        for X_tr, y_tr, X_te, y_te in prepared.folds:
             est = clone(estimator).fit(X_tr, y_tr)
-        pred = est.predict(X_te)
-        if task == "regression":
-            values = regression_metrics(y_te.astype(float), pred.astype(float))
-        else:
-            classes = [c.item() if isinstance(c, np.generic) else c for c in est.classes_]
-            proba = est.predict_proba(X_te) if hasattr(est, "predict_proba") and len(classes) == len(
-                prepared.classes) else None
-            values = classification_metrics(y_te, pred, proba, classes)[0]
-        if metric not in values:
-            raise BadInput(f"metric '{metric}' cannot be computed on a fold (a class is missing from it); "
-                           "choose another metric or fewer folds", param="metric")
-        scores.append(float(values[metric]))
+            pred = est.predict(X_te)
+            if task == "regression":
+                values = regression_metrics(y_te.astype(float), pred.astype(float))
+            else:
+                classes = [c.item() if isinstance(c, np.generic) else c for c in est.classes_]
+                proba = est.predict_proba(X_te) if hasattr(est, "predict_proba") and len(classes) == len(
+                    prepared.classes) else None
+                values = classification_metrics(y_te, pred, proba, classes)[0]
+            if metric not in values:
+                raise BadInput(f"metric '{metric}' cannot be computed on a fold (a class is missing from it); "
+                               "choose another metric or fewer folds", param="metric")
+            scores.append(float(values[metric]))
     return scores
+
+
+_THREADPOOLS: list[Any] = []
+
+
+def one_thread() -> Any:
+    """A context limiting the native thread pools (OpenMP, BLAS) to one thread; the pools are looked up
+    once per process (a look-up scans every loaded library, a noticeable cost per small fit)."""
+    from threadpoolctl import ThreadpoolController
+
+    if not _THREADPOOLS:
+        _THREADPOOLS.append(ThreadpoolController())
+    return _THREADPOOLS[0].limit(limits=1)
 
 
 class TuneModelHyperparameters(NodeType):
