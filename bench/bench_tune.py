@@ -7,7 +7,7 @@ runs as `pipeline-designer run` (Tune -> Train -> Score -> Evaluate on the held-
 wall time and the test R². For comparison, scikit-learn's own HalvingRandomSearchCV over the equivalent
 hand-written Pipeline (its default min_resources, 'smallest') on the same rows.
 
-    python bench/bench_tune.py [--rows 20000] [--candidates 24] [--skip-random]
+    python bench/bench_tune.py [--rows 20000] [--candidates 24] [--skip-random] [--rows-only]
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ SPACE = {"max_leaves": {"low": 8, "high": 64, "log": True}, "learning_rate": {"l
          "min_samples_leaf": {"low": 5, "high": 80, "log": True}}
 
 
-def pipeline(csv: Path, search: str, candidates: int) -> dict:
+def pipeline(csv: Path, search: str, candidates: int, **tune: object) -> dict:
     from make_data import CATEGORICAL, TARGET
 
     nodes = [{"id": "data", "type": "data.csv", "params": {"path": str(csv)}},
@@ -39,7 +39,7 @@ def pipeline(csv: Path, search: str, candidates: int) -> dict:
              {"id": "learner", "type": "learn.boosted_regression", "params": {"n_trees": 200, "seed": 0}},
              {"id": "tune", "type": "learn.tune", "params": {"label": TARGET, "search": search, "space": SPACE,
                                                              "candidates": candidates, "folds": 3, "seed": 0,
-                                                             "cache": False}},
+                                                             "cache": False, **tune}},
              {"id": "train", "type": "learn.train", "params": {"label": TARGET}},
              {"id": "score", "type": "score.model", "params": {}},
              {"id": "evaluate", "type": "evaluate.model", "params": {}}]
@@ -51,20 +51,21 @@ def pipeline(csv: Path, search: str, candidates: int) -> dict:
             "links": [{"from": a, "to": b} for a, b in links]}
 
 
-def run_cli(folder: Path, csv: Path, search: str, candidates: int) -> dict:
-    path = folder / f"tune_{search}.pipeline.json"
-    path.write_text(json.dumps(pipeline(csv, search, candidates)))
+def run_cli(folder: Path, csv: Path, search: str, candidates: int, **tune: object) -> dict:
+    name = search + "".join(f"_{k}" for k in tune)
+    path = folder / f"tune_{name}.pipeline.json"
+    path.write_text(json.dumps(pipeline(csv, search, candidates, **tune)))
     env = {**os.environ, "PIPELINE_DESIGNER_STORE": str(folder / "store")}
     t = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "designer", "run", str(path), "--json", "--out", str(folder / search)],
+    done = subprocess.run([sys.executable, "-m", "designer", "run", str(path), "--json", "--out", str(folder / name)],
                           capture_output=True, text=True, env=env, cwd=ROOT)
     seconds = time.perf_counter() - t
     if done.returncode != 0:
-        raise SystemExit(f"{search} failed: {done.stderr[-2000:]}")
+        raise SystemExit(f"{name} failed: {done.stderr[-2000:]}")
     out = json.loads(done.stdout)
     test_r2 = out["metrics"]["evaluate"][0]["metrics"]["r2"]
-    tune = out["metrics"]["tune"][0]["metrics"]
-    return {"seconds": seconds, "test_r2": test_r2, "cv": tune}
+    tuned = out["metrics"]["tune"][0]["metrics"]
+    return {"seconds": seconds, "test_r2": test_r2, "cv": tuned}
 
 
 def sklearn_halving(csv: Path, candidates: int) -> dict:
@@ -122,6 +123,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=20000)
     ap.add_argument("--candidates", type=int, default=24)
     ap.add_argument("--skip-random", action="store_true")
+    ap.add_argument("--rows-only", action="store_true", help="also time halving on rows alone (every round "
+                                                             "fits all the trees: halve_iterations off)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -132,6 +135,10 @@ def main() -> None:
         halving = run_cli(folder, csv, "halving", args.candidates)
         print(f"designer halving: {halving['seconds']:.1f} s, test R² {halving['test_r2']:.4f}, "
               f"inner CV R² {halving['cv']['best_r2']:.4f}, {halving['cv']['candidates']:.0f} scored", flush=True)
+        if args.rows_only:
+            rows_only = run_cli(folder, csv, "halving", args.candidates, halve_iterations=False)
+            print(f"designer halving on rows only: {rows_only['seconds']:.1f} s, test R² {rows_only['test_r2']:.4f}, "
+                  f"inner CV R² {rows_only['cv']['best_r2']:.4f}", flush=True)
         sk = sklearn_halving(csv, args.candidates)
         print(f"scikit-learn HalvingRandomSearchCV (hand-written, default min_resources): {sk['seconds']:.1f} s, "
               f"test R² {sk['test_r2']:.4f}, rows per round {sk['resources']}, NaN first-round scores "
