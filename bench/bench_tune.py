@@ -55,7 +55,8 @@ def run_cli(folder: Path, csv: Path, search: str, candidates: int, **tune: objec
     name = search + "".join(f"_{k}" for k in tune)
     path = folder / f"tune_{name}.pipeline.json"
     path.write_text(json.dumps(pipeline(csv, search, candidates, **tune)))
-    env = {**os.environ, "PIPELINE_DESIGNER_STORE": str(folder / "store")}
+    # a store per run: each search loads and cleans its rows itself, none reuses another's saved results
+    env = {**os.environ, "PIPELINE_DESIGNER_STORE": str(folder / f"store_{name}")}
     t = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "designer", "run", str(path), "--json", "--out", str(folder / name)],
                           capture_output=True, text=True, env=env, cwd=ROOT)
