@@ -299,9 +299,10 @@ class TuneModelHyperparameters(NodeType):
 
     Outputs the best learner (Train Model and Score Model take it unchanged; the trained bundle records what
     it was tuned from), the sweep table (one row per scored candidate: its parameters, mean and standard
-    deviation of the metric, fit time, halving round) and a report with the metric against each parameter.
-    Finished candidates are cached beside the run store: a crash loses at most the candidate being fitted,
-    and a widened search fits only the new candidates. Stop ends the search after the current candidate.
+    deviation of the metric, fit time, halving round, rows and trees fitted) and a report with the metric
+    against each parameter. Finished candidates are cached beside the run store: a crash loses at most the
+    candidate being fitted, and a widened search fits only the new candidates. Stop ends the search after
+    the current candidate.
     """
 
     type_id = "learn.tune"
