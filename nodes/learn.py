@@ -25,6 +25,8 @@ class LearnerNode(NodeType):
     category = "Machine learning"
     outputs = LEARNER_OUT
     task = "regression"
+    iterations_param: str | None = None
+    """The parameter counting boosting iterations, if any: successive halving fits fewer in early rounds."""
 
     def estimator(self, params: Any) -> Any:
         raise NotImplementedError
@@ -130,6 +132,7 @@ class BoostedRegressionLearner(LearnerNode):
     type_id = "learn.boosted_regression"
     title = "Boosted Trees Regression"
     Params = BoostedParams
+    iterations_param = "n_trees"
 
     def estimator(self, params: BoostedParams) -> Any:
         return _boosted("HistGradientBoostingRegressor", params)
@@ -141,6 +144,7 @@ class BoostedClassificationLearner(LearnerNode):
     type_id = "learn.boosted_classification"
     title = "Boosted Trees Classification"
     Params = BoostedParams
+    iterations_param = "n_trees"
     task = "classification"
 
     def estimator(self, params: BoostedParams) -> Any:

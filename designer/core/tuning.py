@@ -1,5 +1,6 @@
 """Hyperparameter search: search spaces from a learner's parameter model, candidate generation (grid,
-random, Optuna's TPE), the successive-halving schedule, and a crash-safe cache of finished candidates.
+random, Optuna's TPE), the successive-halving schedule (rows and, for boosted trees, boosting iterations as
+resources), and a crash-safe cache of finished candidates.
 
 Scoring a candidate (cross-validation with the recipe refitted per fold) lives in the Tune module; this file
 knows nothing of data.
@@ -195,19 +196,40 @@ def suggest(trial: Any, space: dict[str, SearchRange], params_model: type[BaseMo
 
 
 # ------------------------------------------------------------------------------------------- halving
-def halving_schedule(n_candidates: int, n_rows: int, min_resources: int, factor: int) -> list[tuple[int, int]]:
-    """(candidates, rows) per round of successive halving, as scikit-learn's HalvingRandomSearchCV: round i
-    scores the best n / factor**i candidates on min_resources * factor**i rows (at most every row), until
-    at most `factor` candidates are left or the rows run out (then the last round uses every row). Rounds
-    never start below `min_resources`, so first-round scores are defined."""
+MIN_ITERATIONS = 5
+"""Fewest boosting iterations a halving round fits (unless the learner's own count is smaller)."""
+
+
+def halving_schedule(n_candidates: int, n_rows: int, min_resources: int, factor: int,
+                     iterations: bool = False) -> list[tuple[int, int, int]]:
+    """(candidates, rows, iteration divisor) per round of successive halving. Round i (from 0) scores the
+    best ceil(n / factor**i) candidates on min_resources * factor**i rows (at most every row); the search
+    stops once at most `factor` candidates are left, and the best of that last round wins. Rounds never
+    start below `min_resources`, so first-round scores are defined.
+
+    Without `iterations` the rows are the only resource (as scikit-learn's HalvingRandomSearchCV): rounds
+    also stop when the rows run out, and then the last round uses every row; the divisor is 1.
+    With `iterations` (a learner that grows in boosting iterations) the iterations are a second resource,
+    as in Hyperband: with k rounds, round i fits 1/factor**(k - 1 - i) of the candidate's iterations (see
+    `round_iterations`), so they too grow factor-fold per round and the last round fits them all; rows stop
+    growing at every row, iterations go on. Small fits cost mostly per boosting iteration and per tree node,
+    not per row, so fewer rows alone cannot make early rounds cheap."""
     min_resources = max(1, min(min_resources, n_rows))
-    required = 1 + int(math.floor(math.log(n_candidates, factor) + 1e-9)) if n_candidates > 1 else 1
+    # rounds until at most `factor` candidates are left (a round of one candidate would choose nothing)
+    required = max(1, math.ceil(math.log(n_candidates, factor) - 1e-9)) if n_candidates > 1 else 1
     possible = 1 + int(math.floor(math.log(n_rows / min_resources, factor) + 1e-9))
-    rounds = max(1, min(required, possible))
-    out = [(math.ceil(n_candidates / factor ** i), min(n_rows, min_resources * factor ** i)) for i in range(rounds)]
-    if possible <= required:
-        out[-1] = (out[-1][0], n_rows)
+    rounds = max(1, required if iterations else min(required, possible))
+    out = [(math.ceil(n_candidates / factor ** i), min(n_rows, min_resources * factor ** i),
+            factor ** (rounds - 1 - i) if iterations else 1) for i in range(rounds)]
+    if not iterations and possible <= required:
+        out[-1] = (out[-1][0], n_rows, 1)
     return out
+
+
+def round_iterations(full: int, divisor: int) -> int:
+    """The boosting iterations a round with `divisor` fits of a candidate's `full` ones (at least
+    MIN_ITERATIONS, and never more than `full`)."""
+    return full if divisor <= 1 else min(full, max(MIN_ITERATIONS, math.ceil(full / divisor)))
 
 
 def min_halving_rows(folds: int, classes: int) -> int:
@@ -216,8 +238,13 @@ def min_halving_rows(folds: int, classes: int) -> int:
 
 
 # ------------------------------------------------------------------------------------------- cache
-def candidate_key(candidate: dict[str, Any], resources: int | None = None) -> str:
-    return json.dumps({"params": candidate, "rows": resources}, sort_keys=True, default=str)
+def candidate_key(candidate: dict[str, Any], resources: int | None = None, iterations: int | None = None) -> str:
+    """A scored candidate's cache key: its parameters, rows (None: every row) and, when a halving round
+    cut them, the boosting iterations it fitted."""
+    key: dict[str, Any] = {"params": candidate, "rows": resources}
+    if iterations is not None:
+        key["iterations"] = iterations
+    return json.dumps(key, sort_keys=True, default=str)
 
 
 def search_key(**parts: Any) -> str:

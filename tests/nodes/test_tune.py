@@ -17,7 +17,7 @@ import pytest
 
 from designer.core.engine import CancelToken, Engine
 from designer.core.pipeline import Pipeline
-from designer.core.tuning import SearchRange, default_space, halving_schedule, min_halving_rows
+from designer.core.tuning import SearchRange, default_space, halving_schedule, min_halving_rows, round_iterations
 from tests.conftest import DATA
 
 LINEAR_SPACE = {"l2": {"low": 0.001, "high": 100.0, "log": True}, "fit_intercept": {"values": [True, False]}}
@@ -101,9 +101,72 @@ def test_halving_scores_are_defined_in_every_round_on_every_sample(dataset: str,
 
 
 def test_halving_schedule_starts_no_lower_than_the_minimum_and_ends_with_the_best() -> None:
-    assert halving_schedule(24, 20000, 50, 3) == [(24, 50), (8, 150), (3, 450)]
-    assert halving_schedule(24, 442, 50, 3) == [(24, 50), (8, 442)]  # rows run out: the last round uses all
+    # rows only: (candidates, rows, iteration divisor 1) until at most `factor` candidates are left
+    assert halving_schedule(24, 20000, 50, 3) == [(24, 50, 1), (8, 150, 1), (3, 450, 1)]
+    assert halving_schedule(24, 442, 50, 3) == [(24, 50, 1), (8, 442, 1)]  # rows run out: the last round uses all
+    assert halving_schedule(27, 20000, 50, 3) == [(27, 50, 1), (9, 150, 1), (3, 450, 1)]  # not on to 1
+    assert halving_schedule(3, 1000, 100, 3) == [(3, 100, 1)] and halving_schedule(1, 1000, 100, 3) == [(1, 100, 1)]
     assert min_halving_rows(5, 3) == 50 and min_halving_rows(5, 10) == 100
+
+
+def test_halving_schedule_of_boosted_trees_grows_rows_and_iterations() -> None:
+    # the benchmark's task: 16,000 training rows, 3 folds (300 rows), 24 candidates; the last round fits every tree
+    assert halving_schedule(24, 16000, 300, 3, iterations=True) == [(24, 300, 9), (8, 900, 3), (3, 2700, 1)]
+    # rows run out (every row from round 3), iterations go on growing; the rounds follow the candidates
+    assert halving_schedule(24, 442, 50, 3, iterations=True) == [(24, 50, 9), (8, 150, 3), (3, 442, 1)]
+    assert halving_schedule(9, 353, 300, 3, iterations=True) == [(9, 300, 3), (3, 353, 1)]
+    assert halving_schedule(100, 100000, 300, 2, iterations=True) == [
+        (100, 300, 64), (50, 600, 32), (25, 1200, 16), (13, 2400, 8), (7, 4800, 4), (4, 9600, 2), (2, 19200, 1)]
+    assert halving_schedule(3, 1000, 100, 3, iterations=True) == [(3, 100, 1)]
+    assert [round_iterations(200, d) for d in (9, 3, 1)] == [23, 67, 200]
+    assert round_iterations(15, 9) == 5 and round_iterations(3, 27) == 3  # at least 5, never more than all
+
+
+def test_halving_fits_fewer_trees_early_and_outputs_the_winners_own_parameters() -> None:
+    space = {"learning_rate": {"low": 0.05, "high": 0.3, "log": True}, "n_trees": {"low": 40, "high": 90}}
+    p = tune_pipeline("messy_housing", "price_k", "learn.boosted_regression",
+                      {"search": "halving", "space": space, "candidates": 9, "cache": False, "min_rows": 60,
+                       "seed": 3}, {"max_leaves": 8}, clean=True)
+    a, b = run(p), run(p)
+    assert a.ok and b.ok, (a.errors, b.errors)
+    sweep = sweep_without_times(a)
+    assert sweep.equals(sweep_without_times(b))  # the same seed: the same sweep
+    rounds = sorted(sweep["round"].unique())
+    assert len(rounds) == 2 and (sweep.groupby("round").size().tolist() == [9, 3])
+    for r, divisor in zip(rounds, (3, 1)):
+        part = sweep[sweep["round"] == r]
+        assert (part["iterations"] == [round_iterations(n, divisor) for n in part["n_trees"]]).all()
+    first, last = sweep[sweep["round"] == 1], sweep[sweep["round"] == 2]
+    assert (first["iterations"] < first["n_trees"]).all() and (last["iterations"] == last["n_trees"]).all()
+    best = a.outputs["tune"]["report"].entries[0]["best"]
+    winner = sweep[sweep["round"] == 2].sort_values(["mean_r2", "candidate"], ascending=[False, True]).iloc[0]
+    assert best == {"learning_rate": winner["learning_rate"], "n_trees": winner["n_trees"]}
+    learner = a.outputs["tune"]["learner"]
+    assert learner.params["n_trees"] == best["n_trees"] and learner.params["max_leaves"] == 8
+    assert learner.estimator.max_iter == best["n_trees"]  # every tree of the winner, not a round's share
+    # off: every round fits all the trees (and the rows-only schedule)
+    p.node("tune").params["halve_iterations"] = False
+    c = run(p)
+    assert c.ok, c.errors
+    assert "iterations" not in c.outputs["tune"]["sweep"].frame.columns
+
+
+def test_a_search_cut_short_after_a_round_of_fewer_trees_outputs_the_winners_own_trees(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from nodes.tune import Search
+
+    # the time limit runs out once the first round (a third of the trees) is done: its best wins
+    monkeypatch.setattr(Search, "out_of_time", lambda self: len(self.rows) >= 9)
+    p = tune_pipeline("diabetes", "progression", "learn.boosted_regression",
+                      {"search": "halving", "space": {"learning_rate": {"low": 0.05, "high": 0.3, "log": True}},
+                       "candidates": 9, "cache": False, "min_rows": 60, "minutes": 1}, {"n_trees": 60})
+    r = run(p)
+    assert r.ok, r.errors
+    sweep = r.outputs["tune"]["sweep"].frame
+    assert len(sweep) == 9 and (sweep["iterations"] == 20).all()
+    learner = r.outputs["tune"]["learner"]
+    assert learner.params["n_trees"] == 60 and learner.estimator.max_iter == 60
+    assert learner.params["learning_rate"] == r.outputs["tune"]["report"].entries[0]["best"]["learning_rate"]
 
 
 def test_default_space_follows_the_learners_parameter_model() -> None:
