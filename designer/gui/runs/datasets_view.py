@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
+import shiboken6
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFormLayout, QHeaderView, QInputDialog,
@@ -174,7 +175,8 @@ class DatasetsView(QWidget):
                 text = diff_text(diff_versions(a, b))
             except Exception as e:  # noqa: BLE001  (BadInput: a snapshot missing or changed; a store problem)
                 text = f"could not compare: {e}"
-            self.compared.emit(b.ref, a.ref, text)
+            if shiboken6.isValid(self):  # the dock may have closed meanwhile
+                self.compared.emit(b.ref, a.ref, text)
 
         threading.Thread(target=work, name="dataset-diff", daemon=True).start()
 
