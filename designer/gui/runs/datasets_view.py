@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFo
 from designer.core.profile import format_stat
 from designer.core.run_history import when
 from designer.core.store import MODEL_NAME, DatasetRecord, RunStore
+from designer.gui.runs.models_view import tree_texts
 
 COLUMNS = ("Data set", "Rows", "Columns", "Stored", "Registered", "Description")
 
@@ -209,16 +210,7 @@ class DatasetsView(QWidget):
 
     def texts(self) -> list[str]:
         """Every cell of the detail tree (for tests and copy)."""
-        out: list[str] = []
-
-        def walk(item: QTreeWidgetItem) -> None:
-            out.extend(item.text(c) for c in range(4))
-            for i in range(item.childCount()):
-                walk(item.child(i))
-
-        for i in range(self.tree.topLevelItemCount()):
-            walk(self.tree.topLevelItem(i))
-        return out
+        return tree_texts(self.tree, 4)
 
 
 class RegisterDatasetDialog(QDialog):

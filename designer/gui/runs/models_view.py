@@ -151,13 +151,18 @@ class ModelsView(QWidget):
 
     def texts(self) -> list[str]:
         """Every cell of the lineage tree (for tests and copy)."""
-        out: list[str] = []
+        return tree_texts(self.tree, 2)
 
-        def walk(item: QTreeWidgetItem) -> None:
-            out.extend(item.text(c) for c in range(2))
-            for i in range(item.childCount()):
-                walk(item.child(i))
 
-        for i in range(self.tree.topLevelItemCount()):
-            walk(self.tree.topLevelItem(i))
-        return out
+def tree_texts(tree: "QTreeWidget", columns: int) -> list[str]:
+    """Every cell of a tree widget, depth first (for tests and copy)."""
+    out: list[str] = []
+
+    def walk(item: QTreeWidgetItem) -> None:
+        out.extend(item.text(c) for c in range(columns))
+        for i in range(item.childCount()):
+            walk(item.child(i))
+
+    for i in range(tree.topLevelItemCount()):
+        walk(tree.topLevelItem(i))
+    return out
