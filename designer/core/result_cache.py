@@ -155,10 +155,28 @@ def _write_table(folder: Path, port: str, table: Any) -> dict[str, Any]:
     if table.features is not None:
         table.features.to_parquet(folder / f"{port}.features.parquet")
     (folder / f"{port}.recipe.skops").write_bytes(sio.dumps({"recipe": list(table.recipe)}))
-    return {"kind": "table", "meta": table.meta is not None, "features": table.features is not None,
+    extras: dict[str, Any] = {}  # what refits (raw), drift references (source) and exported checks (sample) need later
+    for name, extra in (("raw", table.raw), ("source", _source_rows(table)), ("sample", table.source_sample)):
+        if isinstance(extra, str):
+            extras[name] = extra
+        elif extra is not None:
+            extra.to_parquet(folder / f"{port}.{name}.parquet")
+            extras[name] = True
+    return {"kind": "table", "meta": table.meta is not None, "features": table.features is not None, **extras,
             "source_schema": table.source_schema.model_dump(mode="json") if table.source_schema else None,
             "sources": [s.to_json() for s in table.sources], "scored": table.scored,
             "origin": list(table.origin) if table.origin else None}
+
+
+def _source_rows(table: Any) -> Any:
+    """The table's rows as they left their source; "frame" when that is its frame itself (no cleaning yet,
+    same columns), which is then not saved twice."""
+    source = table.source_frame
+    if source is None:
+        return None
+    if not table.recipe and table.frame.columns.equals(source.columns):
+        return "frame"
+    return table.raw_rows()
 
 
 def _read(folder: Path, port: str, info: dict[str, Any]) -> Any:
@@ -189,8 +207,12 @@ def _read_table(folder: Path, port: str, info: dict[str, Any]) -> Any:
     frame = pd.read_parquet(folder / f"{port}.frame.parquet")
     meta = pd.read_parquet(folder / f"{port}.meta.parquet") if info.get("meta") else None
     features = pd.read_parquet(folder / f"{port}.features.parquet") if info.get("features") else None
+    raw, source, sample = (pd.read_parquet(folder / f"{port}.{name}.parquet") if info.get(name) is True else None
+                           for name in ("raw", "source", "sample"))
+    if info.get("source") == "frame":
+        source = frame
     schema = info.get("source_schema")
-    return Table(frame=frame, recipe=tuple(recipe),
+    return Table(frame=frame, recipe=tuple(recipe), raw=raw, source_frame=source, source_sample=sample,
                  source_schema=TableSchema.model_validate(schema) if schema else None,
                  sources=tuple(DataSource(**s) for s in info.get("sources", [])), scored=info.get("scored"),
                  meta=meta, features=features, origin=tuple(info["origin"]) if info.get("origin") else None)

@@ -82,3 +82,31 @@ def test_an_unreadable_saved_result_is_computed_again(tmp_path, capsys):
     again = run(capsys, str(DIABETES), "--out", str(tmp_path / "b"))
     assert again["metrics"] == first["metrics"]
     shutil.rmtree(results)
+
+
+def bundle_members(path: Path) -> set[str]:
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        return set(z.namelist())
+
+
+def test_reused_cleaning_keeps_what_refits_drift_and_export_checks_need(tmp_path, capsys):
+    """Cleaning nodes reused from saved results still hand on their rows before cleaning (Tune refits the
+    cleaning per fold), the source rows (the drift reference) and the source sample (export --check)."""
+    from tests.nodes.test_tune import tune_pipeline
+
+    p = tune_pipeline("messy_housing", "price_k", "learn.boosted_regression",
+                      {"search": "random", "candidates": 2, "seed": 2, "folds": 2,
+                       "space": {"max_leaves": {"low": 4, "high": 16}, "n_trees": {"low": 5, "high": 10}}},
+                      clean=True)
+    path = tmp_path / "tune.pipeline.json"
+    path.write_text(p.to_json_text())
+    first = run(capsys, str(path), "--out", str(tmp_path / "a"))
+    assert first["status"]["encode"] == "finished"
+    second = run(capsys, str(path), "--out", str(tmp_path / "b"), "--set", "tune.candidates=3")
+    assert second["status"]["encode"] == "cached" and second["status"]["tune"] == "finished"
+    assert second["metrics"]["tune"][0]["metrics"]["reused"] == 2  # only the new candidate was fitted
+    members = bundle_members(tmp_path / "a" / "train.bundle.zip")
+    assert {"reference.json", "sample.json"} <= members
+    assert bundle_members(tmp_path / "b" / "train.bundle.zip") == members
