@@ -158,6 +158,9 @@ def spawn(impl: str, data: Path, pipeline: Path, work: Path, threads: int | None
     if impl == "designer":
         out = work / "out"
         shutil.rmtree(out, ignore_errors=True)
+        # a new run store each time: a first run, computing every node and saving its results (a store kept
+        # between repetitions would hand the later ones every node's saved results)
+        shutil.rmtree(work / "store", ignore_errors=True)
         cmd = [sys.executable, "-m", "designer", "run", str(pipeline), "--out", str(out),
                "--store", str(work / "store")]
         r = measure(cmd, env, work / "designer.log")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import Field
 
 from designer.core.errors import BadInput
@@ -319,9 +320,14 @@ def trained_model(ctx: RunContext, learner: Learner, table: Table, estimator: An
     return model
 
 
+REFERENCE_PREDICTION_ROWS = 50_000
+"""Most training rows whose predictions a drift reference profiles (a seeded sample of bigger tables)."""
+
+
 def training_reference(ctx: RunContext, model: TrainedModel, table: Table) -> dict[str, Any] | None:
-    """The drift reference: the raw input values of the training rows, and the predictions on them (replaced
-    by the predictions on held-out rows when the run scores some: designer.core.runner.write_bundles)."""
+    """The drift reference: the raw input values of the training rows, and the predictions on them (on a
+    seeded sample of REFERENCE_PREDICTION_ROWS of a bigger table; replaced by the predictions on held-out rows
+    when the run scores some: designer.core.runner.write_bundles)."""
     from designer.core.drift import reference_profile
     from designer.core.model import predict_outputs
 
@@ -329,7 +335,11 @@ def training_reference(ctx: RunContext, model: TrainedModel, table: Table) -> di
     if raw is None:
         return None
     ctx.progress(0.9, "profiling the training rows (reference for drift)")
-    outputs = predict_outputs(model.estimator, model.task, feature_matrix(table.frame[model.features]))
+    frame = table.frame
+    if len(frame) > REFERENCE_PREDICTION_ROWS:
+        rows = np.sort(np.random.default_rng(0).choice(len(frame), REFERENCE_PREDICTION_ROWS, replace=False))
+        frame = frame.iloc[rows]
+    outputs = predict_outputs(model.estimator, model.task, feature_matrix(frame[model.features]))
     predictions = outputs.get("prediction", outputs.get("cluster"))
     return reference_profile(raw, model.input_schema.columns, predictions, model.task, rows="training")
 

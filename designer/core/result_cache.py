@@ -21,6 +21,7 @@ import os
 import shutil
 import tempfile
 import threading
+import weakref
 
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ class ResultCache:
     def __init__(self, root: Path, max_bytes: int = MAX_BYTES) -> None:
         self.root = Path(root)
         self.max_bytes = max_bytes
+        self._frames = _WrittenFrames()
 
     def _dir(self, fingerprint: str) -> Path:
         key = hashlib.sha256(f"{fingerprint}:{_versions()}".encode()).hexdigest()
@@ -60,7 +62,7 @@ class ResultCache:
             manifest: dict[str, Any] = {"format": FORMAT, "version": 1, "ports": {}}
             for port, value in outputs.items():
                 if isinstance(value, Table):
-                    manifest["ports"][port] = _write_table(tmp, port, value)
+                    manifest["ports"][port] = _write_table(tmp, port, value, self._frames)
                 elif isinstance(value, TrainedModel):
                     from designer.core.bundle import write_bundle
 
@@ -72,6 +74,7 @@ class ResultCache:
             (tmp / "manifest.json").write_text(json.dumps(manifest))
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp, final)
+            self._frames.moved(tmp, final)
         except Exception:  # noqa: BLE001  (a full disk or an unsavable value: the run goes on without it)
             shutil.rmtree(tmp, ignore_errors=True)
             return False
@@ -146,21 +149,49 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _write_table(folder: Path, port: str, table: Any) -> dict[str, Any]:
+class _WrittenFrames:
+    """The frames this cache wrote, by identity while they live: a frame handed on unchanged from node to
+    node (a split's rows become the next tables' rows before cleaning) is hard-linked to the file written
+    first, not written again."""
+
+    def __init__(self) -> None:
+        self._files: dict[int, tuple[weakref.ref[Any], Path]] = {}
+        self._pending: list[tuple[Any, Path]] = []
+
+    def write(self, frame: Any, path: Path) -> None:
+        known = self._files.get(id(frame))
+        if known is not None and known[0]() is frame:
+            try:
+                os.link(known[1], path)
+                return
+            except OSError:  # gone (trimmed), or a file system without links: write it
+                pass
+        frame.to_parquet(path)
+        self._pending.append((frame, path))
+
+    def moved(self, tmp: Path, final: Path) -> None:
+        """The entry written in `tmp` is now `final`: its files can be linked to."""
+        self._files = {k: v for k, v in self._files.items() if v[0]() is not None}
+        for frame, path in self._pending:
+            self._files[id(frame)] = (weakref.ref(frame), final / path.relative_to(tmp))
+        self._pending.clear()
+
+
+def _write_table(folder: Path, port: str, table: Any, frames: _WrittenFrames) -> dict[str, Any]:
     import skops.io as sio
 
-    table.frame.to_parquet(folder / f"{port}.frame.parquet")
+    frames.write(table.frame, folder / f"{port}.frame.parquet")
     if table.meta is not None:
-        table.meta.to_parquet(folder / f"{port}.meta.parquet")
+        frames.write(table.meta, folder / f"{port}.meta.parquet")
     if table.features is not None:
-        table.features.to_parquet(folder / f"{port}.features.parquet")
+        frames.write(table.features, folder / f"{port}.features.parquet")
     (folder / f"{port}.recipe.skops").write_bytes(sio.dumps({"recipe": list(table.recipe)}))
     extras: dict[str, Any] = {}  # what refits (raw), drift references (source) and exported checks (sample) need later
     for name, extra in (("raw", table.raw), ("source", _source_rows(table)), ("sample", table.source_sample)):
         if isinstance(extra, str):
             extras[name] = extra
         elif extra is not None:
-            extra.to_parquet(folder / f"{port}.{name}.parquet")
+            frames.write(extra, folder / f"{port}.{name}.parquet")
             extras[name] = True
     return {"kind": "table", "meta": table.meta is not None, "features": table.features is not None, **extras,
             "source_schema": table.source_schema.model_dump(mode="json") if table.source_schema else None,
@@ -169,13 +200,16 @@ def _write_table(folder: Path, port: str, table: Any) -> dict[str, Any]:
 
 
 def _source_rows(table: Any) -> Any:
-    """The table's rows as they left their source; "frame" when that is its frame itself (no cleaning yet,
-    same columns), which is then not saved twice."""
+    """The table's rows as they left their source; "frame" or "raw" when those are its frame (no cleaning
+    yet) or its rows before cleaning (same columns), which are then not saved twice."""
     source = table.source_frame
     if source is None:
         return None
     if not table.recipe and table.frame.columns.equals(source.columns):
         return "frame"
+    raw = table.raw
+    if raw is not None and raw.columns.equals(source.columns) and raw.dtypes.equals(source.dtypes):
+        return "raw"  # the rows before cleaning are the source's rows (row steps change no values)
     return table.raw_rows()
 
 
@@ -209,8 +243,8 @@ def _read_table(folder: Path, port: str, info: dict[str, Any]) -> Any:
     features = pd.read_parquet(folder / f"{port}.features.parquet") if info.get("features") else None
     raw, source, sample = (pd.read_parquet(folder / f"{port}.{name}.parquet") if info.get(name) is True else None
                            for name in ("raw", "source", "sample"))
-    if info.get("source") == "frame":
-        source = frame
+    if info.get("source") in ("frame", "raw"):
+        source = frame if info["source"] == "frame" else raw
     schema = info.get("source_schema")
     return Table(frame=frame, recipe=tuple(recipe), raw=raw, source_frame=source, source_sample=sample,
                  source_schema=TableSchema.model_validate(schema) if schema else None,

@@ -104,6 +104,9 @@ def test_reused_cleaning_keeps_what_refits_drift_and_export_checks_need(tmp_path
     path.write_text(p.to_json_text())
     first = run(capsys, str(path), "--out", str(tmp_path / "a"))
     assert first["status"]["encode"] == "finished"
+    results = Path(os.environ["PIPELINE_DESIGNER_STORE"]) / "results"
+    raws = list(results.rglob("data.raw.parquet"))
+    assert len(raws) == 3 and all(f.stat().st_nlink > 1 for f in raws)  # the split's rows, linked, not copied
     second = run(capsys, str(path), "--out", str(tmp_path / "b"), "--set", "tune.candidates=3")
     assert second["status"]["encode"] == "cached" and second["status"]["tune"] == "finished"
     assert second["metrics"]["tune"][0]["metrics"]["reused"] == 2  # only the new candidate was fitted
