@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import queue
 import threading
 import time
@@ -432,6 +433,10 @@ class _Saver:
         self.queue.put((fingerprint, outputs))
 
     def _work(self) -> None:
+        try:  # below the nodes' threads: saving uses the CPU time their work leaves (a thread's own nice on Linux)
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), SAVER_NICE)
+        except (AttributeError, OSError):  # not Linux, or not allowed
+            pass
         while (item := self.queue.get()) is not None:
             self.results.put(*item)
 
@@ -443,6 +448,9 @@ class _Saver:
             if cancel is not None and cancel():
                 return
 
+
+SAVER_NICE = 10
+"""How much lower the saving thread's scheduling priority is than the run's (Linux: per thread)."""
 
 POLL = 0.05
 """Seconds between looks at the cancel flag while a node runs in its worker thread."""

@@ -77,8 +77,8 @@ def test_changed_file_contents_are_noticed_even_with_the_same_size_and_time(tmp_
 def test_an_unreadable_saved_result_is_computed_again(tmp_path, capsys):
     first = run(capsys, str(DIABETES), "--out", str(tmp_path / "a"))
     results = Path(os.environ["PIPELINE_DESIGNER_STORE"]) / "results"
-    for f in results.rglob("*.parquet"):
-        f.write_bytes(b"not parquet")
+    for f in results.rglob("*.arrow"):
+        f.write_bytes(b"not arrow")
     again = run(capsys, str(DIABETES), "--out", str(tmp_path / "b"))
     assert again["metrics"] == first["metrics"]
     shutil.rmtree(results)
@@ -105,7 +105,7 @@ def test_reused_cleaning_keeps_what_refits_drift_and_export_checks_need(tmp_path
     first = run(capsys, str(path), "--out", str(tmp_path / "a"))
     assert first["status"]["encode"] == "finished"
     results = Path(os.environ["PIPELINE_DESIGNER_STORE"]) / "results"
-    raws = list(results.rglob("data.raw.parquet"))
+    raws = list(results.rglob("data.raw.arrow"))
     assert len(raws) == 3 and all(f.stat().st_nlink > 1 for f in raws)  # the split's rows, linked, not copied
     second = run(capsys, str(path), "--out", str(tmp_path / "b"), "--set", "tune.candidates=3")
     assert second["status"]["encode"] == "cached" and second["status"]["tune"] == "finished"
