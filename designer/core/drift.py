@@ -2,7 +2,7 @@
 
 The reference profile (saved in bundles as `reference.json`) holds, for every raw input column of the rows
 the model was fit on: row count, missing count, min, max, mean, standard deviation and 1,001 quantiles for
-numbers; category counts for text. The same for the predictions, on held-out rows when the run scored some
+numbers (and every value, sorted, of a column of at most EXACT_ROWS values); category counts for text. The same for the predictions, on held-out rows when the run scored some
 (else on the training rows; the profile says which).
 
 Each column of new data is compared with its profile:
@@ -10,7 +10,8 @@ Each column of new data is compared with its profile:
   effect), Kolmogorov-Smirnov D and p, a rank test of location (Mann-Whitney) and of scale (Mood), PSI;
 - categories (missing is a category of its own): unseen-category rate, Jensen-Shannon distance, Cohen's w
   (the effect), a two-sample chi-square test (rare categories merged so every expected count is >= 5), PSI.
-Every test works from the stored profile alone (the ECDF of the reference comes from its quantiles).
+Every test works from the stored profile alone (the ECDF of the reference comes from its values when they
+are kept, else from its quantiles).
 
 Verdict per column: drift when an effect is at least `effect` (0.1) AND its test's p-value, Bonferroni-
 adjusted over the column's tests, is below `p` (0.01); "not enough rows" below `min_rows`. The data set is
@@ -29,6 +30,10 @@ FORMAT = "pipeline-designer-reference"
 VERSION = 1
 QUANTILES = 1001
 LEVELS = np.linspace(0.0, 1.0, QUANTILES)
+EXACT_ROWS = 10_000
+"""A number column with at most this many values keeps them all in its profile: its ECDF, and so every test
+against it (KS exactly as scipy.stats.ks_2samp on the raw column), is then exact. Between quantiles a small
+reference's ECDF is steps that no interpolation can guess; a large one's is smooth."""
 MAX_CATEGORIES = 1000
 PSI_BINS = 10
 MIN_EXPECTED = 5.0
@@ -71,6 +76,8 @@ def numeric_profile(values: np.ndarray) -> dict[str, Any]:
         out.update({"min": _f(present[0]), "max": _f(present[-1]), "mean": _f(present.mean()),
                     "std": _f(present.std(ddof=1)) if present.size > 1 else 0.0,
                     "quantiles": quantiles_of_sorted(present).tolist(), "quantile_method": "nearest"})
+        if present.size <= EXACT_ROWS:
+            out["values"] = present.tolist()
     return out
 
 
@@ -157,14 +164,20 @@ PSEUDO_ROWS = 200_000
 
 
 class ReferenceCdf:
-    """The reference's ECDF from its 1,001 stored quantiles (rows of known rank) and its row count: a sorted
-    stand-in sample with the stored rows at their ranks and the rows between them spread evenly (at most
-    PSEUDO_ROWS of them: above that the steps are finer than anything a test can see). Exact for up to
-    1,001 rows."""
+    """The reference's ECDF: its stored values when the profile keeps them (up to EXACT_ROWS), else from its
+    1,001 stored quantiles (rows of known rank) and its row count: a sorted stand-in sample with the stored
+    rows at their ranks and the rows between them spread evenly (at most PSEUDO_ROWS of them: above that
+    the steps are finer than anything a test can see)."""
 
     def __init__(self, profile: Mapping[str, Any]) -> None:
-        q = np.asarray(profile["quantiles"], dtype=np.float64)
         self.n = int(profile["count"] - profile["missing"])
+        values = profile.get("values")
+        if isinstance(values, list) and len(values) == self.n > 0:  # every row kept: the exact ECDF
+            self.sample = np.sort(np.asarray(values, dtype=np.float64))
+            self.m = self.n
+            self.ties = bool(np.any(self.sample[1:] == self.sample[:-1]))
+            return
+        q = np.asarray(profile["quantiles"], dtype=np.float64)
         ranks = np.round(np.linspace(0.0, 1.0, len(q)) * (self.n - 1))
         if profile.get("quantile_method", "nearest") != "nearest":  # other definitions: spread by level
             ranks = np.linspace(0.0, 1.0, len(q)) * (self.n - 1)

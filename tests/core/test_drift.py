@@ -128,22 +128,30 @@ def test_categorical_measures_unseen_and_missing():
     assert missing["missing_rate"] == pytest.approx(0.375) and missing["verdict"] == "drift"
 
 
-def test_ks_p_from_quantiles_against_scipy_on_the_raw_column():
-    """Within 0.01 of scipy up to 200 new rows with 5,000 reference rows, and exact for references of up to
-    1,001 rows; larger windows of a large reference are limited by what 1,001 quantiles can hold (the bench
-    prints the figures)."""
+def test_ks_p_from_the_profile_against_scipy_on_the_raw_column():
+    """A reference of up to EXACT_ROWS values keeps them all: KS p is scipy's exactly while both use the exact
+    distribution (up to 10 million row pairs), within 0.01 above. A larger reference keeps 1,001 quantiles:
+    within 0.01 too."""
+    from designer.core.drift import EXACT_ROWS
+
     rng = np.random.default_rng(3)
-    worst_small, worst_exact = 0.0, 0.0
-    for n2 in (50, 100, 200):
-        for _ in range(15):
-            ref, cur = rng.normal(size=5000), rng.normal(rng.choice([0, 0.3 / np.sqrt(n2)]), 1, n2)
-            got = compare_numeric(numeric_profile(ref), cur, Thresholds())["ks_p"]
-            worst_small = max(worst_small, abs(got - ks_2samp(ref, cur).pvalue))
-    for n2 in (100, 2000):
-        ref, cur = rng.exponential(size=900), rng.exponential(1.05, n2)
-        got = compare_numeric(numeric_profile(ref), cur, Thresholds())["ks_p"]
-        worst_exact = max(worst_exact, abs(got - ks_2samp(ref, cur).pvalue))
-    assert worst_small <= 0.01 and worst_exact < 1e-9
+    worst_exact, worst_large = 0.0, 0.0
+    for n2 in (50, 200, 2000, 5000, 10000):
+        for _ in range(3):
+            ref, cur = rng.normal(size=5000), rng.normal(rng.choice([0, 1.0 / np.sqrt(n2)]), 1, n2)
+            profile = numeric_profile(ref)
+            assert len(profile["values"]) == 5000 and len(profile["quantiles"]) == 1001
+            error = abs(compare_numeric(profile, cur, Thresholds())["ks_p"] - ks_2samp(ref, cur).pvalue)
+            if 5000 * n2 <= 10_000_000:
+                assert error < 1e-9, n2
+            worst_exact = max(worst_exact, error)
+    for n2 in (200, 2000):
+        ref, cur = rng.exponential(size=4 * EXACT_ROWS), rng.exponential(1.02, n2)
+        profile = numeric_profile(ref)
+        assert "values" not in profile
+        worst_large = max(worst_large, abs(compare_numeric(profile, cur, Thresholds())["ks_p"]
+                                           - ks_2samp(ref, cur).pvalue))
+    assert worst_exact <= 0.01 and worst_large <= 0.01
 
 
 def test_discrete_numbers_do_not_raise_false_alarms():

@@ -16,6 +16,7 @@ def test_false_alarms_and_power_meet_their_targets():
     failed = [f"{c.kind} {c.change} @{c.window}: {c.rate:.3f}" for c in cells if meets(c) is False]
     assert not failed, failed
     assert len(cells) == 31
-    # the KS p-value from the stored quantiles, against scipy on the raw columns (25 trials a window)
-    small = max(max(c.ks_error) for c in cells if c.ks_error and c.window <= 200)
-    assert small <= 0.01
+    # the KS p-value from the stored profile (a 5,000-row reference keeps every value), against scipy on the
+    # raw columns (25 trials a window): within 0.01 at every window
+    worst = max(max(c.ks_error) for c in cells if c.ks_error)
+    assert worst <= 0.01
