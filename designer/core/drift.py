@@ -2,8 +2,9 @@
 
 The reference profile (saved in bundles as `reference.json`) holds, for every raw input column of the rows
 the model was fit on: row count, missing count, min, max, mean, standard deviation and 1,001 quantiles for
-numbers (and every value, sorted, of a column of at most EXACT_ROWS values); category counts for text. The same for the predictions, on held-out rows when the run scored some
-(else on the training rows; the profile says which).
+numbers (and every value, sorted, of a column of at most EXACT_ROWS values); category counts for text. The
+same for the predictions, on held-out rows when the run scored some (else on the training rows; the profile
+says which).
 
 Each column of new data is compared with its profile:
 - numbers: missing-rate change, out-of-range rate, normalized Wasserstein distance (W1 / reference sd: the
