@@ -32,7 +32,8 @@ def ks_accuracy(trials: int = 20) -> None:
     rng = np.random.default_rng(7)
     windows = (50, 200, 1000, 5000, 10000)
     print("\nKS p from the stored profile (every value up to 10,000 rows, else 1,001 quantiles) vs "
-          f"scipy.stats.ks_2samp on the raw columns: largest |difference| over {trials} trials (no change, or a shift putting p in the decision range)")
+          f"scipy.stats.ks_2samp on the raw columns: largest |difference| over {trials} trials (no change, or a "
+          "shift putting p in the decision range)")
     print(f"  {'reference rows':>14}  " + "  ".join(f"{w:>8}" for w in windows))
     for n1 in (1000, 5000, 20000, 100000):
         cells = []
