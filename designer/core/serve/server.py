@@ -118,7 +118,9 @@ class Stats:
             self.rows += rows
             if rows:
                 self.latencies.append(ms)
-            self.recent.append({"time": time.time(), "method": method, "path": path, "status": status,
+            # the time the request arrived: recorded after the answer is sent, so requests sent one after
+            # the other can be recorded out of order; `recent` is listed by arrival
+            self.recent.append({"time": time.time() - ms / 1000.0, "method": method, "path": path, "status": status,
                                 "ms": round(ms, 3), "rows": rows, "request_id": request_id})
 
     def to_json(self) -> dict[str, Any]:
@@ -131,7 +133,8 @@ class Stats:
             return {"started": self.started, "uptime_s": round(time.time() - self.started, 1),
                     "requests": self.requests, "rows": self.rows,
                     "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
-                    "p50_ms": pick(0.50), "p99_ms": pick(0.99), "recent": list(self.recent)}
+                    "p50_ms": pick(0.50), "p99_ms": pick(0.99),
+                    "recent": sorted(self.recent, key=lambda r: r["time"])}
 
 
 class Endpoint:
