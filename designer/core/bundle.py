@@ -15,8 +15,8 @@ import io
 import json
 import platform
 import zipfile
-from functools import lru_cache
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from designer.core.errors import BadInput
 from designer.core.model import TrainedModel
 from designer.core.pipeline import atomic_write_bytes
 from designer.core.schema import TableSchema
+from designer.core.skops_io import skops_io
 
 FORMAT = "pipeline-designer-bundle"
 VERSION = 1
@@ -77,7 +78,7 @@ def trusted_types(untrusted: set[str], path: Path, needs: dict[str, Any], regist
 
 def plugins_needed(payload: bytes, registry: Any = None) -> dict[str, dict[str, str]]:
     """The plugins whose classes a saved model holds: {name: {package, version}}."""
-    import skops.io as sio
+    sio = skops_io()
 
     from designer.core.registry import default_registry
 
@@ -118,7 +119,7 @@ def library_versions() -> dict[str, str]:
 
 def model_payload(model: TrainedModel) -> bytes:
     """`model.skops`: the estimator and the fitted recipe saved with skops (the slow part of writing a bundle)."""
-    import skops.io as sio
+    sio = skops_io()
 
     return sio.dumps({"estimator": model.estimator, "recipe": list(model.recipe)})
 
@@ -396,7 +397,7 @@ def load_bundle(path: str | Path) -> tuple[TrainedModel, dict[str, Any], list[st
         open_zip(io.BytesIO(payload), lambda m: _refuse(p, m), "model.skops").close()
     except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, ValueError) as e:
         raise _refuse(p, f"model.skops is not readable ({str(e)[:200]})") from None
-    import skops.io as sio  # only now: a refused file costs no scikit-learn import
+    sio = skops_io()  # only now: a refused file costs no scikit-learn import
     try:
         untrusted = set(sio.get_untrusted_types(data=payload))
     except Exception as e:  # skops raises many kinds for corrupt data

@@ -46,7 +46,9 @@ def started_outputs(early: EarlyOutputs, node_id: str, outputs: dict[str, Any], 
 
     for port, value in outputs.items():
         if isinstance(value, TrainedModel) and value.node_id == node_id:
-            import skops.io  # noqa: F401  (here, not in the thread: see the module's docstring)
+            from designer.core.skops_io import skops_io
+
+            skops_io()  # here, not in the thread: see the module's docstring
 
             early.start(("payload", id(value)), model_payload, value)
         elif isinstance(value, Table) and value.scored is not None:

@@ -23,9 +23,10 @@ import shutil
 import tempfile
 import threading
 import weakref
-
 from pathlib import Path
 from typing import Any
+
+from designer.core.skops_io import skops_io
 
 FORMAT = "pipeline-designer-results"
 VERSION = 2
@@ -128,7 +129,7 @@ def preload() -> None:
         import pandas  # noqa: F401
         import pyarrow.feather  # noqa: F401
         import sklearn.base  # noqa: F401
-        import skops.io  # noqa: F401
+        skops_io()
 
 
 @functools.lru_cache(maxsize=1)
@@ -197,7 +198,7 @@ def read_frame(path: Path) -> Any:
 
 
 def _write_table(folder: Path, port: str, table: Any, frames: _WrittenFrames) -> dict[str, Any]:
-    import skops.io as sio
+    sio = skops_io()
 
     frames.write(table.frame, folder / f"{port}.frame.arrow")
     if table.meta is not None:
@@ -246,7 +247,7 @@ def _read(folder: Path, port: str, info: dict[str, Any]) -> Any:
 
 
 def _read_table(folder: Path, port: str, info: dict[str, Any]) -> Any:
-    import skops.io as sio
+    sio = skops_io()
 
     from designer.core.bundle import trusted_types
     from designer.core.schema import TableSchema
