@@ -100,14 +100,16 @@ def export_columns(node: ColumnStepNode, params: Any, ctx: ExportContext) -> lis
 
 
 def export_step(node: ColumnStepNode, params: Any, ctx: ExportContext, transformer: Any,
-                remainder: str = "passthrough") -> ExportFragment:
-    """The fragment of a column step: `transformer` on the step's columns (none: the table flows on)."""
+                remainder: str = "passthrough", helpers: list[str] | None = None) -> ExportFragment:
+    """The fragment of a column step: `transformer` on the step's columns, with the `helpers` it needs (no
+    columns: the table flows on, its roles changed)."""
     cols = export_columns(node, params, ctx)
-    if not cols:
-        table = ctx.table()
-        return ExportFragment(outputs={"data": table})
     meta, features = roles(params)
-    return ctx.column_step(transformer, cols, meta, features, remainder)
+    if not cols:
+        return ctx.roles_step(meta, features)
+    frag = ctx.column_step(transformer, cols, meta, features, remainder)
+    frag.helpers += helpers or []
+    return frag
 
 
 def roles(params: Any) -> tuple[list[str], list[str]]:
