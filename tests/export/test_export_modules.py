@@ -1,0 +1,72 @@
+"""Exports of single modules, each put into a sample pipeline that the designer runs and exports with the run's
+values: the script, run with `--check`, gives the designer's metrics and Score output bit for bit and imports
+only pandas, numpy and scikit-learn."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from designer.core.engine import Engine
+from designer.core.export import Expected, export_script
+from designer.core.pipeline import Pipeline, parse_pipeline
+from designer.core.runner import metrics_of
+from tests.conftest import SAMPLES
+from tests.export.test_export import (assert_checks_and_scores_like_the_designer, assert_passes_ruff,
+                                     assert_plain_imports)
+
+
+def with_node(sample: str, node: dict[str, Any], link: tuple[str, str], params: dict[str, dict[str, Any]] | None = None,
+              drop: tuple[str, ...] = ()) -> Pipeline:
+    """A sample pipeline with `node` put on its link `link` (from, to), other nodes' `params` updated and the
+    nodes `drop` removed."""
+    data = json.loads((SAMPLES / f"{sample}.pipeline.json").read_text())
+    data["nodes"] = [n for n in data["nodes"] if n["id"] not in drop] + [node]
+    for n in data["nodes"]:
+        n["params"].update((params or {}).get(n["id"], {}))
+    source, target = link
+    links = [l for l in data["links"] if (l["from"], l["to"]) != link and l["from"].split(".")[0] not in drop
+             and l["to"].split(".")[0] not in drop]
+    assert len(links) == len(data["links"]) - 1 - sum(l["to"].split(".")[0] in drop for l in data["links"])
+    data["links"] = links + [{"from": source, "to": f"{node['id']}.data"}, {"from": f"{node['id']}.data", "to": target}]
+    return parse_pipeline(json.dumps(data))
+
+
+def exported(pipeline: Pipeline, tmp_path: Path) -> tuple[str, Any]:
+    """The pipeline run by the designer (outputs kept), and its script, written as tmp_path/train.py."""
+    result = Engine().run(pipeline, SAMPLES.resolve(), keep_outputs=True)
+    assert result.ok, result.errors
+    script = tmp_path / "train.py"
+    text = export_script(pipeline, SAMPLES.resolve(), script, expected=Expected("test", "0" * 64, metrics_of(result)),
+                         values=result.outputs)
+    script.write_text(text)
+    return text, result
+
+
+def assert_exact(pipeline: Pipeline, tmp_path: Path) -> str:
+    """The exported script checks the designer's metrics, writes its scored rows bit for bit, imports only
+    pandas, numpy and scikit-learn, and passes ruff; returns its text."""
+    text, result = exported(pipeline, tmp_path)
+    assert_plain_imports(text)
+    assert_checks_and_scores_like_the_designer(tmp_path / "train.py", result)
+    assert_passes_ruff(tmp_path / "train.py")
+    return text
+
+
+@pytest.mark.parametrize("params", [
+    {"mode": "fraction", "fraction": 0.6, "seed": 3},
+    {"mode": "rows", "rows": 250, "seed": 5},
+    {"mode": "fraction", "fraction": 0.7, "stratify": "sex", "seed": 9},
+    {"mode": "rows", "rows": 300, "stratify": "sex", "seed": 11},
+], ids=["fraction", "rows", "stratified-fraction", "stratified-rows"])
+def test_partition_and_sample_exports_the_designers_sample(params: dict[str, Any], tmp_path: Path) -> None:
+    pipeline = with_node("diabetes_linear_regression", {"id": "sample", "type": "split.sample", "params": params},
+                         ("data.data", "split.data"))
+    text = assert_exact(pipeline, tmp_path)
+    assert (f"sample_data = sampled_rows(data_data, mode={params['mode']!r}, fraction={params.get('fraction', 0.1)}, "
+            f"rows={params.get('rows', 10_000)}, stratify={params.get('stratify', '')!r}, seed={params['seed']})"
+            ) in text
+    assert text.count("def sampled_rows(") == 1 and text.count("def quotas(") == 1
