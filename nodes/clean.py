@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from designer.core.errors import BadInput
-from designer.core.export import ExportContext, ExportFragment, NeedsRun, literal
+from designer.core.export import ExportContext, ExportFragment, NeedsRun, estimator_code, helper_source, literal
 from designer.core.recipe import (ClipStep, DropStep, EditStep, EncodeStep, SelectStep, Step, TransformerStep,
                                    as_categories, located_values, percentile_bounds, sklearn_input)
 from designer.core.schema import ColumnName, Columns, Kind, TableSchema
@@ -455,6 +455,22 @@ class ClipValues(ColumnStepNode):
             pct = (params.lower_percentile, params.upper_percentile)
             return ClipStep(lower, upper, pct, **self.step_args(frame, cols, ctx))
         return ClipStep(lower, upper, **self.step_args(frame, cols, ctx))
+
+    def export(self, params: ClipParams, ctx: ExportContext) -> ExportFragment:
+        """A ClipColumns step (defined in the script): the same fixed bounds, or the same percentiles learned
+        from the rows the script fits it on."""
+        from designer.core.export_steps import ClipColumns
+        from designer.core.recipe import clip_columns, percentile_bounds
+
+        if params.mode == "bounds":
+            clip = ClipColumns(lower=params.lower, upper=params.upper)
+        else:
+            clip = ClipColumns(percentiles=(params.lower_percentile, params.upper_percentile))
+        code, imports = estimator_code(clip, defined=(ClipColumns,))
+        imports |= {"import numpy as np", "from sklearn.base import BaseEstimator, OneToOneFeatureMixin, "
+                                          "TransformerMixin"}
+        return export_step(self, params, ctx, (code, imports),
+                           helpers=helper_source(percentile_bounds, clip_columns, ClipColumns))
 
 
 # ---------------------------------------------------------------------------------------- metadata

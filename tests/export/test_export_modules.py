@@ -70,3 +70,21 @@ def test_partition_and_sample_exports_the_designers_sample(params: dict[str, Any
             f"rows={params.get('rows', 10_000)}, stratify={params.get('stratify', '')!r}, seed={params['seed']})"
             ) in text
     assert text.count("def sampled_rows(") == 1 and text.count("def quotas(") == 1
+
+
+@pytest.mark.parametrize("params", [
+    {"columns": {"mode": "numeric", "exclude": ["progression"]}, "lower_percentile": 5, "upper_percentile": 95},
+    {"columns": ["bmi", "bp"], "mode": "bounds", "lower": -0.05, "upper": 0.06},
+    {"columns": ["s1"], "mode": "bounds", "upper": 0.05},
+], ids=["percentiles", "bounds", "upper-bound"])
+def test_clip_values_exports_a_transformer_that_learns_the_same_bounds(params: dict[str, Any],
+                                                                        tmp_path: Path) -> None:
+    pipeline = with_node("diabetes_linear_regression", {"id": "clip", "type": "clean.clip", "params": params},
+                         ("split.train", "scale.data"))
+    text = assert_exact(pipeline, tmp_path)
+    if params.get("mode") == "bounds":
+        bounds = f"lower={params.get('lower')}, upper={params['upper']}, percentiles=None"
+        assert f"step('clip', ClipColumns({bounds})" in text
+    else:
+        assert "step('clip', ClipColumns(lower=None, upper=None, percentiles=(5.0, 95.0)), ['age', 'sex'," in text
+    assert "class ClipColumns(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):" in text
