@@ -510,3 +510,15 @@ class EditMetadata(ColumnStepNode):
 
     def fit(self, params: EditParams, frame: Any, cols: list[str], ctx: RunContext) -> Step:
         return EditStep(dict(params.cast), dict(params.rename), **self.step_args(frame, cols, ctx))
+
+    def export(self, params: EditParams, ctx: ExportContext) -> ExportFragment:
+        """A FunctionTransformer of `edit_columns` (defined in the script) on the cast and renamed columns."""
+        from sklearn.preprocessing import FunctionTransformer
+
+        from designer.core.recipe import as_categories, cast_values, edit_columns, quote, row_number, to_numbers
+
+        edit = FunctionTransformer(edit_columns, kw_args={"casts": dict(params.cast), "renames": dict(params.rename)})
+        code, imports = estimator_code(edit, defined=(edit_columns,))
+        return export_step(self, params, ctx, (code, imports | {"import numpy as np"}),
+                           helpers=helper_source(to_numbers, quote, row_number, as_categories, cast_values,
+                                                 edit_columns))

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from designer.core.engine import Engine
+from designer.core.errors import BadInput
 from designer.core.export import Expected, export_script
 from designer.core.pipeline import Pipeline, parse_pipeline
 from designer.core.runner import metrics_of
@@ -88,3 +89,40 @@ def test_clip_values_exports_a_transformer_that_learns_the_same_bounds(params: d
     else:
         assert "step('clip', ClipColumns(lower=None, upper=None, percentiles=(5.0, 95.0)), ['age', 'sex'," in text
     assert "class ClipColumns(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):" in text
+
+
+@pytest.mark.parametrize("params, link", [
+    ({"cast": {"rooms": "categorical", "distance_km": "numeric"}, "rename": {"area_m2": "area", "rooms": "room_count"},
+      "meta": ["condition"]}, ("split.train", "fill_numbers.data")),
+    # roles only, before the split: the scored test rows give 'city' back first, as a meta column
+    ({"meta": ["city"]}, ("data.data", "split.data")),
+], ids=["cast-rename-meta", "meta-only"])
+def test_edit_metadata_exports_the_same_casts_renames_and_roles(params: dict[str, Any], link: tuple[str, str],
+                                                                  tmp_path: Path) -> None:
+    pipeline = with_node("messy_housing_boosted_trees", {"id": "edit", "type": "clean.edit", "params": params}, link,
+                         # a category of rooms seen only in the test rows; fewer trees: a faster test
+                         {"encode": {"unseen": "ignore"}, "learner": {"n_trees": 30}})
+    text = assert_exact(pipeline, tmp_path)
+    if "cast" in params:
+        assert ("step('edit', FunctionTransformer(func=edit_columns, inverse_func=None, validate=False, "
+                "accept_sparse=False, check_inverse=True, feature_names_out=None, kw_args={'casts': {'rooms': "
+                "'categorical', 'distance_km': 'numeric'}, 'renames': {'area_m2': 'area', 'rooms': 'room_count'}}, "
+                "inv_kw_args=None), ['rooms', 'distance_km', 'area_m2'])") in text
+    else:
+        assert "step('edit'" not in text and "def edit_columns(" not in text  # roles only: no step to replay
+        assert "'regression')" in text and "['city', 'area_m2', 'rooms'" in text  # shown: the meta column first
+
+
+def test_an_edit_of_the_label_is_refused_naming_the_train_node(tmp_path: Path) -> None:
+    for params, label, why in (({"cast": {"price_k": "numeric"}}, "price_k", "transforms the label 'price_k'"),
+                               ({"rename": {"price_k": "price"}}, "price", "renamed or made ('price')")):
+        pipeline = with_node("messy_housing_boosted_trees", {"id": "edit", "type": "clean.edit", "params": params},
+                             ("split.train", "fill_numbers.data"),
+                             {"train": {"label": label}, "fill_numbers": {"columns": {"mode": "numeric",
+                                                                                      "exclude": [label]}},
+                              "learner": {"n_trees": 5}}, drop=("score", "evaluate"))
+        result = Engine().run(pipeline, SAMPLES.resolve(), keep_outputs=True)
+        assert result.ok, result.errors
+        with pytest.raises(BadInput, match="export cannot write") as err:
+            export_script(pipeline, SAMPLES.resolve(), tmp_path / "x.py", values=result.outputs)
+        assert err.value.location.node == "train" and why in err.value.message
