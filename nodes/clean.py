@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from designer.core.errors import BadInput
-from designer.core.export import ExportContext, ExportFragment, NeedsRun, literal
+from designer.core.export import ExportContext, ExportFragment, NeedsRun, estimator_code, helper_source, literal
 from designer.core.recipe import (ClipStep, DropStep, EditStep, EncodeStep, SelectStep, Step, TransformerStep,
                                    as_categories, located_values, percentile_bounds, sklearn_input)
 from designer.core.schema import ColumnName, Columns, Kind, TableSchema
@@ -100,14 +100,16 @@ def export_columns(node: ColumnStepNode, params: Any, ctx: ExportContext) -> lis
 
 
 def export_step(node: ColumnStepNode, params: Any, ctx: ExportContext, transformer: Any,
-                remainder: str = "passthrough") -> ExportFragment:
-    """The fragment of a column step: `transformer` on the step's columns (none: the table flows on)."""
+                remainder: str = "passthrough", helpers: list[str] | None = None) -> ExportFragment:
+    """The fragment of a column step: `transformer` on the step's columns, with the `helpers` it needs (no
+    columns: the table flows on, its roles changed)."""
     cols = export_columns(node, params, ctx)
-    if not cols:
-        table = ctx.table()
-        return ExportFragment(outputs={"data": table})
     meta, features = roles(params)
-    return ctx.column_step(transformer, cols, meta, features, remainder)
+    if not cols:
+        return ctx.roles_step(meta, features)
+    frag = ctx.column_step(transformer, cols, meta, features, remainder)
+    frag.helpers += helpers or []
+    return frag
 
 
 def roles(params: Any) -> tuple[list[str], list[str]]:
@@ -454,6 +456,22 @@ class ClipValues(ColumnStepNode):
             return ClipStep(lower, upper, pct, **self.step_args(frame, cols, ctx))
         return ClipStep(lower, upper, **self.step_args(frame, cols, ctx))
 
+    def export(self, params: ClipParams, ctx: ExportContext) -> ExportFragment:
+        """A ClipColumns step (defined in the script): the same fixed bounds, or the same percentiles learned
+        from the rows the script fits it on."""
+        from designer.core.export_steps import ClipColumns
+        from designer.core.recipe import clip_columns, percentile_bounds
+
+        if params.mode == "bounds":
+            clip = ClipColumns(lower=params.lower, upper=params.upper)
+        else:
+            clip = ClipColumns(percentiles=(params.lower_percentile, params.upper_percentile))
+        code, imports = estimator_code(clip, defined=(ClipColumns,))
+        imports |= {"import numpy as np", "from sklearn.base import BaseEstimator, OneToOneFeatureMixin, "
+                                          "TransformerMixin"}
+        return export_step(self, params, ctx, (code, imports),
+                           helpers=helper_source(percentile_bounds, clip_columns, ClipColumns))
+
 
 # ---------------------------------------------------------------------------------------- metadata
 class EditParams(Params):
@@ -492,3 +510,15 @@ class EditMetadata(ColumnStepNode):
 
     def fit(self, params: EditParams, frame: Any, cols: list[str], ctx: RunContext) -> Step:
         return EditStep(dict(params.cast), dict(params.rename), **self.step_args(frame, cols, ctx))
+
+    def export(self, params: EditParams, ctx: ExportContext) -> ExportFragment:
+        """A FunctionTransformer of `edit_columns` (defined in the script) on the cast and renamed columns."""
+        from sklearn.preprocessing import FunctionTransformer
+
+        from designer.core.recipe import as_categories, cast_values, edit_columns, quote, row_number, to_numbers
+
+        edit = FunctionTransformer(edit_columns, kw_args={"casts": dict(params.cast), "renames": dict(params.rename)})
+        code, imports = estimator_code(edit, defined=(edit_columns,))
+        return export_step(self, params, ctx, (code, imports | {"import numpy as np"}),
+                           helpers=helper_source(to_numbers, quote, row_number, as_categories, cast_values,
+                                                 edit_columns))

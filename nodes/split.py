@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from designer.core.errors import BadInput
-from designer.core.export import ExportContext, ExportFragment, literal
+from designer.core.export import ExportContext, ExportFragment, helper_source, literal
 from designer.core.schema import ColumnName
 from designer.core.values import PortType, Table
 from designer.core.node import MAX_SEED, NodeType, Params, Port, RunContext, SchemaContext, table_input
@@ -124,3 +124,15 @@ class PartitionSample(NodeType):
             return {"data": sample_stream(data, params, ctx)}
         ctx.progress(0.1, f"sampling {len(data.frame):,} rows")
         return {"data": sample_table(data, params)}
+
+    def export(self, params: SampleParams, ctx: ExportContext) -> ExportFragment:
+        """The designer's own `sampled_rows` (copied into the script) on the table's rows."""
+        from designer.core.sampling import quotas, sampled_rows
+
+        table, out = ctx.table(), ctx.var("data")
+        frag = ctx.row_step([f"{out} = sampled_rows({table.var}, mode={params.mode!r}, "
+                             f"fraction={literal(params.fraction)}, rows={params.rows}, "
+                             f"stratify={params.stratify!r}, seed={params.seed})"], {"data": out})
+        frag.imports.add("import numpy as np")
+        frag.helpers += helper_source(quotas, sampled_rows)
+        return frag

@@ -80,17 +80,21 @@ def public_module(cls: type) -> str:
     return cls.__module__
 
 
-def estimator_code(est: Any) -> tuple[str, set[str]]:
-    """Source that builds `est` unfitted with every parameter spelled out, and the imports it needs."""
+def estimator_code(est: Any, defined: Iterable[Any] = ()) -> tuple[str, set[str]]:
+    """Source that builds `est` unfitted with every parameter spelled out, and the imports it needs.
+    `defined`: classes and functions the script defines itself (`helper_source`), written by name."""
+    defined = tuple(defined)
     cls = type(est)
     params = est.get_params(deep=False)
     order = [p for p in inspect.signature(cls.__init__).parameters if p in params]
-    imports = {f"from {public_module(cls)} import {cls.__name__}"}
+    imports = set() if any(cls is d for d in defined) else {f"from {public_module(cls)} import {cls.__name__}"}
     args = []
     for name in order:
         value = params[name]
-        if hasattr(value, "get_params"):
-            code, more = estimator_code(value)
+        if any(value is d for d in defined):
+            code = value.__name__
+        elif hasattr(value, "get_params"):
+            code, more = estimator_code(value, defined)
             imports |= more
         else:
             code = literal(value)
@@ -220,16 +224,26 @@ class ExportContext:
     # -- helpers for the usual kinds of module ---------------------------------------------------------
     def column_step(self, transformer: Any, columns: Iterable[str], meta: Iterable[str] = (),
                     features: Iterable[str] = (), remainder: str = "passthrough") -> ExportFragment:
-        """The fragment of a column step: `transformer` (unfitted) on `columns`, after moving columns to the
-        meta columns (`meta`) or back among the features (`features`)."""
-        table = self.table()
+        """The fragment of a column step: `transformer` (unfitted; or its source and imports) on `columns`,
+        after moving columns to the meta columns (`meta`) or back among the features (`features`)."""
         code, imports = transformer if isinstance(transformer, tuple) else estimator_code(transformer)
         step = ColumnStep(self.node_id, self.title, code, tuple(columns), remainder)
+        return self.roles_step(meta, features, step, imports)
+
+    def roles_step(self, meta: Iterable[str] = (), features: Iterable[str] = (), step: ColumnStep | None = None,
+                   imports: Iterable[str] = ()) -> ExportFragment:
+        """The fragment of a column step that moves columns to the meta columns (`meta`) or back among the
+        features (`features`), then applies `step` (none: it changes no values, as Edit Metadata setting roles
+        only)."""
+        table = self.table()
+        meta, features = list(meta), set(features)
+        if step is None and not meta and not features:
+            return ExportFragment(outputs={"data": table})
         out = self.output_specs.get("data")
-        meta_now = [c for c in table.meta if c not in set(features)] + [c for c in meta if c not in table.meta]
-        ref = TableRef(table.var, table.steps + (step,), tuple(out.names) if out is not None else (),
-                       tuple(meta_now), table.raw)
-        return ExportFragment(imports=imports, outputs={"data": ref})
+        meta_now = [c for c in table.meta if c not in features] + [c for c in meta if c not in table.meta]
+        ref = TableRef(table.var, table.steps + ((step,) if step is not None else ()),
+                       tuple(out.names) if out is not None else (), tuple(meta_now), table.raw)
+        return ExportFragment(imports=set(imports), outputs={"data": ref})
 
     def row_step(self, code: list[str], outputs: dict[str, str]) -> ExportFragment:
         """The fragment of a row step: pandas lines that assign the output ports' variables."""
@@ -244,8 +258,8 @@ class ExportContext:
 
 
 def helper_source(*functions: Callable[..., Any]) -> list[str]:
-    """The source of module-level functions without type annotations, to copy into a script (their own
-    imports are local to them)."""
+    """The source of module-level functions (or classes) without type annotations, to copy into a script
+    (their imports are local to them, or numpy as np, or imports the fragment declares)."""
     return [_strip_annotations(textwrap.dedent(inspect.getsource(f))).rstrip() + "\n" for f in functions]
 
 
@@ -342,6 +356,9 @@ def train_code(ctx: ExportContext, learner: LearnerRef, table: TableRef, feature
         if label is not None and label in s.columns:
             raise BadInput(f"export cannot write a step that transforms the label '{label}' ({s.node})",
                            node=ctx.node_id)
+    if label is not None and label not in table.raw:
+        raise BadInput(f"export cannot write a label that a column step renamed or made ('{label}')",
+                       node=ctx.node_id)
     lines = [f"{var} = Pipeline(["]
     lines += [f"    step({s.node!r}, {s.transformer}, {literal(list(s.columns))}"
               f"{'' if s.remainder == 'passthrough' else f', remainder={s.remainder!r}'})," for s in table.steps]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -239,10 +239,7 @@ class ClipStep(Step):
         return ClipStep(list(lower), list(upper), pct, **self._args())
 
     def _apply(self, frame: "pd.DataFrame") -> "pd.DataFrame":
-        out = frame.copy(deep=False)
-        for col, lo, hi in zip(self.columns, self.lower, self.upper):
-            out[col] = frame[col].astype(np.float64).clip(lower=lo, upper=hi)
-        return out
+        return clip_columns(frame, self.columns, self.lower, self.upper)
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "learned": {"lower": dict(zip(self.columns, self.lower)),
@@ -306,10 +303,10 @@ class EditStep(Step):
         return None
 
     def _apply(self, frame: "pd.DataFrame") -> "pd.DataFrame":
-        out = frame.copy(deep=False)
-        for col, kind in self.casts.items():
-            out[col] = cast_series(out[col], kind, node=self.node_id, column=col)
-        return out.rename(columns=self.renames)
+        return edit_columns(frame, self.casts, self.renames, cast=self._cast)
+
+    def _cast(self, series: "pd.Series", kind: str) -> "pd.Series":
+        return cast_series(series, kind, node=self.node_id, column=str(series.name))
 
     def outputs_of(self, column: str) -> list[str]:
         return [self.renames.get(column, column)]
@@ -397,6 +394,15 @@ def percentile_bounds(data: "pd.DataFrame", lower: float, upper: float) -> tuple
     return [float(v) for v in lo], [float(v) for v in hi]
 
 
+def clip_columns(frame: "pd.DataFrame", columns: list[str], lower: Bounds, upper: Bounds) -> "pd.DataFrame":
+    """Clip Values' step: `frame` with each of `columns` as float64 clipped to its bounds (None: no bound on
+    that side). Exported scripts copy it with `percentile_bounds`."""
+    out = frame.copy(deep=False)
+    for col, lo, hi in zip(columns, lower, upper):
+        out[col] = frame[col].astype(np.float64).clip(lower=lo, upper=hi)
+    return out
+
+
 def check_numeric(series: "pd.Series", node: str | None = None, column: str | None = None) -> None:
     """Refuse a column that should hold numbers but holds text, quoting the first value that is not a number."""
 
@@ -410,8 +416,10 @@ def check_numeric(series: "pd.Series", node: str | None = None, column: str | No
                        node=node, column=column)
 
 
-def cast_series(series: "pd.Series", kind: str, node: str | None = None, column: str | None = None) -> "pd.Series":
-    """Cast a column to a kind, naming the first value that cannot be cast."""
+def cast_values(series: "pd.Series", kind: str) -> "pd.Series":
+    """`series` cast to a kind: numeric (float64), categorical (plain Python values, NaN for missing), boolean
+    or datetime. A value that is not a number, or an unknown kind, raises ValueError (naming the value and its
+    row); pandas raises its own for a date it cannot read. Exported scripts copy it."""
     import pandas as pd
 
     if kind == "numeric":
@@ -419,8 +427,7 @@ def cast_series(series: "pd.Series", kind: str, node: str | None = None, column:
         bad = converted.isna() & series.notna()
         if bad.any():
             row = bad.to_numpy().nonzero()[0][0]
-            raise BadInput(f"cannot cast {quote(series.iloc[row])} (row {row_number(series, row)}) to a number",
-                           node=node, column=column)
+            raise ValueError(f"cannot cast {quote(series.iloc[row])} (row {row_number(series, row)}) to a number")
         return converted.astype(np.float64)
     if kind == "categorical":
         return as_categories(series)
@@ -428,7 +435,27 @@ def cast_series(series: "pd.Series", kind: str, node: str | None = None, column:
         return series.astype(bool)
     if kind == "datetime":
         return pd.to_datetime(series, errors="raise")
-    raise BadInput(f"unknown type '{kind}'", node=node, column=column)
+    raise ValueError(f"unknown type '{kind}'")
+
+
+def cast_series(series: "pd.Series", kind: str, node: str | None = None, column: str | None = None) -> "pd.Series":
+    """`cast_values`, its refusal of a value (or of a kind) as a BadInput naming the node and column."""
+    try:
+        return cast_values(series, kind)
+    except ValueError as e:
+        if kind == "datetime":
+            raise  # pandas' own message, as it was
+        raise BadInput(str(e), node=node, column=column) from None
+
+
+def edit_columns(frame: "pd.DataFrame", casts: dict[str, str], renames: dict[str, str],
+                 cast: "Callable[[pd.Series, str], pd.Series] | None" = None) -> "pd.DataFrame":
+    """Edit Metadata's step: `frame` with the columns of `casts` cast to their kinds (`cast_values`, or
+    `cast(series, kind)`), then the columns of `renames` renamed. Exported scripts copy it."""
+    out = frame.copy(deep=False)
+    for col, kind in casts.items():
+        out[col] = (cast or cast_values)(out[col], kind)
+    return out.rename(columns=renames)
 
 
 def _plain(values: Any) -> list[Any]:

@@ -135,13 +135,40 @@ def _check_column(table: "Table", params: Any) -> None:
         raise BadInput(f"unknown column '{params.stratify}'", param="stratify", column=params.stratify)
 
 
+def sampled_rows(df: "pd.DataFrame", mode: str, fraction: float, rows: int, stratify: str,
+                 seed: int) -> "pd.DataFrame":
+    """The rows of `df` that Partition and Sample keeps, in index order: every row's key drawn from
+    `default_rng(seed)` in row order; the keys below `fraction`, the `rows` smallest keys, or (stratified) each
+    class's quota of smallest keys. Missing values in the stratify column raise ValueError. Exported scripts
+    copy this function and `quotas`."""
+    import numpy as np
+    import pandas as pd
+
+    keys = np.random.default_rng(seed).random(len(df))
+    if mode == "fraction" and not stratify:
+        return df[keys < fraction].sort_index(kind="stable")
+    if stratify:
+        groups = df[stratify]
+        if groups.isna().any():
+            raise ValueError("the stratify column has missing values")
+        counts = {k: int(v) for k, v in groups.value_counts(sort=False).items()}
+        quota = quotas(counts, mode, fraction, rows)
+        limit = np.array([quota[g] for g in groups.tolist()])
+    else:
+        groups = pd.Series(0, index=df.index)
+        limit = np.full(len(df), rows)
+    ranks = pd.Series(keys, index=df.index).groupby(groups.to_numpy(), sort=False).rank(method="first")
+    return df[ranks.to_numpy() <= limit].sort_index(kind="stable")
+
+
 def sample_table(table: "Table", params: Any) -> "Table":
     """The sample of a table in memory."""
     _check_column(table, params)
-    counts = _counts(table.frame[params.stratify], params.stratify) if params.stratify else None
-    s = sampler(params, counts)
-    s.add(table)
-    return s.result()
+    try:
+        frame = sampled_rows(table.frame, params.mode, params.fraction, params.rows, params.stratify, params.seed)
+    except ValueError as e:  # sampled_rows raises it only for missing stratify values
+        raise BadInput(str(e), param="stratify", column=params.stratify) from None
+    return table.with_frame(frame)
 
 
 def sample_stream(stream: "TableStream", params: Any, ctx: "RunContext") -> "Table":

@@ -90,22 +90,34 @@ def run_script(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           env=env, cwd=path.parent)
 
 
+def assert_checks_and_scores_like_the_designer(script: Path, result: Any) -> None:
+    """`script --check --scored-out` exits 0 asserting the designer's metrics, and writes every Score Model
+    output of the designer's `result` bit for bit."""
+    folder = script.parent / f"{script.stem}.scored"
+    done = run_script(script, "--check", "--scored-out", str(folder))
+    assert done.returncode == 0, done.stderr
+    assert "check: identical to the designer's results" in done.stdout
+    scored_nodes = [n for n, outs in result.outputs.items() if getattr(outs.get("scored"), "scored", None)]
+    assert scored_nodes
+    for node in scored_nodes:
+        designer = result.outputs[node]["scored"].view.to_csv(index=False)
+        script_csv = (folder / f"{node}.scored.csv").read_text()
+        assert script_csv == designer  # every value, every column, in order: bit for bit as text
+
+
+def assert_plain_imports(text: str) -> None:
+    """The script imports nothing but the standard library, pandas, numpy and scikit-learn (threadpoolctl)."""
+    third_party = imported_modules(text) - set(sys.stdlib_module_names)
+    assert third_party <= set(SCRIPT_LIBRARIES), third_party
+
+
 @pytest.mark.parametrize("path", sample_paths(), ids=_stem)
 def test_script_gives_the_designers_scored_rows_and_metrics_exactly(path: Path, designer_runs: dict[str, Any],
                                                                      tmp_path: Path) -> None:
     name = _stem(path)
     script = tmp_path / f"{name}.py"
     script.write_text(_script(name, designer_runs, script))
-    done = run_script(script, "--check", "--scored-out", str(tmp_path / "scored"))
-    assert done.returncode == 0, done.stderr
-    assert "check: identical to the designer's results" in done.stdout
-    _, result = designer_runs[name]
-    scored_nodes = [n for n, outs in result.outputs.items() if getattr(outs.get("scored"), "scored", None)]
-    assert scored_nodes
-    for node in scored_nodes:
-        designer = result.outputs[node]["scored"].view.to_csv(index=False)
-        script_csv = (tmp_path / "scored" / f"{node}.scored.csv").read_text()
-        assert script_csv == designer  # every value, every column, in order: bit for bit as text
+    assert_checks_and_scores_like_the_designer(script, designer_runs[name][1])
 
 
 @pytest.mark.parametrize("path", sample_paths(), ids=_stem)
@@ -114,9 +126,13 @@ def test_script_imports_only_pandas_numpy_sklearn_and_passes_ruff_and_py_compile
     script = tmp_path / f"{_stem(path)}.py"
     text = _script(_stem(path), designer_runs, script)
     script.write_text(text)
-    third_party = imported_modules(text) - set(sys.stdlib_module_names)
-    assert third_party <= set(SCRIPT_LIBRARIES), third_party
+    assert_plain_imports(text)
     py_compile.compile(str(script), doraise=True)
+    assert_passes_ruff(script)
+
+
+def assert_passes_ruff(script: Path) -> None:
+    """`ruff check --isolated` finds nothing in the script (skips the test when ruff is not installed)."""
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
     if not Path(ruff).exists():
         pytest.skip("ruff is not installed (pip install -e '.[test]')")
@@ -149,13 +165,13 @@ def test_export_cli_writes_a_script_that_checks_and_reuses_the_recorded_run(tmp_
 
 def test_export_of_a_module_without_export_exits_2_naming_the_nodes(tmp_path: Path) -> None:
     data = json.loads((SAMPLES / "diabetes_linear_regression.pipeline.json").read_text())
-    data["nodes"].append({"id": "clip_it", "type": "clean.clip", "params": {}})
-    data["links"].append({"from": "split.train", "to": "clip_it.data"})
+    data["nodes"].append({"id": "append", "type": "data.add_rows", "params": {}})
+    data["links"] += [{"from": "split.train", "to": "append.first"}, {"from": "split.test", "to": "append.second"}]
     path = tmp_path / "p.pipeline.json"
     path.write_text(json.dumps(data).replace("../resources", str(SAMPLES.parent / "resources")))
     rc, out, err = call(["export", str(path), "-o", str(tmp_path / "x.py")])
     assert rc == 2
-    assert "clip_it" in err and "clean.clip" in err and "Traceback" not in err
+    assert "append" in err and "data.add_rows" in err and "Traceback" not in err
     assert not (tmp_path / "x.py").exists()
 
 
