@@ -450,6 +450,54 @@ class TuneModelHyperparameters(NodeType):
         search = Search(self, params, learner, cls, space, table, validation, ctx)
         return search.run()
 
+    def export(self, params: TuneParams, ctx: ExportContext) -> ExportFragment:
+        """The winner of the designer's search: its learner with every parameter spelled out, under a comment
+        saying what was searched and how the winner scored. The script does not re-run the search, so the
+        node's report is not checked; the sweep table is not written."""
+        learner, report = (ctx.values or {}).get("learner"), (ctx.values or {}).get("report")
+        if not isinstance(learner, Learner) or not isinstance(report, Report) or not learner.tuned:
+            raise NeedsRun("the winner of the search is known only after a run", node=ctx.node_id)
+        code, imports = estimator_code(learner.estimator)
+        return ExportFragment(code=tune_comment(params, learner, report.entries[0], ctx),
+                              outputs={"learner": LearnerRef(code, learner.task, frozenset(imports))},
+                              unchecked="the search it reports on is not re-run by this script (what it searched "
+                                        "and the winner's score are in the comment at that node)")
+
+
+def tune_comment(params: TuneParams, learner: Learner, entry: dict[str, Any], ctx: ExportContext) -> list[str]:
+    """The comment lines above a tuned learner: the run it came from, the search, the winner and its score."""
+    import textwrap
+
+    tuned = learner.tuned or {}
+    metric, best, sweep = tuned["metric"], entry.get("best", {}), entry.get("candidates", [])
+    validated = "validation" in ctx.input_specs
+    kind = {"random": "random search", "grid": "grid search", "optuna": "Optuna TPE search"}.get(params.search)
+    if kind is None:
+        trees = ", fewer trees in early rounds" if any("iterations" in r for r in sweep) else ""
+        first = min((r["rows"] for r in sweep if r.get("round") == 1), default=0)
+        kind = f"successive halving (factor {params.factor}, first round on {first} rows{trees})"
+    started = sum(1 for r in sweep if r.get("round") == 1)
+    rounds = max((r.get("round", 1) for r in sweep), default=1)
+    winner = [r for r in sweep if r.get(f"mean_{metric}") == tuned["score"]
+              and all(r.get(k) == v for k, v in best.items())]
+    rows = f" ({winner[-1]['rows']} rows)" if winner and "rows" in winner[-1] else ""
+    scored_on = "the validation table" if validated else f"{params.folds}-fold inner cross-validation"
+    text = [f"The learner below is the winner of the search this node made in designer run "
+            f"{ctx.run_id or '(not recorded)'}. This script does not re-run the search: it trains the winner, "
+            "every parameter spelled out, as Train Model did.",
+            f"Searched: {kind} of {learner.title} (starting values {literal(tuned['from'])}), seed {params.seed}: "
+            f"{started} candidates (at most {params.candidates}"
+            f"{f', {params.minutes:g} minutes' if params.minutes else ''})"
+            f"{f', {len(sweep)} scorings in {rounds} rounds' if rounds > 1 else ''}, each scored on {scored_on}, "
+            f"ranked by {metric} ({'higher' if HIGHER_IS_BETTER[metric] else 'lower'} is better), over:"]
+    wrap = textwrap.TextWrapper(width=110, initial_indent="# ", subsequent_indent="# ", break_on_hyphens=False).wrap
+    lines = [line for t in text for line in wrap(t)]
+    lines += [f"#     {name}: {literal(where)}" for name, where in tuned["space"].items()]
+    lines += wrap(f"Winner: {', '.join(f'{k}={literal(v)}' for k, v in best.items())}; its mean {metric} on "
+                  f"{scored_on}{rows}: {literal(tuned['score'])}.")
+    return lines
+
+
 def resolve_metric(metric: str, task: str) -> str:
     if metric == "auto":
         return "r2" if task == "regression" else "accuracy"

@@ -9,7 +9,7 @@ The assembly walks the pipeline in order and asks each module for its fragment:
 - Train turns the training table's recipe into one `Pipeline` of `ColumnTransformer`s, each fitted on
   its own like the designer's steps, then the float64 feature matrix, then the learner;
 - Score and Evaluate call the same scoring and metric functions as the designer; Cross Validate refits
-  Train's `Pipeline` in each fold.
+  Train's `Pipeline` in each fold; Tune writes the winner of the designer's search as the learner.
 
 Every parameter of every scikit-learn object is written out, defaults too, so a future change of a
 default cannot change the script's results. The script imports only pandas, numpy, scikit-learn, the

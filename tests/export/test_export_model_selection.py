@@ -1,6 +1,7 @@
-"""Export of Cross Validate Model: cross-validation refits the exported Pipeline in the designer's folds; each
-script's `--check` passes, its scored rows equal the designer's bit for bit, and a wrong seed or parameter
-written into it makes the check fail."""
+"""Export of Tune Model Hyperparameters and Cross Validate Model: the tuned learner is the designer's winner with
+every parameter spelled out (the search is not re-run, its report not checked), and cross-validation refits the
+exported Pipeline in the designer's folds; each script's `--check` passes, its scored rows equal the designer's
+bit for bit, and a wrong seed or parameter written into it makes the check fail."""
 
 from __future__ import annotations
 
@@ -13,13 +14,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from designer.core.engine import Engine
-from designer.core.export import SCRIPT_LIBRARIES, Expected, export_script, literal
+from designer.core.export import SCRIPT_LIBRARIES, Expected, NeedsRun, export_script, literal
 from designer.core.pipeline import Pipeline
 from designer.core.runner import metrics_of
 from tests.conftest import DATA
 from tests.export.test_export import call, imported_modules, run_script
 from tests.nodes.test_crossval import messy_cv
+from tests.nodes.test_tune import LINEAR_SPACE, tune_pipeline
 
 CHECKED = "check: identical to the designer's results"
 
@@ -68,6 +72,74 @@ def assert_broken_fails(script: Path, text: str, old: str, new: str) -> None:
     broken.write_text(text.replace(old, new))
     done = run_script(broken, "--check")
     assert done.returncode != 0 and "metrics differ from the designer's" in done.stderr
+
+
+# ------------------------------------------------------------------------------------------------ tune
+TUNED = {
+    "linear": ("diabetes", "progression", "learn.linear_regression",
+               {"search": "random", "space": LINEAR_SPACE, "candidates": 6, "seed": 5}, {}, False),
+    "boosted_halving_clean": ("messy_housing", "price_k", "learn.boosted_regression",
+                              {"search": "halving", "candidates": 6, "seed": 3,
+                               "space": {"learning_rate": {"low": 0.05, "high": 0.3, "log": True},
+                                         "n_trees": {"low": 5, "high": 15}}},
+                              {"max_leaves": 8}, True),
+}
+
+
+@pytest.mark.parametrize("case", list(TUNED))
+def test_tuned_learner_exports_as_the_winner_and_the_script_matches_the_designer(case: str, tmp_path: Path) -> None:
+    dataset, label, learner, tune, learner_params, clean = TUNED[case]
+    pipeline = tune_pipeline(dataset, label, learner, {**tune, "cache": False}, learner_params, clean=clean)
+    result = designer_run(pipeline)
+    script, text = exported(pipeline, result, tmp_path)
+    assert_checks_and_scores_like_the_designer(script, result)
+    assert_plain_script(script, text)
+
+    tuned = result.outputs["tune"]["learner"]
+    est = tuned.estimator
+    winner = result.outputs["tune"]["report"].entries[0]["best"]
+    # the winner's parameters, every one of the estimator's spelled out, in the learner Train Model fits
+    assert f'("learner", {type(est).__name__}(' in text
+    for name, value in est.get_params(deep=False).items():
+        assert f"{name}={literal(value)}" in text
+    comment = re.sub(r"\n *# ", " ", text)  # the comment at the node, its lines joined
+    assert f"Winner: {', '.join(f'{k}={literal(v)}' for k, v in winner.items())};" in comment
+    assert f": {literal(tuned.tuned['score'])}." in comment and "designer run run-1." in comment
+    assert f"seed {tune['seed']}:" in comment and "3-fold inner cross-validation" in comment
+    # the search is not re-run: its report is left out of EXPECTED, saying why; Evaluate's metrics are in it
+    expected = text[text.index("EXPECTED = "):text.index("\n}\n", text.index("EXPECTED = "))]
+    assert "'tune'" not in expected and "'evaluate'" in expected
+    assert "# Not checked: the report of 'tune'" in text and "does not re-run the search" in comment
+
+    # a wrong winner's parameter: Evaluate's metrics differ
+    param, after = ("alpha", "fit_intercept") if case == "linear" else ("learning_rate", "max_iter")
+    value = est.get_params()[param]
+    assert_broken_fails(script, text, f"{param}={literal(value)}, {after}=",
+                        f"{param}={literal(value * 1.5)}, {after}=")
+
+
+def test_tune_export_needs_the_run_that_chose_the_winner(tmp_path: Path) -> None:
+    pipeline = tune_pipeline("diabetes", "progression", "learn.linear_regression",
+                             {"search": "random", "space": LINEAR_SPACE, "candidates": 2, "cache": False})
+    with pytest.raises(NeedsRun) as err:
+        export_script(pipeline, DATA, tmp_path / "x.py")
+    assert err.value.location.node == "tune"
+
+
+def test_cli_export_of_a_tuned_pipeline_runs_it_for_the_winner_and_checks(tmp_path: Path) -> None:
+    """A recorded run gives no values: Tune's export needs one, so `export` runs the pipeline itself."""
+    pipeline = tune_pipeline("diabetes", "progression", "learn.linear_regression",
+                             {"search": "grid", "space": {"l2": {"values": [0.01, 1.0, 10.0]}}, "cache": False})
+    path = tmp_path / "tuned.pipeline.json"
+    path.write_text(pipeline.to_json_text())
+    rc, out, err = call(["run", str(path), "--out", str(tmp_path / "out"), "--json"])
+    assert rc == 0, err
+    recorded = json.loads(out)["run_id"]
+    rc, out, err = call(["export", str(path), "-o", str(tmp_path / "train.py"), "--check"])
+    assert rc == 0, err
+    assert CHECKED in out and f"from run {recorded}" not in out
+    text = (tmp_path / "train.py").read_text()
+    assert "Ridge(alpha=" in text and "grid search of Linear Regression" in text
 
 
 # ------------------------------------------------------------------------------------------------ cross validate
