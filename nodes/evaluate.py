@@ -132,8 +132,6 @@ class EvaluateModel(NodeType):
 
     def export(self, params: Any, ctx: ExportContext) -> ExportFragment:
         """The same metric functions, copied into the script."""
-        from designer.core.model import probability_column
-
         code, entries = [], []
         for port in ("scored", "scored2"):
             table = ctx.inputs.get(port)
@@ -142,15 +140,23 @@ class EvaluateModel(NodeType):
             if not isinstance(table, TableRef) or table.scored is None:
                 raise BadInput("this table is not scored; connect the output of Score Model", port=port)
             info = table.scored
-            classes = f"{info['model']}[-1].classes_.tolist()" if info["task"] == "classification" else "None"
+            classes = info.get("classes") or (f"{info['model']}[-1].classes_.tolist()"
+                                               if info["task"] == "classification" else "None")
             var = ctx.var(port)
             code.append(f"{var} = {{\"port\": {port!r}, **evaluate_frame({table.var}, {info['task']!r}, "
                         f"{info['label']!r}, {classes}, {info['features']})}}")
             entries.append(var)
-        constants = (f"PREDICTION, CLUSTER, DISTANCE = {PREDICTION!r}, {CLUSTER!r}, {DISTANCE!r}\n"
-                     f"SILHOUETTE_SAMPLE, PLOT_POINTS, HIST_BINS = {SILHOUETTE_SAMPLE!r}, {PLOT_POINTS!r}, "
-                     f"{HIST_BINS!r}\n")
-        helpers = [constants, *helper_source(probability_column, evaluate_frame, regression_metrics,
-                                             regression_plots, histogram, sample_positions, thin_curve,
-                                             classification_metrics, clustering_metrics, pca_points)]
-        return ExportFragment(code=code, imports={"import numpy as np"}, helpers=helpers, evaluations=entries)
+        return ExportFragment(code=code, imports={"import numpy as np"}, helpers=evaluation_helpers(),
+                              evaluations=entries)
+
+
+def evaluation_helpers() -> list[str]:
+    """`evaluate_frame` and the metric functions it calls, with their constants, as script source."""
+    from designer.core.model import probability_column
+
+    constants = (f"PREDICTION, CLUSTER, DISTANCE = {PREDICTION!r}, {CLUSTER!r}, {DISTANCE!r}\n"
+                 f"SILHOUETTE_SAMPLE, PLOT_POINTS, HIST_BINS = {SILHOUETTE_SAMPLE!r}, {PLOT_POINTS!r}, "
+                 f"{HIST_BINS!r}\n")
+    return [constants, *helper_source(probability_column, evaluate_frame, regression_metrics, regression_plots,
+                                      histogram, sample_positions, thin_curve, classification_metrics,
+                                      clustering_metrics, pca_points)]

@@ -42,7 +42,7 @@ class LearnerNode(NodeType):
     def export(self, params: Any, ctx: ExportContext) -> ExportFragment:
         """The same unfitted estimator, every parameter spelled out."""
         code, imports = estimator_code(self.estimator(params))
-        return ExportFragment(imports=imports, outputs={"learner": LearnerRef(code, self.task)})
+        return ExportFragment(outputs={"learner": LearnerRef(code, self.task, frozenset(imports))})
 
 
 class LinearParams(Params):

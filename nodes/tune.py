@@ -17,11 +17,14 @@ import numpy as np
 from pydantic import Field
 
 from designer.core.errors import BadInput
+from designer.core.export import (ExportContext, ExportFragment, LearnerRef, NeedsRun, TableRef, estimator_code,
+                                  helper_source, literal, pipeline_code)
 from designer.core.model import PREDICTION
 from designer.core.node import LearnerSpec, NodeType, Params, Port, ReportSpec, RunContext, SchemaContext, table_input
 from designer.core.schema import ColumnName, TableSchema
 from designer.core.tuning import SearchRange
-from designer.core.values import Learner, PortType, Report, Table
+from designer.core.values import SOURCE_ROW, Learner, PortType, Report, Table
+from nodes.evaluate import evaluate_frame, evaluation_helpers
 
 CATEGORY = "Machine learning"
 FOLD = "fold"
@@ -63,12 +66,6 @@ def groups_of(table: Table, rows: Any, group: str) -> np.ndarray | None:
     if values.isna().any():
         raise BadInput("the group column has missing values", param="group", column=group)
     return values.to_numpy()
-
-
-def fold_metrics(task: str, label: str, frame: Any, classes: list[Any]) -> dict[str, float]:
-    from nodes.evaluate import evaluate_frame
-
-    return evaluate_frame(frame, task, label, classes, None)["metrics"]
 
 
 class CrossValidateModel(NodeType):
@@ -124,12 +121,109 @@ class CrossValidateModel(NodeType):
         oof = out_of_fold(results, len(rows), learner.task)
         return cv_outputs(ctx.node_id, table, rows, oof, results, params.label, learner.task)
 
+    def export(self, params: CrossValidateParams, ctx: ExportContext) -> ExportFragment:
+        """The same folds in plain scikit-learn: the splitter `fold_splitter` makes; in each fold a clone of
+        the Pipeline Train Model's export builds (the table's column steps, the feature matrix, the learner)
+        fitted on the training rows predicts the test rows; the report with Evaluate's metric functions."""
+        from designer.core.crossval import fold_classes, fold_splitter, out_of_fold
+
+        learner = ctx.inputs.get("learner")
+        if not isinstance(learner, LearnerRef):
+            raise BadInput("the learner input is not a learner the script knows", port="learner")
+        if learner.task == "clustering":
+            raise BadInput("cross-validation needs a regression or classification learner", port="learner")
+        table = ctx.table()
+        splitter = fold_splitter(learner.task, params.folds, params.seed, params.shuffle, bool(params.group))
+        per_fold = export_fold_features(ctx, params, splitter)
+        model, scored, report, classes = (ctx.var(p) for p in ("model", "scored", "report", "classes"))
+        frag = pipeline_code(model, learner, table, per_fold[0], params.label, ctx.node_id)
+        splitter_code, imports = estimator_code(splitter)
+        shown = [*table.meta, *table.raw, FOLD, PREDICTION]
+        source_row = SOURCE_ROW
+        while source_row in shown:
+            source_row = f"_{source_row}"
+        args = [model, table.var, repr(params.label), splitter_code,
+                f"{table.var}[{params.group!r}].to_numpy()" if params.group else "None", repr(learner.task),
+                repr(ctx.node_id), literal(list(table.raw))]
+        if table.meta:
+            args.append(f"meta={literal(list(table.meta))}")
+        if any(f != per_fold[0] for f in per_fold):  # a category none of a fold's training rows has
+            args.append(f"fold_features={literal(per_fold)}")
+        if source_row != SOURCE_ROW:
+            args.append(f"source_row={source_row!r}")
+        classified = learner.task == "classification"
+        frag.code.append(f"{scored}, {report}, {classes if classified else '_'} = cross_validated({', '.join(args)})")
+        frag.imports |= imports | {"import pandas as pd", "from sklearn.base import clone",
+                                   "from types import SimpleNamespace"}
+        frag.helpers += [*evaluation_helpers(), f"FOLD = {FOLD!r}\n",
+                         *helper_source(fold_classes, out_of_fold, cv_frame, cv_report_entry), CV_HELPER]
+        info = {"task": learner.task, "label": params.label, "model": model, "features": "None",
+                "classes": classes if classified else "None"}
+        frag.outputs = {"scored": TableRef(scored, (), tuple(table.raw), tuple(table.meta), tuple(table.raw), info)}
+        frag.evaluations = [report]
+        return frag
+
+
+def export_fold_features(ctx: ExportContext, params: CrossValidateParams, splitter: Any) -> list[list[str]]:
+    """Each fold's feature columns in the designer's order: the run's table refitted fold by fold when export
+    ran the pipeline, else every column of an exactly known input but the label (the same in every fold)."""
+    from designer.core.crossval import fold_features
+
+    table = (ctx.input_values or {}).get("data")
+    if isinstance(table, Table):
+        groups = groups_of(table, table.rows_before_recipe, params.group)
+        return fold_features(table, params.label, splitter, groups)
+    spec = ctx.input_specs.get("data")
+    if isinstance(spec, TableSchema) and spec.exact:
+        return [[c for c in spec.names if c != params.label]] * params.folds
+    raise NeedsRun("the feature columns of each fold are known only after a run", node=ctx.node_id)
+
+
+CV_HELPER = '''\
+def cross_validated(model, data, label, splitter, groups, task, node, raw, meta=(), fold_features=None,
+                    source_row="source_row"):
+    """Cross Validate Model: the rows before cleaning (the `raw` columns of `data`) split by `splitter`; in each
+    fold a clone of `model` (the cleaning steps, the feature matrix, the learner) is fitted on the training rows
+    and predicts the test rows. Returns the rows as given (the source row number and the meta columns first)
+    with their fold and out-of-fold predictions, the report entry and the classes."""
+    rows, inputs = data[raw], [c for c in raw if c != label]
+    y = rows[label]
+    folds = []
+    for i, (train, test) in enumerate(splitter.split(rows, y.to_numpy(), groups)):
+        fitted = clone(model)
+        if fold_features is not None:
+            fitted.set_params(features__kw_args={"columns": fold_features[i]})
+        fitted.fit(rows[inputs].iloc[train], y.iloc[train])
+        X, est = fitted[:-1].transform(rows[inputs].iloc[test]), fitted[-1]
+        proba = est.predict_proba(X) if task == "classification" and hasattr(est, "predict_proba") else None
+        classes = [c.item() if isinstance(c, np.generic) else c for c in getattr(est, "classes_", [])]
+        folds.append(SimpleNamespace(fold=i, test=test, prediction=est.predict(X), proba=proba, classes=classes))
+    classes = fold_classes(folds)
+    frame = cv_frame(rows, out_of_fold(folds, len(rows), task))
+    entry = cv_report_entry(frame, [f.test for f in folds], label, task, classes, node)
+    view = pd.concat([data[list(meta)], frame], axis=1) if meta else frame.copy()
+    view.insert(0, source_row, view.index + 1)
+    return view, entry, classes
+'''
+
 
 def cv_outputs(node: str, table: Table, rows: Any, oof: Any, results: list[Any], label: str,
                task: str) -> dict[str, Any]:
     """The scored-like table (rows as given + fold + predictions) and the report of a cross-validation."""
-    from nodes.evaluate import evaluate_frame
+    from designer.core.crossval import fold_classes
 
+    frame = cv_frame(rows, oof)
+    classes = fold_classes(results)
+    scored = {"task": task, "label": label, "model": node, "features": [], "classes": classes}
+    out = Table(frame=frame, source_schema=table.source_schema, sources=table.sources, scored=scored,
+                meta=table.meta)
+    entry = cv_report_entry(frame, [r.test for r in results], label, task, classes, node)
+    return {"scored": out, "report": Report([entry])}
+
+
+def cv_frame(rows: Any, oof: Any) -> Any:
+    """The rows as given, then each row's fold (in `_fold` when the rows have a `fold` column) and its
+    out-of-fold prediction columns (also copied into exported scripts)."""
     frame = rows.copy(deep=False)
     fold_col = FOLD
     while fold_col in frame.columns:
@@ -137,22 +231,24 @@ def cv_outputs(node: str, table: Table, rows: Any, oof: Any, results: list[Any],
     frame[fold_col] = oof[FOLD].to_numpy()
     for c in oof.columns[1:]:
         frame[c] = oof[c].to_numpy()
-    classes = sorted({c for r in results for c in r.classes}, key=lambda c: (str(type(c)), c))
-    scored = {"task": task, "label": label, "model": node, "features": [], "classes": classes}
-    out = Table(frame=frame, source_schema=table.source_schema, sources=table.sources, scored=scored,
-                meta=table.meta)
-    per_fold = []
-    for r in results:
-        part = frame.iloc[r.test]
-        per_fold.append({"fold": r.fold + 1, "rows": len(r.test), "metrics": fold_metrics(task, label, part, classes)})
+    return frame
+
+
+def cv_report_entry(frame: Any, tests: list[np.ndarray], label: str, task: str, classes: list[Any],
+                    model: str) -> dict[str, Any]:
+    """The report of a cross-validation: each fold's metrics on its test rows (`tests`: their positions in
+    `frame`), their mean and standard deviation, and the metrics and plots of all out-of-fold predictions
+    (also copied into exported scripts)."""
+    per_fold = [{"fold": i + 1, "rows": len(test),
+                 "metrics": evaluate_frame(frame.iloc[test], task, label, classes, None)["metrics"]}
+                for i, test in enumerate(tests)]
     names = list(per_fold[0]["metrics"]) if per_fold else []
     names = [m for m in names if all(m in f["metrics"] for f in per_fold)]
     mean = {m: float(np.mean([f["metrics"][m] for f in per_fold])) for m in names}
     std = {m: float(np.std([f["metrics"][m] for f in per_fold])) for m in names}
     pooled = evaluate_frame(frame, task, label, classes, None)
-    entry = {"port": "scored", "task": task, "model": node, "label": label, "rows": len(frame),
-             "metrics": mean, "std": std, "folds": per_fold, "pooled": pooled["metrics"], "plots": pooled["plots"]}
-    return {"scored": out, "report": Report([entry])}
+    return {"port": "scored", "task": task, "model": model, "label": label, "rows": len(frame),
+            "metrics": mean, "std": std, "folds": per_fold, "pooled": pooled["metrics"], "plots": pooled["plots"]}
 
 
 # ------------------------------------------------------------------------------------------------ tune
@@ -353,6 +449,53 @@ class TuneModelHyperparameters(NodeType):
         check_space(space, cls.Params, cls.title)
         search = Search(self, params, learner, cls, space, table, validation, ctx)
         return search.run()
+
+    def export(self, params: TuneParams, ctx: ExportContext) -> ExportFragment:
+        """The winner of the designer's search: its learner with every parameter spelled out, under a comment
+        saying what was searched and how the winner scored. The script does not re-run the search, so the
+        node's report is not checked; the sweep table is not written."""
+        learner, report = (ctx.values or {}).get("learner"), (ctx.values or {}).get("report")
+        if not isinstance(learner, Learner) or not isinstance(report, Report) or not learner.tuned:
+            raise NeedsRun("the winner of the search is known only after a run", node=ctx.node_id)
+        code, imports = estimator_code(learner.estimator)
+        return ExportFragment(code=tune_comment(params, learner, report.entries[0], ctx),
+                              outputs={"learner": LearnerRef(code, learner.task, frozenset(imports))},
+                              unchecked="the search it reports on is not re-run by this script (what it searched "
+                                        "and the winner's score are in the comment at that node)")
+
+
+def tune_comment(params: TuneParams, learner: Learner, entry: dict[str, Any], ctx: ExportContext) -> list[str]:
+    """The comment lines above a tuned learner: the run it came from, the search, the winner and its score."""
+    import textwrap
+
+    tuned = learner.tuned or {}
+    metric, best, sweep = tuned["metric"], entry.get("best", {}), entry.get("candidates", [])
+    validated = "validation" in ctx.input_specs
+    kind = {"random": "random search", "grid": "grid search", "optuna": "Optuna TPE search"}.get(params.search)
+    if kind is None:
+        trees = ", fewer trees in early rounds" if any("iterations" in r for r in sweep) else ""
+        first = min((r["rows"] for r in sweep if r.get("round") == 1), default=0)
+        kind = f"successive halving (factor {params.factor}, first round on {first} rows{trees})"
+    started = sum(1 for r in sweep if r.get("round") == 1)
+    rounds = max((r.get("round", 1) for r in sweep), default=1)
+    winner = [r for r in sweep if r.get(f"mean_{metric}") == tuned["score"]
+              and all(r.get(k) == v for k, v in best.items())]
+    rows = f" ({winner[-1]['rows']} rows)" if winner and "rows" in winner[-1] else ""
+    scored_on = "the validation table" if validated else f"{params.folds}-fold inner cross-validation"
+    text = [f"The learner below is the winner of the search this node made in designer run "
+            f"{ctx.run_id or '(not recorded)'}. This script does not re-run the search: it trains the winner, "
+            "every parameter spelled out, as Train Model did.",
+            f"Searched: {kind} of {learner.title} (starting values {literal(tuned['from'])}), seed {params.seed}: "
+            f"{started} candidates (at most {params.candidates}"
+            f"{f', {params.minutes:g} minutes' if params.minutes else ''})"
+            f"{f', {len(sweep)} scorings in {rounds} rounds' if rounds > 1 else ''}, each scored on {scored_on}, "
+            f"ranked by {metric} ({'higher' if HIGHER_IS_BETTER[metric] else 'lower'} is better), over:"]
+    wrap = textwrap.TextWrapper(width=110, initial_indent="# ", subsequent_indent="# ", break_on_hyphens=False).wrap
+    lines = [line for t in text for line in wrap(t)]
+    lines += [f"#     {name}: {literal(where)}" for name, where in tuned["space"].items()]
+    lines += wrap(f"Winner: {', '.join(f'{k}={literal(v)}' for k, v in best.items())}; its mean {metric} on "
+                  f"{scored_on}{rows}: {literal(tuned['score'])}.")
+    return lines
 
 
 def resolve_metric(metric: str, task: str) -> str:

@@ -71,13 +71,20 @@ class FoldResult:
     features: list[str]
 
 
+def clean_fold(rows: "pd.DataFrame", recipe: Recipe, label: str, meta: list[str],
+               train: np.ndarray) -> tuple[list[Step], "pd.DataFrame", list[str]]:
+    """The recipe refitted on the training rows of one fold: (the steps, the cleaned training rows, the
+    feature columns in their order: every column but the label and the meta columns)."""
+    steps, clean_train = refit_recipe(recipe, rows.iloc[train], label)
+    return steps, clean_train, [c for c in clean_train.columns if c != label and c not in meta]
+
+
 def fit_fold(learner: "Learner", rows: "pd.DataFrame", recipe: Recipe, label: str, meta: list[str],
              train: np.ndarray, test: np.ndarray, fold: int = 0) -> FoldResult:
     """Refit the recipe on the training rows of one fold, fit a clone of the learner, predict the test rows."""
     from sklearn.base import clone
 
-    steps, clean_train = refit_recipe(recipe, rows.iloc[train], label)
-    features = [c for c in clean_train.columns if c != label and c not in meta]
+    steps, clean_train, features = clean_fold(rows, recipe, label, meta, train)
     clean_test = apply_steps(rows.iloc[test], steps, [label])
     est = clone(learner.estimator)
     est.fit(feature_matrix(clean_train[features]), clean_train[label].to_numpy())
@@ -87,9 +94,9 @@ def fit_fold(learner: "Learner", rows: "pd.DataFrame", recipe: Recipe, label: st
     return FoldResult(fold, test, est.predict(X), proba, classes, steps, est, features)
 
 
-def cross_validate(learner: "Learner", table: "Table", label: str, splitter: Any, groups: np.ndarray | None = None,
-                   on_fold: Callable[[int, int], None] | None = None) -> Iterator[FoldResult]:
-    """Every fold of `table`'s rows before cleaning, with the whole recipe refitted inside each fold."""
+def _folds(table: "Table", label: str, splitter: Any,
+           groups: np.ndarray | None) -> tuple["pd.DataFrame", list[str], list[tuple[np.ndarray, np.ndarray]]]:
+    """`table`'s rows before cleaning, its meta columns and the (train, test) positions of each fold."""
     rows = table.rows_before_recipe
     if label not in rows.columns:
         raise BadInput(f"unknown label column '{label}'", param="label", column=label)
@@ -98,20 +105,40 @@ def cross_validate(learner: "Learner", table: "Table", label: str, splitter: Any
         raise BadInput(f"the label has {int(y.isna().sum())} missing values; remove those rows first",
                        param="label", column=label)
     meta = [] if table.meta is None else list(table.meta.columns)
-    folds = split_folds(splitter, rows, y.to_numpy(), groups)
+    return rows, meta, split_folds(splitter, rows, y.to_numpy(), groups)
+
+
+def cross_validate(learner: "Learner", table: "Table", label: str, splitter: Any, groups: np.ndarray | None = None,
+                   on_fold: Callable[[int, int], None] | None = None) -> Iterator[FoldResult]:
+    """Every fold of `table`'s rows before cleaning, with the whole recipe refitted inside each fold."""
+    rows, meta, folds = _folds(table, label, splitter, groups)
     for i, (train, test) in enumerate(folds):
         if on_fold is not None:
             on_fold(i, len(folds))
         yield fit_fold(learner, rows, table.recipe, label, meta, train, test, i)
 
 
+def fold_features(table: "Table", label: str, splitter: Any, groups: np.ndarray | None = None) -> list[list[str]]:
+    """The feature columns of each fold, in the designer's order, as `cross_validate` fits them (the recipe
+    is refitted on each fold's training rows; no learner is fitted): one-hot columns of a category that no
+    training row of a fold has are not among that fold's features."""
+    rows, meta, folds = _folds(table, label, splitter, groups)
+    return [clean_fold(rows, table.recipe, label, meta, train)[2] for train, _ in folds]
+
+
+def fold_classes(results: list[Any]) -> list[Any]:
+    """The classes of every fold's estimator, sorted (also copied into exported scripts)."""
+    return sorted({c for r in results for c in r.classes}, key=lambda c: (str(type(c)), c))
+
+
 def out_of_fold(results: list[FoldResult], n_rows: int, task: str) -> "pd.DataFrame":
-    """Every row's fold and out-of-fold prediction (and class probabilities), in row order."""
+    """Every row's fold and out-of-fold prediction (and class probabilities), in row order (also copied into
+    exported scripts)."""
     import pandas as pd
 
     fold = np.empty(n_rows, dtype=np.int64)
     preds: list[Any] = [None] * n_rows
-    classes = sorted({c for r in results for c in r.classes}, key=lambda c: (str(type(c)), c))
+    classes = fold_classes(results)
     proba = np.full((n_rows, len(classes)), np.nan) if task == "classification" else None
     for r in results:
         fold[r.test] = r.fold + 1

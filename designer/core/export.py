@@ -8,12 +8,16 @@ The assembly walks the pipeline in order and asks each module for its fragment:
   scikit-learn transformer and the columns it applies to, and joins the recipe of its output table;
 - Train turns the training table's recipe into one `Pipeline` of `ColumnTransformer`s, each fitted on
   its own like the designer's steps, then the float64 feature matrix, then the learner;
-- Score and Evaluate call the same scoring and metric functions as the designer.
+- Score and Evaluate call the same scoring and metric functions as the designer; Cross Validate refits
+  Train's `Pipeline` in each fold; Tune writes the winner of the designer's search as the learner.
 
 Every parameter of every scikit-learn object is written out, defaults too, so a future change of a
 default cannot change the script's results. The script imports only pandas, numpy, scikit-learn, the
 standard library and threadpoolctl (installed with scikit-learn); it prints its metrics, and `--check`
-asserts the designer's own numbers, which the script carries with the run id and pipeline hash.
+asserts the designer's own numbers, which the script carries with the run id and pipeline hash. Every report
+the script recomputes is checked (its CHECKED keys); a module whose report describes work the script does
+not redo (Tune's search) says so with `ExportFragment.unchecked`: that report is left out of EXPECTED and the
+reason is written above it.
 """
 
 from __future__ import annotations
@@ -81,12 +85,15 @@ def public_module(cls: type) -> str:
 
 
 def estimator_code(est: Any, defined: Iterable[Any] = ()) -> tuple[str, set[str]]:
-    """Source that builds `est` unfitted with every parameter spelled out, and the imports it needs.
+    """Source that builds `est` unfitted with every parameter spelled out, and the imports it needs (also
+    for objects without `get_params` that keep their arguments as attributes: KFold and the other splitters).
     `defined`: classes and functions the script defines itself (`helper_source`), written by name."""
     defined = tuple(defined)
     cls = type(est)
-    params = est.get_params(deep=False)
-    order = [p for p in inspect.signature(cls.__init__).parameters if p in params]
+    signature = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    params = est.get_params(deep=False) if hasattr(est, "get_params") else \
+        {p: getattr(est, p) for p in signature if hasattr(est, p)}
+    order = [p for p in signature if p in params]
     imports = set() if any(cls is d for d in defined) else {f"from {public_module(cls)} import {cls.__name__}"}
     args = []
     for name in order:
@@ -141,8 +148,12 @@ class TableRef:
 
 @dataclass(frozen=True)
 class LearnerRef:
+    """An unfitted learner: the source that builds it and the imports that source needs (written by the
+    module that uses it, so a learner replaced downstream, as Tune does, imports nothing)."""
+
     code: str
     task: str
+    imports: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -172,6 +183,9 @@ class ExportFragment:
     outputs: dict[str, Ref] = field(default_factory=dict)
     evaluations: list[str] = field(default_factory=list)
     """Variables holding evaluation entries ({port, metrics, ...}) for this node."""
+    unchecked: str | None = None
+    """Why the script does not recompute this node's report (it is then left out of EXPECTED, with this
+    reason written above it); None: a report the node has is recomputed and checked."""
 
 
 class NeedsRun(BadInput):
@@ -191,6 +205,10 @@ class ExportContext:
     base_dir: Path
     values: dict[str, Any] | None = None
     """The node's outputs from a run, when export ran the pipeline (None otherwise)."""
+    input_values: dict[str, Any] | None = None
+    """The values on the node's input ports in that run (None without a run)."""
+    run_id: str | None = None
+    """The designer run whose numbers the script carries, if recorded."""
 
     def var(self, port: str) -> str:
         return identifier(f"{self.node_id}_{port}")
@@ -344,6 +362,29 @@ def scored_rows(model, rows, inputs, shown, task, cleaned=0, with_features=(), s
 '''
 
 
+def pipeline_code(var: str, learner: LearnerRef, table: TableRef, features: list[str], label: str | None,
+                  node: str) -> ExportFragment:
+    """`var = Pipeline([...])`, unfitted: the table's column steps (each a ColumnTransformer fitted on its own),
+    the float64 feature matrix in the designer's column order, then the learner."""
+    for s in table.steps:
+        if label is not None and label in s.columns:
+            raise BadInput(f"export cannot write a step that transforms the label '{label}' ({s.node})", node=node)
+    if label is not None and label not in table.raw:
+        raise BadInput(f"export cannot write a label that a column step renamed or made ('{label}')", node=node)
+    lines = [f"{var} = Pipeline(["]
+    lines += [f"    step({s.node!r}, {s.transformer}, {literal(list(s.columns))}"
+              f"{'' if s.remainder == 'passthrough' else f', remainder={s.remainder!r}'})," for s in table.steps]
+    lines += [f"    (\"features\", FunctionTransformer(feature_matrix, kw_args={{\"columns\": {literal(features)}}})),",
+              f"    (\"learner\", {learner.code}),", "])"]
+    imports = {"from sklearn.pipeline import Pipeline", "from sklearn.preprocessing import FunctionTransformer",
+               "import numpy as np", *learner.imports}
+    helpers = [MATRIX_HELPER]
+    if table.steps:
+        imports.add("from sklearn.compose import ColumnTransformer")
+        helpers.append(STEP_HELPER)
+    return ExportFragment(code=lines, imports=imports, helpers=helpers)
+
+
 def train_code(ctx: ExportContext, learner: LearnerRef, table: TableRef, features: list[str] | None,
                label: str | None) -> ExportFragment:
     """Train Model / Train Clustering Model: one Pipeline (recipe steps, feature matrix, learner) fitted on
@@ -352,28 +393,12 @@ def train_code(ctx: ExportContext, learner: LearnerRef, table: TableRef, feature
     inputs = [c for c in table.raw if c != label]
     if features is None:
         features = _features_after(ctx, table, label)
-    for s in table.steps:
-        if label is not None and label in s.columns:
-            raise BadInput(f"export cannot write a step that transforms the label '{label}' ({s.node})",
-                           node=ctx.node_id)
-    if label is not None and label not in table.raw:
-        raise BadInput(f"export cannot write a label that a column step renamed or made ('{label}')",
-                       node=ctx.node_id)
-    lines = [f"{var} = Pipeline(["]
-    lines += [f"    step({s.node!r}, {s.transformer}, {literal(list(s.columns))}"
-              f"{'' if s.remainder == 'passthrough' else f', remainder={s.remainder!r}'})," for s in table.steps]
-    lines += [f"    (\"features\", FunctionTransformer(feature_matrix, kw_args={{\"columns\": {literal(features)}}})),",
-              f"    (\"learner\", {learner.code}),", "])"]
+    frag = pipeline_code(var, learner, table, features, label, ctx.node_id)
     target = f", {table.var}[{label!r}]" if label is not None else ""
-    lines.append(f"{var}.fit({table.var}[{literal(inputs)}]{target})")
-    imports = {"from sklearn.pipeline import Pipeline", "from sklearn.preprocessing import FunctionTransformer",
-               "import numpy as np"}
-    helpers = [MATRIX_HELPER]
-    if table.steps:
-        imports.add("from sklearn.compose import ColumnTransformer")
-        helpers.append(STEP_HELPER)
-    model = ModelRef(var, ctx.node_id, learner.task, label, tuple(inputs), tuple(features), table.steps)
-    return ExportFragment(code=lines, imports=imports, helpers=helpers, outputs={"model": model})
+    frag.code.append(f"{var}.fit({table.var}[{literal(inputs)}]{target})")
+    frag.outputs["model"] = ModelRef(var, ctx.node_id, learner.task, label, tuple(inputs), tuple(features),
+                                     table.steps)
+    return frag
 
 
 def _features_after(ctx: ExportContext, table: TableRef, label: str | None) -> list[str]:
@@ -465,6 +490,7 @@ def export_script(pipeline: Any, base_dir: Path, script_path: Path, *, expected:
     imports: set[str] = set()
     helpers: list[str] = []
     evaluations: dict[str, list[str]] = {}
+    unchecked: dict[str, str] = {}
     models: dict[str, str] = {}
     model_refs: dict[str, ModelRef] = {}
     scored: dict[str, str] = {}
@@ -476,8 +502,11 @@ def export_script(pipeline: Any, base_dir: Path, script_path: Path, *, expected:
         input_specs = {l.target_port: v.schemas.get((l.source_node, l.source_port))
                        for l in pipeline.links_into(node_id)}
         output_specs = {p.name: v.schemas.get((node_id, p.name)) for p in cls.outputs}
+        input_values = None if values is None else {
+            l.target_port: values.get(l.source_node, {}).get(l.source_port) for l in pipeline.links_into(node_id)}
         ctx = ExportContext(node_id, node.title or cls.title, inputs, input_specs, output_specs, script_dir,
-                            base_dir, None if values is None else values.get(node_id, {}))
+                            base_dir, None if values is None else values.get(node_id, {}), input_values,
+                            expected.run_id if expected is not None else None)
         try:
             frag = cls().export(v.params[node_id], ctx)
         except BadInput as e:
@@ -496,6 +525,8 @@ def export_script(pipeline: Any, base_dir: Path, script_path: Path, *, expected:
                 helpers.append(h)
         if frag.evaluations:
             evaluations[node_id] = frag.evaluations
+        if frag.unchecked:
+            unchecked[node_id] = f"{ctx.title} ({node.type}): {frag.unchecked}"
         for port, ref in frag.outputs.items():
             refs[(node_id, port)] = ref
             if isinstance(ref, ModelRef):
@@ -503,7 +534,7 @@ def export_script(pipeline: Any, base_dir: Path, script_path: Path, *, expected:
                 model_refs[node_id] = ref
             if isinstance(ref, TableRef) and ref.scored is not None:
                 scored[node_id] = ref.var
-    return _assemble(pipeline, imports, helpers, body, evaluations, models, scored, expected,
+    return _assemble(pipeline, imports, helpers, body, evaluations, unchecked, models, scored, expected,
                      score_model, model_refs, check_rows, check_predictions)
 
 
@@ -527,7 +558,8 @@ def _imports_block(imports: set[str]) -> str:
 
 
 def _assemble(pipeline: Any, imports: set[str], helpers: list[str], body: list[str],
-              evaluations: dict[str, list[str]], models: dict[str, str], scored: dict[str, str],
+              evaluations: dict[str, list[str]], unchecked: dict[str, str], models: dict[str, str],
+              scored: dict[str, str],
               expected: Expected | None, score_model: str | None, model_refs: dict[str, ModelRef],
               check_rows: Any, check_predictions: Any) -> str:
     from designer import __version__
@@ -548,10 +580,16 @@ def _assemble(pipeline: Any, imports: set[str], helpers: list[str], body: list[s
               "  --check          assert the designer's own metrics (exact equality)",
               "  --scored-out DIR write each Score Model output as DIR/<node>.scored.csv",
               '"""', "", _imports_block(imports), "", 'HERE = Path(__file__).resolve().parent', ""]
+    lines += ["# What `--check` compares of each report entry: the metrics, and where the designer reports them",
+              "# (Cross Validate) the standard deviations, each fold's metrics and those of all its rows.",
+              f"CHECKED = {literal(CHECKED)}", ""]
     if expected is not None:
+        for node, why in unchecked.items():
+            lines += textwrap.wrap(f"Not checked: the report of '{node}', {why}", 110, initial_indent="# ",
+                                   subsequent_indent="#   ")
         lines += [f"# The designer's metrics for this pipeline (run {expected.run_id or 'not recorded'}, "
                   f"pipeline sha256 {sha[:16]}…); `--check` asserts them exactly.",
-                  f"EXPECTED = {_pretty(_metrics_only(expected.metrics))}", ""]
+                  f"EXPECTED = {_pretty(_checked(expected.metrics, unchecked))}", ""]
     else:
         lines += ["EXPECTED = None  # no designer run to check against", ""]
     lines += ["", *[h + "\n" for h in helpers]]
@@ -572,8 +610,15 @@ def _assemble(pipeline: Any, imports: set[str], helpers: list[str], body: list[s
     return re.sub(r"\n{4,}", "\n\n\n", text).rstrip() + "\n"
 
 
-def _metrics_only(metrics: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
-    return {n: [{"port": e["port"], "metrics": e["metrics"]} for e in entries] for n, entries in metrics.items()}
+CHECKED = ("port", "metrics", "std", "folds", "pooled")
+"""The keys of a report entry that `--check` compares (those the entry has)."""
+
+
+def _checked(metrics: dict[str, list[dict[str, Any]]], unchecked: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """The designer's report entries as `--check` compares them, without the reports the script does not
+    recompute."""
+    return {n: [{k: e[k] for k in CHECKED if k in e} for e in entries] for n, entries in metrics.items()
+            if n not in unchecked}
 
 
 def _pretty(value: Any, indent: int = 0) -> str:
@@ -637,8 +682,7 @@ def main(argv):
         for node, table in scored.items():
             table.to_csv(folder / f"{{node}}.scored.csv", index=False)
     if check:
-        got = {{node: [{{"port": e["port"], "metrics": e["metrics"]}} for e in entries]
-               for node, entries in metrics.items()}}
+        got = {{node: [{{k: e[k] for k in CHECKED if k in e}} for e in entries] for node, entries in metrics.items()}}
         assert EXPECTED is not None, "no designer metrics to check against"
         assert got == EXPECTED, f"metrics differ from the designer's:\\n{{got}}\\n{{EXPECTED}}"
 {check_scoring}        print("check: identical to the designer's results")
