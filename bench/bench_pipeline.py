@@ -31,7 +31,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -97,11 +97,12 @@ def build_pipeline(data_path: str = f".data/{make_data.data_path(make_data.DEFAU
         nodes=nodes, links=links, layout=Layout(positions=positions))
 
 
-def write_pipeline_file(path: Path = PIPELINE_FILE) -> Path:
-    """Write bench.pipeline.json when its content differs from `build_pipeline()` (atomic save)."""
+def write_pipeline_file(path: Path = PIPELINE_FILE, build: Callable[[], Any] | None = None) -> Path:
+    """Write `path` (bench.pipeline.json) when its content differs from `build()` (default `build_pipeline`;
+    atomic save)."""
     from designer.core.pipeline import save_pipeline
 
-    pipeline = build_pipeline()
+    pipeline = (build or build_pipeline)()
     if not path.is_file() or path.read_text(encoding="utf-8") != pipeline.to_json_text():
         save_pipeline(pipeline, path)
     return path

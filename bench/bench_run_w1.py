@@ -82,13 +82,9 @@ def build_pipeline(data_path: str = f".data/{make_data.data_path(make_data.DEFAU
         nodes=nodes, links=links, layout=Layout(positions=positions))
 
 
-def write_pipeline_file(path: Path = PIPELINE_FILE) -> Path:
-    from designer.core.pipeline import save_pipeline
-
-    pipeline = build_pipeline()
-    if not path.is_file() or path.read_text(encoding="utf-8") != pipeline.to_json_text():
-        save_pipeline(pipeline, path)
-    return path
+def write_pipeline_file() -> Path:
+    """Write w1.pipeline.json when its content differs from `build_pipeline()`."""
+    return base.write_pipeline_file(PIPELINE_FILE, build_pipeline)
 
 
 def run_handwritten(data: Path) -> dict[str, float]:
