@@ -343,9 +343,10 @@ def _trusting(registry: NodeRegistry) -> Iterator[None]:
 def round_trip_steps(steps: list[Any], registry: NodeRegistry, what: str = "<conformance>") -> list[Any]:
     """The steps saved with skops and loaded back under the same trust rules as `load_bundle` (the
     registry's plugins enabled). Raises BadInput when a bundle would refuse them."""
-    import skops.io as sio
-
     from designer.core.bundle import trusted_types
+    from designer.core.skops_io import skops_io
+
+    sio = skops_io()
 
     payload = sio.dumps({"recipe": list(steps)})
     untrusted = set(sio.get_untrusted_types(data=payload))
