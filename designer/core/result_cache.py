@@ -42,7 +42,7 @@ class ResultCache:
         self._frames = _WrittenFrames()
 
     def _dir(self, fingerprint: str) -> Path:
-        key = hashlib.sha256(f"{fingerprint}:{_versions()}".encode()).hexdigest()
+        key = hashlib.sha256(f"{fingerprint}:{FORMAT}/{VERSION}:{_versions()}".encode()).hexdigest()
         return self.root / key[:2] / key
 
     def has(self, fingerprint: str) -> bool:
@@ -56,7 +56,9 @@ class ResultCache:
 
         final = self._dir(fingerprint)
         if final.is_dir():
-            return True
+            if _manifest(final) is not None:
+                return True
+            shutil.rmtree(final, ignore_errors=True)  # damaged, or not this format: written again
         if not all(isinstance(v, (Table, TrainedModel, Report)) for v in outputs.values()):
             return False
         self.root.mkdir(parents=True, exist_ok=True)
@@ -88,12 +90,12 @@ class ResultCache:
     def get(self, fingerprint: str) -> dict[str, Any] | None:
         """A node's saved outputs, or None (absent, or unreadable: then removed)."""
         folder = self._dir(fingerprint)
+        if not folder.is_dir():
+            return None
         try:
-            manifest = json.loads((folder / "manifest.json").read_text())
-            if manifest.get("format") != FORMAT:
-                return None
-            if manifest.get("version") != VERSION:
-                raise ValueError("saved by another version")  # (Parquet tables before version 2): removed
+            manifest = _manifest(folder)
+            if manifest is None:
+                raise ValueError("not a saved result of this version")
             out: dict[str, Any] = {}
             for port, info in manifest["ports"].items():
                 out[port] = _read(folder, port, info)
@@ -116,6 +118,16 @@ class ResultCache:
                 break
             shutil.rmtree(sub, ignore_errors=True)
             total -= size
+
+
+def _manifest(folder: Path) -> dict[str, Any] | None:
+    """The manifest of a saved result of this format and version (None: absent, unreadable or another)."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(manifest, dict) and manifest.get("format") == FORMAT and manifest.get("version") == VERSION
+    return manifest if ok else None
 
 
 _PRELOAD = threading.Lock()

@@ -84,6 +84,18 @@ def test_an_unreadable_saved_result_is_computed_again(tmp_path, capsys):
     shutil.rmtree(results)
 
 
+def test_saved_results_of_another_format_version_are_computed_again_and_replaced(tmp_path, capsys):
+    first = run(capsys, str(DIABETES), "--out", str(tmp_path / "a"))
+    results = Path(os.environ["PIPELINE_DESIGNER_STORE"]) / "results"
+    manifests = list(results.rglob("manifest.json"))
+    for m in manifests:  # as written by a version that saved Parquet tables
+        m.write_text(m.read_text().replace('"version": 2', '"version": 1'))
+    again = run(capsys, str(DIABETES), "--out", str(tmp_path / "b"))
+    assert set(again["status"].values()) == {"finished"} and again["metrics"] == first["metrics"]
+    assert all('"version": 2' in m.read_text() for m in results.rglob("manifest.json"))
+    assert run(capsys, str(DIABETES), "--out", str(tmp_path / "c"))["status"]["split"] == "cached"
+
+
 def bundle_members(path: Path) -> set[str]:
     import zipfile
 
