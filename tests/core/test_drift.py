@@ -17,6 +17,7 @@ from designer.core.bundle import load_bundle, read_manifest, write_bundle
 from designer.core.drift import (LEVELS, Thresholds, categorical_profile, compare_categorical, compare_numeric,
                                  numeric_profile)
 from designer.core.drift_report import drift_report, drifting, html_report, parse_duration, parse_since, text_report
+from designer.core.engine import Engine
 from designer.core.errors import BadInput
 from designer.core.serve.capture import CaptureWriter, frame_table, output_columns
 from tests.conftest import DATA
@@ -61,6 +62,19 @@ def test_clustering_prediction_profile_is_on_training_rows_when_nothing_is_held_
     model, _, _ = load_bundle(b.bundle)
     assert model.reference["predictions"]["rows"] == "training"
     assert model.reference["predictions"]["profile"]["kind"] == "categorical"
+
+
+def test_training_row_predictions_are_profiled_on_a_seeded_sample_of_a_big_table(monkeypatch):
+    import nodes.learn
+    from designer.core.pipeline import load_pipeline
+    from tests.conftest import SAMPLES
+
+    monkeypatch.setattr(nodes.learn, "REFERENCE_PREDICTION_ROWS", 50)
+    path = SAMPLES / "iris_kmeans.pipeline.json"
+    model = Engine().run(load_pipeline(path), path.parent, keep_outputs=True).outputs["train"]["model"]
+    ref = model.reference
+    assert ref["rows"] == model.train_rows > 50  # every training row's raw inputs
+    assert ref["predictions"]["rows"] == "training" and ref["predictions"]["profile"]["count"] == 50
 
 
 def test_old_bundle_without_profile_loads_and_drift_says_so(messy, tmp_path):
