@@ -137,3 +137,51 @@ def test_errors_and_progress_cross_from_the_node_thread(test_modules):
     events.clear()
     assert Engine().run(p, on_event=lambda e: events.append(e.kind), cancel=token).ok
     assert events.count("progress") >= 50
+
+
+def test_a_csv_loads_while_the_libraries_import_and_nothing_else_starts_before(tmp_path, monkeypatch):
+    """With saved results on, scikit-learn and skops are imported in the background; Load CSV (pandas only)
+    runs meanwhile, every other node and the saving wait for the import."""
+    import threading
+
+    import designer.core.result_cache as result_cache
+    from designer.core.result_cache import ResultCache
+
+    (tmp_path / "rows.csv").write_text(DATA)
+    load_started = threading.Event()
+    log: list[str] = []
+    real_preload = result_cache.preload
+
+    def slow_preload() -> None:
+        log.append("import started")
+        log.append("load ran during the import" if load_started.wait(10) else "load waited for the import")
+        real_preload()
+        log.append("import done")
+
+    def seen(event) -> None:  # noqa: ANN001
+        if event.kind == "started":
+            log.append(f"{event.node} started")
+            if event.node == "load":
+                load_started.set()
+
+    monkeypatch.setattr(result_cache, "preload", slow_preload)
+    pipeline = Pipeline(nodes=[Node(id="load", type="data.csv", params={"path": "rows.csv"}),
+                               Node(id="norm", type="clean.normalize", params={"columns": ["a", "b"]})],
+                        links=[Link.make("load", "data", "norm", "data")])
+    result = Engine(results=ResultCache(tmp_path / "results")).run(pipeline, base_dir=tmp_path, on_event=seen)
+    assert result.status == {"load": "finished", "norm": "finished"}
+    assert "load ran during the import" in log
+    assert log.index("import done") < log.index("norm started")
+
+
+def test_a_failed_background_import_fails_the_run(tmp_path, monkeypatch):
+    import designer.core.result_cache as result_cache
+    from designer.core.result_cache import ResultCache
+
+    def broken() -> None:
+        raise ImportError("no module named 'skops'")
+
+    monkeypatch.setattr(result_cache, "preload", broken)
+    pipeline = Pipeline(nodes=[Node(id="src", type="data.manual", params={"text": DATA})])
+    with pytest.raises(ImportError, match="skops"):
+        Engine(results=ResultCache(tmp_path / "results")).run(pipeline)
