@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from designer.core.errors import BadInput
-from designer.core.export import ExportContext, ExportFragment, NeedsRun, estimator_code, helper_source, literal
+from designer.core.export import ExportContext, ExportFragment, NeedsRun, literal
 from designer.core.recipe import (ClipStep, DropStep, EditStep, EncodeStep, SelectStep, Step, TransformerStep,
                                    as_categories, located_values, percentile_bounds, sklearn_input)
 from designer.core.schema import ColumnName, Columns, Kind, TableSchema
@@ -459,18 +459,13 @@ class ClipValues(ColumnStepNode):
     def export(self, params: ClipParams, ctx: ExportContext) -> ExportFragment:
         """A ClipColumns step (defined in the script): the same fixed bounds, or the same percentiles learned
         from the rows the script fits it on."""
-        from designer.core.export_steps import ClipColumns
-        from designer.core.recipe import clip_columns, percentile_bounds
+        from designer.core.export_steps import clip_code
 
         if params.mode == "bounds":
-            clip = ClipColumns(lower=params.lower, upper=params.upper)
+            code, imports, helpers = clip_code(params.lower, params.upper, None)
         else:
-            clip = ClipColumns(percentiles=(params.lower_percentile, params.upper_percentile))
-        code, imports = estimator_code(clip, defined=(ClipColumns,))
-        imports |= {"import numpy as np", "from sklearn.base import BaseEstimator, OneToOneFeatureMixin, "
-                                          "TransformerMixin"}
-        return export_step(self, params, ctx, (code, imports),
-                           helpers=helper_source(percentile_bounds, clip_columns, ClipColumns))
+            code, imports, helpers = clip_code(None, None, (params.lower_percentile, params.upper_percentile))
+        return export_step(self, params, ctx, (code, imports), helpers=helpers)
 
 
 # ---------------------------------------------------------------------------------------- metadata
@@ -513,12 +508,7 @@ class EditMetadata(ColumnStepNode):
 
     def export(self, params: EditParams, ctx: ExportContext) -> ExportFragment:
         """A FunctionTransformer of `edit_columns` (defined in the script) on the cast and renamed columns."""
-        from sklearn.preprocessing import FunctionTransformer
+        from designer.core.export_steps import edit_code
 
-        from designer.core.recipe import as_categories, cast_values, edit_columns, quote, row_number, to_numbers
-
-        edit = FunctionTransformer(edit_columns, kw_args={"casts": dict(params.cast), "renames": dict(params.rename)})
-        code, imports = estimator_code(edit, defined=(edit_columns,))
-        return export_step(self, params, ctx, (code, imports | {"import numpy as np"}),
-                           helpers=helper_source(to_numbers, quote, row_number, as_categories, cast_values,
-                                                 edit_columns))
+        code, imports, helpers = edit_code(params.cast, params.rename)
+        return export_step(self, params, ctx, (code, imports), helpers=helpers)

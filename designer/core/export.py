@@ -695,53 +695,81 @@ if __name__ == "__main__":
 
 
 # ------------------------------------------------------------------------------------------- one model
-def step_code(step: Any) -> ColumnStep:
-    """A fitted recipe step as the script writes it (the same transformer, unfitted, every parameter)."""
-    from designer.core.recipe import DropStep, EncodeStep, SelectStep, TransformerStep
+def step_code(step: Any) -> tuple[ColumnStep, set[str], list[str]]:
+    """A fitted recipe step as a script writes it: the same transformer, unfitted, with every parameter, on the
+    step's columns; the imports it needs and the helpers (functions, classes) the script must define for it."""
+    from designer.core.recipe import ClipStep, DropStep, EditStep, EncodeStep, SelectStep, TransformerStep
 
+    helpers: list[str] = []
+    remainder = "passthrough"
     if isinstance(step, TransformerStep):
-        code = estimator_code(step.transformer)[0]
+        code, imports = estimator_code(step.transformer)
     elif isinstance(step, EncodeStep):
-        code = estimator_code(step.encoder)[0]
+        code, imports = estimator_code(step.encoder)
     elif isinstance(step, SelectStep):
-        return ColumnStep(step.node_id, step.title, '"passthrough"', tuple(step.columns), "drop")
+        code, imports, remainder = '"passthrough"', set(), "drop"
     elif isinstance(step, DropStep):
-        code = '"drop"'
+        code, imports = '"drop"', set()
+    elif isinstance(step, ClipStep):
+        from designer.core.export_steps import clip_code
+
+        code, imports, helpers = clip_code(*_clip_bounds(step))
+    elif isinstance(step, EditStep):
+        from designer.core.export_steps import edit_code
+
+        code, imports, helpers = edit_code(step.casts, step.renames)
     else:
         raise BadInput(f"export cannot yet write the step '{step.title}' ({type(step).__name__})", node=step.node_id)
-    return ColumnStep(step.node_id, step.title, code, tuple(step.columns))
+    return ColumnStep(step.node_id, step.title, code, tuple(step.columns), remainder), imports, helpers
+
+
+def _clip_bounds(step: Any) -> tuple[Any, Any, tuple[float, float] | None]:
+    """A Clip Values step's (lower, upper, percentiles): the percentiles it learned its bounds at, or its fixed
+    bounds (the same for every column)."""
+    percentiles = getattr(step, "percentiles", None)  # bundles from before refitting existed have none
+    if percentiles is not None:
+        return None, None, (percentiles[0], percentiles[1])
+    if len(set(step.lower)) > 1 or len(set(step.upper)) > 1:
+        raise BadInput(f"export cannot write the step '{step.title}' (ClipStep): it comes from an older bundle "
+                       "that does not record the percentiles it learned its bounds at", node=step.node_id)
+    return (step.lower[0] if step.lower else None), (step.upper[0] if step.upper else None), None
 
 
 def model_code(model: Any) -> str:
     """A trained model as Python: the scikit-learn Pipeline (recipe steps, feature matrix, estimator) that,
-    fitted on the same training rows, gives the same predictions ("Copy as Python" in the model viewer)."""
-    from designer.core.recipe import DropStep, EncodeStep, TransformerStep
+    fitted on the same training rows, gives the same predictions ("Copy as Python" in the model viewer). The
+    code defines the helpers its steps need (Clip Values' ClipColumns, Edit Metadata's edit_columns) and
+    imports nothing of the designer's."""
+    from designer.core.recipe import ClipStep, DropStep
 
-    steps = [step_code(s) for s in model.recipe]
     est_code, imports = estimator_code(model.estimator)
     imports |= {"import numpy as np", "from sklearn.pipeline import Pipeline",
                 "from sklearn.preprocessing import FunctionTransformer"}
-    for s in model.recipe:
-        obj = s.transformer if isinstance(s, TransformerStep) else s.encoder if isinstance(s, EncodeStep) else None
-        if obj is not None:
-            imports |= estimator_code(obj)[1]
     helpers = [MATRIX_HELPER]
+    steps = []
+    for s in model.recipe:
+        step, more, needs = step_code(s)
+        steps.append(step)
+        imports |= more
+        helpers += [h for h in needs if h not in helpers]
     if steps:
         imports.add("from sklearn.compose import ColumnTransformer")
-        helpers.append(STEP_HELPER)
+        helpers.insert(1, STEP_HELPER)
     lines = [f"# {model.node_id}: {model.task} model"
              + (f" predicting '{model.label}'" if model.label else "")
              + f", trained on {model.train_rows} rows; fit it with model.fit(rows[INPUTS]"
-             + (f", rows[{model.label!r}])" if model.label else ")"),
-             _imports_block(imports), "", "", *helpers, "",
-             f"INPUTS = {literal([c for c in model.input_schema.names])}",
-             "model = Pipeline(["]
+             + (f", rows[{model.label!r}])" if model.label else ")")]
+    if any(isinstance(s, DropStep) for s in model.recipe):
+        lines.append("# (columns dropped for missing values are those the designer found in the training rows)")
+    if any(isinstance(s, ClipStep) and getattr(s, "percentiles", None) is not None for s in model.recipe):
+        lines.append("# (bounds clipped at percentiles are learned again from the rows the model is fitted on)")
+    lines += [_imports_block(imports), "", "", *[h + "\n" for h in helpers],
+              f"INPUTS = {literal([c for c in model.input_schema.names])}",
+              "model = Pipeline(["]
     lines += [f"    step({s.node!r}, {s.transformer}, {literal(list(s.columns))}"
               f"{'' if s.remainder == 'passthrough' else f', remainder={s.remainder!r}'}),"
               for s in steps]
     columns = literal(model.features)
     lines += [f"    (\"features\", FunctionTransformer(feature_matrix, kw_args={{\"columns\": {columns}}})),",
               f"    (\"learner\", {est_code}),", "])", ""]
-    if any(isinstance(s, DropStep) for s in model.recipe):
-        lines.insert(1, "# (columns dropped for missing values are those the designer found in the training rows)")
     return "\n".join(lines)
