@@ -7,6 +7,9 @@ Inputs that already went through fitted cleaning are refused (that cleaning coul
 
 Columns that may be missing after combining keep their kind, except true/false columns, which become
 categorical (true, false or missing): the output's kinds never depend on which rows happen to match.
+
+Exported scripts copy `joined_rows` and `new_source`, the functions the modules compute with, and append
+rows with the same `pd.concat`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field
 
 from designer.core.errors import BadInput
+from designer.core.export import ExportContext, ExportFragment, NeedsRun, TableRef, helper_source, literal
 from designer.core.node import NodeType, Params, Port, RunContext, SchemaContext
 from designer.core.schema import Kind, TableSchema
 from designer.core.values import PortType, Table
@@ -69,7 +73,7 @@ def _frame(table: Table) -> Any:
 def new_source(frame: "pd.DataFrame", columns: list[str], booleans: list[str]) -> "pd.DataFrame":
     """A combined table as a new source: rows numbered from 0, `columns` in this order, and true/false columns
     not among `booleans` (those that may get missing cells) as object columns of true, false or missing, so
-    that their kind never depends on which rows happened to match."""
+    that their kind never depends on which rows happened to match. Exported scripts copy this function."""
     import pandas as pd
 
     frame = frame.reset_index(drop=True)[columns]
@@ -93,6 +97,28 @@ def _combined(frame: Any, columns: list[Column], *tables: Table) -> Table:
     return table.with_roles(meta=[n for n, _, m in columns if m])
 
 
+def _export_inputs(ctx: ExportContext, *ports: str) -> list[TableSchema]:
+    """The schemas of the inputs at `ports` for export: those of the run's tables when export ran the pipeline
+    (what `run` planned with), else those validation predicts, which must list every column."""
+    values = ctx.input_values or {}
+    if all(isinstance(values.get(p), Table) for p in ports):
+        return [values[p].schema for p in ports]
+    schemas = [_raw_input(ctx.input_specs, p) for p in ports]
+    if not all(s.exact for s in schemas):
+        raise NeedsRun("the combined columns are known only after a run", node=ctx.node_id)
+    return schemas
+
+
+def _export(ctx: ExportContext, code: list[str], columns: list[Column], imports: set[str]) -> ExportFragment:
+    """The fragment of a combining module: `code` assigns its output variable, then `new_source` shapes it."""
+    var = ctx.var("data")
+    names, booleans = _new_source_args(columns)
+    code = code + [f"{var} = new_source({var}, {literal(names)}, booleans={literal(booleans)})"]
+    features = tuple(n for n, _, m in columns if not m)
+    ref = TableRef(var, (), features, tuple(n for n, _, m in columns if m), features)
+    return ExportFragment(code=code, imports=imports, helpers=helper_source(new_source), outputs={"data": ref})
+
+
 def joined_rows(left: "pd.DataFrame", right: "pd.DataFrame", how: str, keys: list[str], right_keys: list[str],
                 suffix: str) -> "pd.DataFrame":
     """The rows of Join Data: `right`'s key columns `right_keys` renamed to the left names `keys` (they appear
@@ -100,7 +126,7 @@ def joined_rows(left: "pd.DataFrame", right: "pd.DataFrame", how: str, keys: lis
     match nothing. Left rows keep their order, each followed by its matches (inner: only left rows that
     match; left and full: every left row); a full join then adds the right rows that matched nothing, those
     with a missing key last. Semi and anti joins keep the left rows (once each, left columns only) that have
-    a match, or none."""
+    a match, or none. Exported scripts copy this function."""
     import pandas as pd
 
     rename = dict(zip(right_keys, keys))
@@ -234,6 +260,17 @@ class JoinData(NodeType):
             ctx.warn("no rows: no key matched")
         return {"data": _combined(joined, columns, lt, rt)}
 
+    def export(self, params: JoinParams, ctx: ExportContext) -> ExportFragment:
+        """The designer's own `joined_rows` and `new_source` (copied into the script) on the two tables."""
+        columns = self._plan(params, *_export_inputs(ctx, "left", "right"))
+        pairs = self._keys(params)
+        code = [f"{ctx.var('data')} = joined_rows({ctx.table('left').var}, {ctx.table('right').var}, "
+                f"how={params.how!r}, keys={literal([a for a, _ in pairs])}, "
+                f"right_keys={literal([b for _, b in pairs])}, suffix={params.suffix!r})"]
+        frag = _export(ctx, code, columns, set())
+        frag.helpers[:0] = helper_source(joined_rows)
+        return frag
+
 
 # ------------------------------------------------------------------------------------ Add Rows
 class AddRowsParams(Params):
@@ -296,3 +333,10 @@ class AddRows(NodeType):
         columns = self._plan(params, ft.schema, st.schema)
         frame = pd.concat([_frame(ft), _frame(st)], ignore_index=True)
         return {"data": _combined(frame, columns, ft, st)}
+
+    def export(self, params: AddRowsParams, ctx: ExportContext) -> ExportFragment:
+        """The same `pd.concat`, then the designer's own `new_source` (copied into the script)."""
+        columns = self._plan(params, *_export_inputs(ctx, "first", "second"))
+        code = [f"{ctx.var('data')} = pd.concat([{ctx.table('first').var}, {ctx.table('second').var}], "
+                "ignore_index=True)"]
+        return _export(ctx, code, columns, {"import pandas as pd"})
