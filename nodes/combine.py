@@ -7,18 +7,25 @@ Inputs that already went through fitted cleaning are refused (that cleaning coul
 
 Columns that may be missing after combining keep their kind, except true/false columns, which become
 categorical (true, false or missing): the output's kinds never depend on which rows happen to match.
+
+Exported scripts copy `joined_rows` and `new_source`, the functions the modules compute with, and append
+rows with the same `pd.concat`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
 from designer.core.errors import BadInput
+from designer.core.export import ExportContext, ExportFragment, NeedsRun, TableRef, helper_source, literal
 from designer.core.node import NodeType, Params, Port, RunContext, SchemaContext
 from designer.core.schema import Kind, TableSchema
 from designer.core.values import PortType, Table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Column = tuple[str, Kind, bool]  # name, kind, is a meta column
 
@@ -63,17 +70,84 @@ def _frame(table: Table) -> Any:
     return table.view
 
 
-def _combined(frame: Any, columns: list[Column], *tables: Table) -> Table:
-    """The new source table: rows numbered from 0, meta columns set aside, sources of both inputs."""
+def new_source(frame: "pd.DataFrame", columns: list[str], booleans: list[str]) -> "pd.DataFrame":
+    """A combined table as a new source: rows numbered from 0, `columns` in this order, and true/false columns
+    not among `booleans` (those that may get missing cells) as object columns of true, false or missing, so
+    that their kind never depends on which rows happened to match. Exported scripts copy this function."""
     import pandas as pd
 
-    frame = frame.reset_index(drop=True)[[n for n, _, _ in columns]]
-    for name, kind, _ in columns:  # make the kinds what schema() promised
-        if kind == "categorical" and pd.api.types.is_bool_dtype(frame[name].dtype):
+    frame = frame.reset_index(drop=True)[columns]
+    for name in columns:
+        if name not in booleans and pd.api.types.is_bool_dtype(frame[name].dtype):
             frame[name] = frame[name].astype(object)
+    return frame
+
+
+def _new_source_args(columns: list[Column]) -> tuple[list[str], list[str]]:
+    """`new_source`'s columns and booleans for planned output columns."""
+    return [n for n, _, _ in columns], [n for n, k, _ in columns if k == "boolean"]
+
+
+def _combined(frame: Any, columns: list[Column], *tables: Table) -> Table:
+    """The new source table: rows numbered from 0, the kinds schema() promised, meta columns set aside,
+    sources of both inputs."""
+    frame = new_source(frame, *_new_source_args(columns))
     sources = tuple(dict.fromkeys(s for t in tables for s in t.sources))
     table = Table(frame=frame, source_schema=TableSchema.of_frame(frame), sources=sources)
     return table.with_roles(meta=[n for n, _, m in columns if m])
+
+
+def _export_inputs(ctx: ExportContext, *ports: str) -> list[TableSchema]:
+    """The schemas of the inputs at `ports` for export: those of the run's tables when export ran the pipeline
+    (what `run` planned with), else those validation predicts, which must list every column."""
+    values = ctx.input_values or {}
+    if all(isinstance(values.get(p), Table) for p in ports):
+        return [values[p].schema for p in ports]
+    schemas = [_raw_input(ctx.input_specs, p) for p in ports]
+    if not all(s.exact for s in schemas):
+        raise NeedsRun("the combined columns are known only after a run", node=ctx.node_id)
+    return schemas
+
+
+def _export(ctx: ExportContext, code: list[str], columns: list[Column], imports: set[str]) -> ExportFragment:
+    """The fragment of a combining module: `code` assigns its output variable, then `new_source` shapes it."""
+    var = ctx.var("data")
+    names, booleans = _new_source_args(columns)
+    code = code + [f"{var} = new_source({var}, {literal(names)}, booleans={literal(booleans)})"]
+    features = tuple(n for n, _, m in columns if not m)
+    ref = TableRef(var, (), features, tuple(n for n, _, m in columns if m), features)
+    return ExportFragment(code=code, imports=imports, helpers=helper_source(new_source), outputs={"data": ref})
+
+
+def joined_rows(left: "pd.DataFrame", right: "pd.DataFrame", how: str, keys: list[str], right_keys: list[str],
+                suffix: str) -> "pd.DataFrame":
+    """The rows of Join Data: `right`'s key columns `right_keys` renamed to the left names `keys` (they appear
+    once), its other columns whose names the left table has renamed with `suffix`. Rows with a missing key
+    match nothing. Left rows keep their order, each followed by its matches (inner: only left rows that
+    match; left and full: every left row); a full join then adds the right rows that matched nothing, those
+    with a missing key last. Semi and anti joins keep the left rows (once each, left columns only) that have
+    a match, or none. Exported scripts copy this function."""
+    import pandas as pd
+
+    rename = dict(zip(right_keys, keys))
+    clash = {n: n + suffix for n in right.columns if n not in rename and n in left.columns}
+    right = right.rename(columns={**rename, **clash})
+    lmiss, rmiss = left[keys].isna().any(axis=1), right[keys].isna().any(axis=1)
+    rvalid = right[~rmiss]
+    if how in ("semi", "anti"):
+        found = left[keys].merge(rvalid[keys].drop_duplicates(), how="left", on=keys,
+                                 indicator=True)["_merge"].to_numpy() == "both"
+        found &= ~lmiss.to_numpy()
+        return left[found if how == "semi" else ~found]
+    if how == "inner":
+        return left[~lmiss].merge(rvalid, how="inner", on=keys, sort=False)
+    joined = left.merge(rvalid, how="left", on=keys, sort=False)
+    if how == "full":
+        matched = rvalid[keys].merge(left[~lmiss][keys].drop_duplicates(), how="left", on=keys,
+                                     indicator=True)["_merge"].to_numpy() == "both"
+        rest = pd.concat([rvalid[~matched], right[rmiss]])
+        joined = pd.concat([joined, rest], ignore_index=True) if len(rest) else joined
+    return joined
 
 
 # ------------------------------------------------------------------------------------ Join Data
@@ -169,38 +243,33 @@ class JoinData(NodeType):
                     or pd.api.types.is_bool_dtype(left[a]) != pd.api.types.is_bool_dtype(right[b])):
                 raise BadInput(f"key types differ: left '{a}' is {left[a].dtype}, right '{b}' is {right[b].dtype}",
                                param="right_keys", column=b)
-        rename = {b: a for a, b in pairs}
-        clash = {n: n + params.suffix for n in right.columns if n not in rename and n in left.columns}
-        right = right.rename(columns={**rename, **clash})
-        lmiss, rmiss = left[keys].isna().any(axis=1), right[keys].isna().any(axis=1)
-        for side, frame, miss in (("left", left, lmiss), ("right", right, rmiss)):
+        rkeys = [b for _, b in pairs]
+        lmiss, rmiss = left[keys].isna().any(axis=1), right[rkeys].isna().any(axis=1)
+        for side, frame, side_keys, miss in (("left", left, keys, lmiss), ("right", right, rkeys, rmiss)):
             if miss.any():
                 ctx.warn(f"{int(miss.sum())} {side} row(s) have a missing key and match nothing")
-            dup = frame[~miss].duplicated(keys, keep=False)
+            dup = frame[~miss].duplicated(side_keys, keep=False)
             if dup.any():
-                n_keys = len(frame[~miss][dup].drop_duplicates(keys))
+                n_keys = len(frame[~miss][dup].drop_duplicates(side_keys))
                 ctx.warn(f"{side} table: {n_keys} key value(s) appear more than once ({int(dup.sum())} rows); "
                          + ("matching rows are repeated" if params.how not in ("semi", "anti") else
                             "each left row is kept once"))
-        rvalid = right[~rmiss]
         ctx.progress(0.3, "joining")
-        if params.how in ("semi", "anti"):
-            found = left[keys].merge(rvalid[keys].drop_duplicates(), how="left", on=keys,
-                                     indicator=True)["_merge"].to_numpy() == "both"
-            found &= ~lmiss.to_numpy()
-            joined = left[found if params.how == "semi" else ~found]
-        elif params.how == "inner":
-            joined = left[~lmiss].merge(rvalid, how="inner", on=keys, sort=False)
-        else:
-            joined = left.merge(rvalid, how="left", on=keys, sort=False)
-            if params.how == "full":
-                matched = rvalid[keys].merge(left[~lmiss][keys].drop_duplicates(), how="left", on=keys,
-                                             indicator=True)["_merge"].to_numpy() == "both"
-                rest = pd.concat([rvalid[~matched], right[rmiss]])
-                joined = pd.concat([joined, rest], ignore_index=True) if len(rest) else joined
+        joined = joined_rows(left, right, params.how, keys, rkeys, params.suffix)
         if len(joined) == 0:
             ctx.warn("no rows: no key matched")
         return {"data": _combined(joined, columns, lt, rt)}
+
+    def export(self, params: JoinParams, ctx: ExportContext) -> ExportFragment:
+        """The designer's own `joined_rows` and `new_source` (copied into the script) on the two tables."""
+        columns = self._plan(params, *_export_inputs(ctx, "left", "right"))
+        pairs = self._keys(params)
+        code = [f"{ctx.var('data')} = joined_rows({ctx.table('left').var}, {ctx.table('right').var}, "
+                f"how={params.how!r}, keys={literal([a for a, _ in pairs])}, "
+                f"right_keys={literal([b for _, b in pairs])}, suffix={params.suffix!r})"]
+        frag = _export(ctx, code, columns, set())
+        frag.helpers[:0] = helper_source(joined_rows)
+        return frag
 
 
 # ------------------------------------------------------------------------------------ Add Rows
@@ -264,3 +333,10 @@ class AddRows(NodeType):
         columns = self._plan(params, ft.schema, st.schema)
         frame = pd.concat([_frame(ft), _frame(st)], ignore_index=True)
         return {"data": _combined(frame, columns, ft, st)}
+
+    def export(self, params: AddRowsParams, ctx: ExportContext) -> ExportFragment:
+        """The same `pd.concat`, then the designer's own `new_source` (copied into the script)."""
+        columns = self._plan(params, *_export_inputs(ctx, "first", "second"))
+        code = [f"{ctx.var('data')} = pd.concat([{ctx.table('first').var}, {ctx.table('second').var}], "
+                "ignore_index=True)"]
+        return _export(ctx, code, columns, {"import pandas as pd"})
