@@ -213,13 +213,15 @@ class JoinData(NodeType):
         if params.how == "full":  # coalesced keys are never missing
             out = [(n, lkind[n], m) if n in dict(pairs) else (n, k, m) for n, k, m in out]
         extra = []
+        left_names = set(taken)
         for n, k, m in rcols:
             if n in right_keys:
                 continue
-            name = n + params.suffix if n in taken else n
+            name = n + params.suffix if n in left_names else n  # as `joined_rows` names it
             if name in taken:
-                raise BadInput(f"right column '{n}' would be named '{name}', which the left table already has; "
-                               "choose another suffix", param="suffix", column=n)
+                raise BadInput(f"right column '{n}' would be named '{name}', which the joined table already has "
+                               "(from the left table, or another right column with the suffix); choose another "
+                               "suffix", param="suffix", column=n)
             taken.add(name)
             extra.append((name, k, m))
         return out + (extra if params.how == "inner" else _nullable(extra))

@@ -97,6 +97,19 @@ def test_bad_join_parameters_are_located(params: dict[str, Any], message: str) -
     assert message in str(e.value)
 
 
+def test_a_suffixed_name_the_right_table_already_has_is_refused_before_the_run() -> None:
+    """Right has 'x' (renamed 'x_right', as left has 'x') and its own 'x_right': two columns of one name."""
+    right = RIGHT.assign(x_right=[1.0, 2.0, 3.0, 4.0, 5.0])
+    cls = node_type("data.join")
+    params = cls.Params.model_validate({"keys": ["id"], "right_keys": ["key"]})
+    with pytest.raises(BadInput, match="right column 'x_right' would be named 'x_right'") as e:
+        cls().schema(params, {"left": table(LEFT).schema, "right": table(right).schema}, SchemaContext("n", Path(".")))
+    assert e.value.location.param == "suffix"
+    out, _ = run("data.join", {"keys": ["id"], "right_keys": ["key"], "suffix": "_r"}, left=table(LEFT),
+                 right=table(right))
+    assert list(out.view.columns) == ["id", "x", "flag", "name", "x_r", "ok", "x_right"]
+
+
 def test_add_rows_same_and_union() -> None:
     a = pd.DataFrame({"x": [1, 2], "c": ["u", "v"], "b": [True, False]})
     b = pd.DataFrame({"c": ["w"], "x": [3.5], "b": [True]})
