@@ -127,7 +127,6 @@ class LoadCsv(NodeType):
     outputs = TABLE_OUT
     Params = LoadCsvParams
     reads_files = ("path",)
-    pandas_only = True
 
     def _path(self, params: LoadCsvParams, base: Path) -> Path:
         return existing_file(params.path, base)

@@ -208,24 +208,11 @@ class Engine:
         result = RunResult(validation=plan.validation, fingerprints=plan.fingerprints)
         for w in plan.validation.warnings:
             result.warnings.setdefault(w.location.node or "", []).append(w.message)
-        libraries = None
-        if self.results is not None:  # imported before the node and saver threads need them
-            from designer.core.result_cache import BackgroundPreload
-
-            libraries = BackgroundPreload()
-        try:
-            return self._run_nodes(pipeline, plan, base, result, emit, cancel, reuse, keep_outputs,
-                                   saved_results, libraries)
-        finally:
-            if libraries is not None:
-                libraries.wait()
-
-    def _run_nodes(self, pipeline: Pipeline, plan: Plan, base: Path, result: RunResult,
-                   emit: Callable[[Event], None], cancel: Callable[[], bool] | None, reuse: bool,
-                   keep_outputs: bool, saved_results: bool, libraries: Any) -> RunResult:
-        """The nodes of a run in order; `libraries` (a BackgroundPreload) is waited for before any node that
-        is not `pandas_only` runs, and before anything is saved or loaded."""
         done: set[str] = set()
+        if self.results is not None:
+            from designer.core.result_cache import preload
+
+            preload()  # before the node and saver threads start importing
         saved = self._saved(plan, reuse and saved_results, keep_outputs, pipeline)
         saver = _Saver(self.results) if self.results is not None else None
         for node_id in plan.nodes:
@@ -245,9 +232,6 @@ class Engine:
                 continue
             cached = self._cache.get(node_id) if reuse else None
             from_disk = saved.get(node_id)
-            cls = self.registry.get(plan.by_id[node_id].type)
-            if libraries is not None and (from_disk is not None or not getattr(cls, "pandas_only", False)):
-                libraries.wait()
             if cached and cached[0] == plan.fingerprints[node_id]:
                 result.outputs[node_id] = cached[1]
                 result.status[node_id] = NodeState.CACHED
@@ -260,8 +244,6 @@ class Engine:
                       and self._execute(pipeline, plan, node_id, base, result, emit, cancel, keep_outputs)):
                 continue
             elif saver is not None:
-                if libraries is not None:
-                    libraries.wait()
                 saver.put(plan.fingerprints[node_id], result.outputs[node_id])
             done.add(node_id)
             self._note_sources(result, result.outputs[node_id])

@@ -193,10 +193,6 @@ class NodeType:
     """Parameters that name input files (fingerprinted by content, stored relative to the pipeline)."""
     writes_files: ClassVar[tuple[str, ...]] = ()
     """Parameters that name files the module writes (recorded as run artifacts)."""
-    pandas_only: ClassVar[bool] = False
-    """True for modules that import nothing beyond pandas, numpy and the standard library when they run: the
-    engine may run them while it imports scikit-learn and skops in the background (the first import of a
-    library from two threads at once can fail half-way)."""
     streams: ClassVar[bool] = False
     """True for modules that take rows read in chunks (`designer.core.stream.TableStream`) on their table
     inputs and work chunk by chunk; validation refuses a stream into any other module."""

@@ -144,30 +144,6 @@ def preload() -> None:
         skops_io()
 
 
-class BackgroundPreload:
-    """`preload` in a thread of its own, so that a first module needing only pandas (reading a CSV file) runs
-    meanwhile; `wait` before anything else runs (it raises what the import raised)."""
-
-    def __init__(self) -> None:
-        import pandas  # noqa: F401  (the light module's own library, imported here, not by two threads at once)
-        import pyarrow.pandas_compat  # noqa: F401  (which pandas imports when it makes text columns)
-
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._work, name="preload", daemon=True)
-        self._thread.start()
-
-    def _work(self) -> None:
-        try:
-            preload()
-        except BaseException as e:  # noqa: BLE001  (raised again by `wait`, in the thread that waits)
-            self._error = e
-
-    def wait(self) -> None:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-
-
 @functools.lru_cache(maxsize=1)
 def _versions() -> str:
     """Results are only reused by the same versions of the app and its libraries."""
