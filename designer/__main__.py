@@ -1,7 +1,5 @@
 """`python -m designer` is `pipeline-designer`."""
 
-import sys
+from designer.cli import entry
 
-from designer.cli import main
-
-sys.exit(main())
+entry()

@@ -14,7 +14,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, NoReturn, Sequence
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -335,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "store, in results/)")
     p.add_argument("--scored-format", choices=("parquet", "csv"), default="parquet",
                    help="file format of the scored tables: <score node>.scored.parquet (default) or .csv")
-    p.set_defaults(func=cmd_run)
+    p.set_defaults(func=cmd_run, quick_exit=True)
 
     p = sub.add_parser("validate", help="check a pipeline without running it")
     p.add_argument("pipeline", help="a .pipeline.json file")
@@ -382,8 +382,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def entry() -> None:
+    """The `pipeline-designer` command (and `python -m designer`): `main`, then the exit."""
+    args = build_parser().parse_args()
+    leave(dispatch(args), quickly=getattr(args, "quick_exit", False))
+
+
+def leave(code: int, quickly: bool) -> NoReturn:
+    """Exit with `code`. After `run` and `score`, whose outputs, bundles and run record are written and closed
+    by then, the process ends without Python's teardown of every module and object (0.3-0.5 s after a run on a
+    million rows): output streams are flushed and other threads finished first, as a normal exit would.
+    Not after Dask was used (its clusters shut down in exit handlers), nor for any other command."""
+    if not quickly or "dask" in sys.modules:
+        sys.exit(code)
+    import threading
+
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed early (`| head`): nothing more to write
+            pass
+    os._exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command line (in this process: tests call it); the exit code."""
+    return dispatch(build_parser().parse_args(argv))
+
+
+def dispatch(args: argparse.Namespace) -> int:
     func: Callable[[argparse.Namespace], int] = getattr(args, "func", cmd_open)
     if args.no_plugins:
         from designer.core.registry import NodeRegistry, set_default_registry
@@ -418,4 +448,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -209,4 +209,4 @@ def add_score_commands(sub: Any) -> None:
                    "by chunk)")
     p.add_argument("--capture-max-mb", type=float, metavar="MB",
                    help="do not capture when the model version's captures reach this size")
-    p.set_defaults(func=cmd_score)
+    p.set_defaults(func=cmd_score, quick_exit=True)

@@ -1,0 +1,52 @@
+"""How the `pipeline-designer` process ends: `run` and `score` leave without Python's teardown, after their
+output is flushed and their non-daemon threads are done; the exit code is the command's."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from designer import cli
+from tests.conftest import SAMPLES
+
+DIABETES = SAMPLES / "diabetes_linear_regression.pipeline.json"
+
+
+def test_run_output_redirected_to_a_file_is_complete_and_the_code_kept(tmp_path: Path) -> None:
+    log = tmp_path / "stdout.txt"
+    with log.open("w") as f:
+        done = subprocess.run([sys.executable, "-m", "designer", "run", str(DIABETES), "--out", str(tmp_path / "out"),
+                               "--store", str(tmp_path / "store")], stdout=f, stderr=subprocess.PIPE, text=True)
+    assert done.returncode == 0, done.stderr
+    text = log.read_text()
+    assert "r2" in text and text.rstrip().splitlines()[-1].startswith("recorded run ")
+    bad = subprocess.run([sys.executable, "-m", "designer", "run", str(tmp_path / "nope.pipeline.json")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "nope.pipeline.json" in bad.stderr
+
+
+def test_leave_finishes_other_threads_and_flushes_before_the_quick_exit(monkeypatch: pytest.MonkeyPatch) -> None:
+    finished: list[str] = []
+    exits: list[int] = []
+
+    def slow() -> None:
+        time.sleep(0.2)
+        finished.append("thread")
+
+    monkeypatch.setattr(cli.os, "_exit", lambda code: exits.append(code))
+    worker = threading.Thread(target=slow)
+    worker.start()
+    cli.leave(3, quickly=True)
+    assert finished == ["thread"] and exits == [3]
+
+
+def test_other_commands_exit_as_usual(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli.os, "_exit", lambda code: pytest.fail("quick exit for a command that has none"))
+    with pytest.raises(SystemExit) as e:
+        cli.leave(0, quickly=False)
+    assert e.value.code == 0
