@@ -7,6 +7,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
+from designer.core.background import Background
 from designer.core.errors import BadInput
 from designer.core.export import ExportContext, ExportFragment, LearnerRef, NeedsRun, estimator_code, train_code
 from designer.core.model import TrainedModel, feature_matrix
@@ -304,8 +305,9 @@ def fit_in_chunks(est: Any, X: Any, y: Any, ctx: RunContext, first: int = 2, chu
 
 
 def trained_model(ctx: RunContext, learner: Learner, table: Table, estimator: Any, features: list[str],
-                  label: str | None) -> TrainedModel:
-    """The fitted estimator with the training table's recipe, input schema and provenance and reference profile."""
+                  label: str | None, columns: Background) -> TrainedModel:
+    """The fitted estimator with the training table's recipe, input schema and provenance and reference profile
+    (`columns`: `profile_training_rows`, started before the fit)."""
     from designer.core.model import input_sample
 
     inputs = required_inputs(table, features, label)
@@ -316,32 +318,51 @@ def trained_model(ctx: RunContext, learner: Learner, table: Table, estimator: An
                          sources=table.sources, train_rows=len(table.frame), train_index=table.frame.index,
                          sample=input_sample(table, [c for c in (table.source_schema or table.schema).names
                                                      if c != label]))
-    model.reference = training_reference(ctx, model, table)
+    model.reference = training_reference(ctx, model, table, columns)
     return model
+
+
+REFERENCE_NICE = 10
+"""How much lower the drift reference's profiling thread runs than the fit (it uses the CPU time the fit leaves)."""
+
+
+def profile_training_rows(table: Table, features: list[str], label: str | None) -> Background:
+    """The drift reference's profile of the raw input columns of the training rows (None when those rows are
+    not known), computed in a background thread below the fit's priority while the model fits."""
+    from designer.core.drift import reference_profile
+
+    kinds = required_inputs(table, features, label).columns
+
+    def work() -> dict[str, Any] | None:
+        found = table.raw_source()  # a column at a time: no copy of the rows while the fit needs the memory
+        return None if found is None else reference_profile(found[0], kinds, positions=found[1])
+
+    return Background(work, nice=REFERENCE_NICE, name="drift-reference")
 
 
 REFERENCE_PREDICTION_ROWS = 50_000
 """Most training rows whose predictions a drift reference profiles (a seeded sample of bigger tables)."""
 
 
-def training_reference(ctx: RunContext, model: TrainedModel, table: Table) -> dict[str, Any] | None:
-    """The drift reference: the raw input values of the training rows, and the predictions on them (on a
-    seeded sample of REFERENCE_PREDICTION_ROWS of a bigger table; replaced by the predictions on held-out rows
-    when the run scores some: designer.core.runner.write_bundles)."""
-    from designer.core.drift import reference_profile
+def training_reference(ctx: RunContext, model: TrainedModel, table: Table,
+                       columns: Background) -> dict[str, Any] | None:
+    """The drift reference: the raw input values of the training rows (`columns`), and the predictions on
+    them (on a seeded sample of REFERENCE_PREDICTION_ROWS of a bigger table; replaced by the predictions on
+    held-out rows when the run scores some: designer.core.runner.write_bundles)."""
+    from designer.core.drift import prediction_profile
     from designer.core.model import predict_outputs
 
-    raw = table.raw_rows()
-    if raw is None:
-        return None
     ctx.progress(0.9, "profiling the training rows (reference for drift)")
+    reference = columns.result()
+    if reference is None:
+        return None
     frame = table.frame
     if len(frame) > REFERENCE_PREDICTION_ROWS:
         rows = np.sort(np.random.default_rng(0).choice(len(frame), REFERENCE_PREDICTION_ROWS, replace=False))
         frame = frame.iloc[rows]
     outputs = predict_outputs(model.estimator, model.task, feature_matrix(frame[model.features]))
     predictions = outputs.get("prediction", outputs.get("cluster"))
-    return reference_profile(raw, model.input_schema.columns, predictions, model.task, rows="training")
+    return {**reference, "predictions": prediction_profile(predictions, model.task, "training")}
 
 
 class TrainParams(Params):
@@ -390,8 +411,9 @@ class TrainModel(NodeType):
         check_features(frame, features, ctx.node_id)
         if learner.task == "classification" and y.nunique() < 2:
             raise BadInput("the label has a single class; a classifier needs at least two", param="label")
+        columns = profile_training_rows(table, features, params.label)
         est = fit(learner.estimator, frame, features, params.label, ctx, warm_key_of(learner, ctx, params.label))
-        return {"model": trained_model(ctx, learner, table, est, features, params.label)}
+        return {"model": trained_model(ctx, learner, table, est, features, params.label, columns)}
 
     def export(self, params: TrainParams, ctx: ExportContext) -> ExportFragment:
         return train_code(ctx, _learner_ref(ctx), ctx.table(), None, params.label)
@@ -436,8 +458,9 @@ class TrainClusteringModel(NodeType):
             raise BadInput("has missing values; clean them before clustering", column=col, port="data")
         if len(X) < learner.estimator.n_clusters:
             raise BadInput(f"{len(X)} rows cannot form {learner.estimator.n_clusters} clusters", port="data")
+        columns = profile_training_rows(table, features, None)
         est = fit(learner.estimator, table.frame, features, None, ctx)
-        return {"model": trained_model(ctx, learner, table, est, features, None)}
+        return {"model": trained_model(ctx, learner, table, est, features, None, columns)}
 
     def export(self, params: TrainClusteringParams, ctx: ExportContext) -> ExportFragment:
         model = (ctx.values or {}).get("model")

@@ -104,16 +104,22 @@ def series_profile(series: Any, kind: str) -> dict[str, Any]:
 
 
 def reference_profile(frame: Any, kinds: Iterable[tuple[str, str]], predictions: Any = None,
-                      task: str = "regression", rows: str = "training") -> dict[str, Any]:
-    """The reference profile of raw training rows `frame` (columns and kinds of the model's input schema),
-    and of `predictions` (made on `rows`: "held-out" or "training")."""
+                      task: str = "regression", rows: str = "training", positions: Any = None) -> dict[str, Any]:
+    """The reference profile of raw training rows `frame` (columns and kinds of the model's input schema;
+    `positions`: only those rows of it, taken one column at a time), and of `predictions` (made on `rows`:
+    "held-out" or "training")."""
     from concurrent.futures import ThreadPoolExecutor
+
+    def profile(name: str, kind: str) -> dict[str, Any]:
+        column = frame[name]
+        return series_profile(column if positions is None else column.take(positions), kind)
 
     present = [(name, kind) for name, kind in kinds if name in frame.columns]
     with ThreadPoolExecutor(2) as pool:  # numpy sorts without the GIL: two columns at a time
-        profiles = list(pool.map(lambda nk: series_profile(frame[nk[0]], nk[1]), present))
+        profiles = list(pool.map(lambda nk: profile(*nk), present))
     columns = {name: profile for (name, _), profile in zip(present, profiles)}
-    out: dict[str, Any] = {"format": FORMAT, "version": VERSION, "rows": int(len(frame)), "columns": columns}
+    n_rows = len(frame) if positions is None else len(positions)
+    out: dict[str, Any] = {"format": FORMAT, "version": VERSION, "rows": int(n_rows), "columns": columns}
     if predictions is not None:
         out["predictions"] = prediction_profile(predictions, task, rows)
     return out

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import queue
 import threading
 import time
@@ -433,10 +432,9 @@ class _Saver:
         self.queue.put((fingerprint, outputs))
 
     def _work(self) -> None:
-        try:  # below the nodes' threads: saving uses the CPU time their work leaves (a thread's own nice on Linux)
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), SAVER_NICE)
-        except (AttributeError, OSError):  # not Linux, or not allowed
-            pass
+        from designer.core.background import lower_priority
+
+        lower_priority(SAVER_NICE)  # below the nodes' threads: saving uses the CPU time their work leaves
         while (item := self.queue.get()) is not None:
             self.results.put(*item)
 

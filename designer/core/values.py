@@ -11,6 +11,7 @@ from designer.core.recipe import Recipe, Step
 from designer.core.schema import TableSchema
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 
@@ -91,10 +92,24 @@ class Table:
 
     def raw_rows(self) -> "pd.DataFrame | None":
         """This table's rows as they left the source (None when that is not known)."""
-        if self.source_frame is not None and self.frame.index.isin(self.source_frame.index).all():
-            return self.source_frame.loc[self.frame.index]
+        found = self.raw_source()
+        if found is None:
+            return None
+        frame, positions = found
+        return frame if positions is None else frame.take(positions)
+
+    def raw_source(self) -> "tuple[pd.DataFrame, np.ndarray | None] | None":
+        """Where this table's rows as they left the source are, without copying them: a frame and the positions
+        of the rows in it (None: all its rows, in order); None when that is not known."""
+        source = self.source_frame
+        if source is not None and source.index.is_unique:
+            positions = source.index.get_indexer(self.frame.index)
+            if (positions >= 0).all():
+                return source, positions
+        elif source is not None and self.frame.index.isin(source.index).all():
+            return source.loc[self.frame.index], None
         if not self.recipe:
-            return self.frame if self.meta is None else self.view
+            return (self.frame if self.meta is None else self.view), None
         return None
 
     def with_frame(self, frame: "pd.DataFrame") -> "Table":

@@ -229,3 +229,23 @@ def test_report_over_captures_with_a_daily_trend(messy, tmp_path):
     assert page.startswith("<!DOCTYPE html>") and "data:image/png;base64" in page
     assert "<script src" not in page and "<link" not in page  # self-contained
     json.dumps(report)  # JSON-able as it is
+
+
+def test_training_rows_profiled_in_place_equal_the_profile_of_their_copy() -> None:
+    """The drift reference of a split's training rows reads them from the loaded table by position (no copy
+    of the rows while the model fits); the profile is the one of the copied rows."""
+    from designer.core.drift import reference_profile
+    from designer.core.values import DataSource, Table
+
+    rng = np.random.default_rng(5)
+    loaded = pd.DataFrame({"x": rng.normal(size=300), "c": rng.choice(["a", "b", None], size=300),
+                           "y": rng.normal(size=300)})
+    table = Table.from_source(loaded, DataSource(name="t.csv", path="t.csv", sha256="0" * 64, rows=300, columns=3))
+    train = table.with_frame(loaded.sample(frac=0.7, random_state=1))
+    source, positions = train.raw_source()
+    assert source is loaded and positions is not None and len(positions) == 210
+    kinds = [("x", "numeric"), ("c", "categorical")]
+    copied = train.raw_rows()
+    assert copied.equals(loaded.loc[train.frame.index])
+    assert reference_profile(source, kinds, positions=positions) == reference_profile(copied, kinds)
+    assert reference_profile(source, kinds, positions=positions)["rows"] == 210
