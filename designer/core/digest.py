@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from designer.core.background import Background
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,25 +37,12 @@ def bytes_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-class BackgroundDigest:
-    """Hash a file in a thread (hashlib releases the GIL) while the caller parses it."""
+class BackgroundDigest(Background):
+    """Hash a file in a thread (hashlib releases the GIL) while the caller parses it; `result()` is the sha256,
+    or raises the OSError reading the file met."""
 
     def __init__(self, path: str | Path) -> None:
-        self._result: dict[str, Any] = {}
-        self._thread = threading.Thread(target=self._work, args=(Path(path),), daemon=True)
-        self._thread.start()
-
-    def _work(self, path: Path) -> None:
-        try:
-            self._result["sha256"] = file_sha256(path)
-        except OSError as e:  # reported by the parser as well; keep the reason
-            self._result["error"] = e
-
-    def result(self) -> str:
-        self._thread.join()
-        if "error" in self._result:
-            raise self._result["error"]
-        return self._result["sha256"]
+        super().__init__(lambda: file_sha256(Path(path)), name="digest")
 
 
 def frame_sha256(frame: "pd.DataFrame") -> str:
