@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from designer import cli
-from tests.conftest import SAMPLES
+from tests.conftest import DATA, SAMPLES
 
 DIABETES = SAMPLES / "diabetes_linear_regression.pipeline.json"
+MESSY = SAMPLES / "messy_housing_boosted_trees.pipeline.json"
 
 
 def test_run_output_redirected_to_a_file_is_complete_and_the_code_kept(tmp_path: Path) -> None:
@@ -28,6 +29,20 @@ def test_run_output_redirected_to_a_file_is_complete_and_the_code_kept(tmp_path:
     bad = subprocess.run([sys.executable, "-m", "designer", "run", str(tmp_path / "nope.pipeline.json")],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "nope.pipeline.json" in bad.stderr
+
+
+def test_score_writes_every_row_before_the_quick_exit(tmp_path: Path) -> None:
+    trained = subprocess.run([sys.executable, "-m", "designer", "run", str(MESSY), "--out", str(tmp_path / "out"),
+                              "--store", str(tmp_path / "store")], capture_output=True, text=True)
+    assert trained.returncode == 0, trained.stderr
+    bundle = tmp_path / "out" / "train.bundle.zip"
+    rows = len((DATA / "messy_housing.csv").read_text().splitlines()) - 1
+    for extra in ([], ["--jobs", "2", "--chunk-rows", "100"]):
+        out = tmp_path / f"scored{len(extra)}.csv"
+        done = subprocess.run([sys.executable, "-m", "designer", "score", str(bundle), str(DATA / "messy_housing.csv"),
+                               "-o", str(out), *extra], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert len(out.read_text().splitlines()) == rows + 1
 
 
 def test_leave_finishes_other_threads_and_flushes_before_the_quick_exit(monkeypatch: pytest.MonkeyPatch) -> None:
