@@ -329,6 +329,78 @@ class LoadDataset(NodeType):
         frame = load_version(r, ctx.progress)
         return loaded(frame, version_source(r), params)
 
+    def export(self, params: LoadDatasetParams, ctx: ExportContext) -> ExportFragment:
+        """The version's rows read with pandas from the CSV file (or the folder of CSV files) it was registered
+        from, each file refused unless its bytes still have the SHA-256 recorded at registration.
+
+        A reference is exactly that file, read as the designer reads it. A copy is read by the designer from
+        its Parquet snapshot in the run store, which pandas can read only with pyarrow, which an exported
+        script does not assume; its registered CSV source, verified by the hash the version records, holds the
+        same bytes the snapshot was parsed from, and is parsed with the same options. A version with no CSV
+        source (registered from Parquet, or a database result kept only as the snapshot) cannot be written
+        honestly without pyarrow, and is refused. "latest" is pinned to the version the run read (or the
+        latest one now, without a run): the script reads those rows even after newer versions appear."""
+        from designer.core.datasets import CSV_SUFFIXES, read_options
+        from designer.core.digest import file_sha256
+
+        r = self.record(params.model_copy(update={"version": self._version_read(params, ctx)}), ctx.base_dir, None)
+        source = Path(r.source)
+        listing = r.options.get("files")
+        files = [(source / name, sha) for name, sha in listing] if listing else [(source, r.sha256)]
+        if not all(f.suffix.lower() in CSV_SUFFIXES for f, _ in files):
+            how = "a Parquet snapshot in the run store" if r.storage == "copy" else "a Parquet file"
+            raise BadInput(f"export cannot read data set {r.ref} ({r.source}): it is kept as {how}, which "
+                           "pandas reads only with pyarrow, and an exported script needs only pandas, numpy and "
+                           "scikit-learn; write it as CSV (`pipeline-designer data get NAME:VERSION -o FILE.csv`) "
+                           "and load that file", param="name")
+        for f, sha in files:
+            if r.storage == "copy" and (not f.is_file() or file_sha256(f) != sha):
+                raise BadInput(f"export reads data set {r.ref} from the CSV file it was registered from, and "
+                               f"{f} is {'gone' if not f.is_file() else 'changed since'} (the snapshot in the "
+                               "run store is Parquet, which an exported script cannot read without pyarrow)",
+                               param="name", file=str(f))
+        o = read_options(r.options)
+        csv = _CsvParams(delimiter=o["delimiter"], encoding=o["encoding"], header=o["header"],
+                         missing_values=o["missing"])
+        var, ref = ctx.var("data"), repr(r.ref)
+        if listing:
+            read = read_csv_code(f"verified({ctx.path_code(str(source))} / name, sha256, {ref})", csv, o["encoding"])
+            code = [f"{var} = pd.concat([", f"    {read}",
+                    f"    for name, sha256 in {literal([list(x) for x in listing])}", "], ignore_index=True)"]
+        else:
+            verified = f"verified({ctx.path_code(str(source))}, {r.sha256!r}, {ref})"
+            code = [f"{var} = {read_csv_code(verified, csv, o['encoding'])}"]
+        if not o["header"]:
+            code.append(f"{var}.columns = [f\"column_{{i + 1}}\" for i in range({var}.shape[1])]")
+        what = "folder of CSV files" if listing else "CSV file"
+        kept = (f"a reference to this {what}" if r.storage == "reference" else
+                f"a copy registered from this {what}, read from it (the copy itself is Parquet)")
+        code.insert(0, f"# data set {r.ref}, {kept}; refused unless its sha256 is the registered one")
+        return exported(ctx, code, {"import hashlib"}, [VERIFIED_HELPER])
+
+    @staticmethod
+    def _version_read(params: LoadDatasetParams, ctx: ExportContext) -> int | str:
+        """The version the run read, else the one the parameter names now."""
+        table = (ctx.values or {}).get("data")
+        for s in getattr(table, "sources", ()):
+            if s.dataset == params.name and s.version is not None:
+                return int(s.version)
+        return params.version
+
+
+VERIFIED_HELPER = '''\
+def verified(path, sha256, version):
+    """`path`, after checking that its bytes are those registered as data set `version` (their SHA-256)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != sha256:
+        raise SystemExit(f"error: {path} has changed since it was registered as data set {version} (sha256 "
+                         f"{sha256[:12]}... then, {digest.hexdigest()[:12]}... now); refusing to read other rows")
+    return path
+'''
+
 
 # ------------------------------------------------------------------------------------ databases
 class LoadDatabaseParams(_MetaParams):
