@@ -488,6 +488,63 @@ class LoadDatabase(NodeType):
         source = DataSource(f"database {what}", None, frame_sha256(frame), len(frame), frame.shape[1])
         return loaded(frame, source, params)
 
+    def export_refusal(self, params: LoadDatabaseParams, base_dir: Path) -> str | None:
+        """Why the export cannot be written, known before a run: a database other than SQLite."""
+        from designer.core.database_source import connection_url
+
+        try:
+            url = connection_url(params.connection)
+        except BadInput:
+            return None  # an unset variable or unknown connection: the run says so
+        if url.startswith("sqlite"):
+            return None
+        kind = url.split(":", 1)[0].split("+", 1)[0]
+        return (f"export writes only SQLite reads (Python's sqlite3); this connection is a {kind} database, whose "
+                "driver an exported script (pandas, numpy and scikit-learn) does not have")
+
+    def export(self, params: LoadDatabaseParams, ctx: ExportContext) -> ExportFragment:
+        """SQLite only: the same SQL on the same file with Python's sqlite3 and `pandas.read_sql_query`, opened
+        read-only. An env:VARIABLE connection is read from that variable when the script runs (the URL is not
+        written into the script); a URL or a named connection is written as the file it names. Other databases
+        need a driver an exported script does not assume: refused."""
+        from designer.core.database_source import connection_url, resolve_url, select_sql, sqlite_file
+
+        why = self.export_refusal(params, ctx.base_dir)
+        if why:
+            raise BadInput(why, param="connection")
+        path = sqlite_file(connection_url(params.connection), ctx.base_dir)
+        if path is None:
+            raise BadInput("export reads SQLite files only (sqlite:///PATH); this URL names no file",
+                           param="connection")
+        sql, _ = select_sql(params.query, params.table, resolve_url(params.connection, ctx.base_dir))
+        connection = params.connection.strip()
+        if connection.startswith("env:"):
+            where = f"sqlite_file(os.environ.get({connection[4:]!r}, ''), {ctx.path_code(str(ctx.base_dir))})"
+            imports, helpers = {"import os", "import re"}, [SQLITE_HELPER, *helper_source(sqlite_file)]
+            said = f"the SQLite file the URL in ${connection[4:]} names"
+        else:
+            where, imports, helpers = ctx.path_code(str(path)), set(), [SQLITE_HELPER]
+            said = "the SQLite file" + (f" of the connection '{connection}'" if "://" not in connection else "")
+        code = [f"# {said}, read-only" + (f" (the designer also keeps each result as a version of data set "
+                                          f"{params.register_as})" if params.register_as else ""),
+                f"{ctx.var('data')} = read_sqlite({where}, {sql!r}, max_rows={params.max_rows})"]
+        return exported(ctx, code, {"import contextlib", "import sqlite3", *imports}, helpers)
+
+
+SQLITE_HELPER = '''\
+def read_sqlite(path, sql, max_rows):
+    """The rows of `sql` from the SQLite file `path`, opened read-only, as the designer reads them (decimals as
+    floats; refused with no rows or more than `max_rows`)."""
+    if path is None:
+        raise SystemExit("error: the database URL names no SQLite file (sqlite:///PATH)")
+    uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as connection:
+        frame = pd.read_sql_query(sql, connection, coerce_float=True)
+    if len(frame) == 0 or len(frame) > max_rows:
+        raise SystemExit(f"error: the query returned {len(frame):,} rows from {path} (1 to {max_rows:,} allowed)")
+    return frame
+'''
+
 
 # ------------------------------------------------------------------------------------ sample datasets
 def labelled(frame: Any, target: str, names: list[str] | None = None) -> Any:

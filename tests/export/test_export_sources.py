@@ -6,6 +6,7 @@ another table or query written into it fails. A database other than SQLite is re
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from designer.core.pipeline import Pipeline, parse_pipeline
 from designer.core.runner import metrics_of
 from designer.core.store import RunStore
 from tests.export.test_export import (assert_checks_and_scores_like_the_designer, assert_passes_ruff,
-                                     assert_plain_imports, run_script)
+                                     assert_plain_imports, call, run_script)
 
 
 def facts(seed: int, n: int = 40) -> pd.DataFrame:
@@ -161,3 +162,53 @@ def test_load_data_set_copy_whose_csv_changed_is_refused(store: RunStore, tmp_pa
     with pytest.raises(BadInput, match="changed since") as err:
         export_script(pipeline, tmp_path, tmp_path / "x.py", values=result.outputs)
     assert err.value.location.node == "data"
+
+
+# ------------------------------------------------------------------------------------------- Load from Database
+def make_sqlite(path: Path) -> Path:
+    """The facts as table `facts` (flags as 0/1), and other rows of the same columns as table `other`."""
+    with sqlite3.connect(path) as c:
+        facts(5).to_sql("facts", c, index=False)
+        facts(8).to_sql("other", c, index=False)
+    c.close()
+    return path
+
+
+@pytest.mark.parametrize("how", ["table", "query-env"])
+def test_load_from_database_exports_the_same_sqlite_read(how: str, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    make_sqlite(tmp_path / "shop.db")
+    if how == "table":
+        params = {"connection": "sqlite:///shop.db", "table": "facts"}
+        old, new = "'SELECT * FROM facts'", "'SELECT * FROM other'"
+    else:
+        monkeypatch.setenv("PD_TEST_SHOP_URL", "sqlite:///shop.db")
+        params = {"connection": "env:PD_TEST_SHOP_URL", "query": "SELECT * FROM facts WHERE x2 < 7 ORDER BY id"}
+        old, new = "'SELECT * FROM facts WHERE x2 < 7 ORDER BY id'", "'SELECT * FROM other WHERE x2 < 7 ORDER BY id'"
+    pipeline = source_pipeline({"type": "data.database", "params": params})
+    script, text, result = exported(pipeline, tmp_path, tmp_path)
+    assert_exact(script, text, result)
+    assert "data_data = read_sqlite(" in text and f", {old}, max_rows=10000000)" in text
+    if how == "table":
+        assert "data_data = read_sqlite(HERE / 'shop.db', " in text
+    else:  # the URL is read from the variable when the script runs, never written into it
+        assert "sqlite_file(os.environ.get('PD_TEST_SHOP_URL', ''), HERE / '.')" in text
+        assert "sqlite:///shop.db" not in text and text.count("def sqlite_file(") == 1
+    # another table or query in the script: other rows, and the comparison fails
+    assert text.count(old) == 1
+    broken = tmp_path / "broken.py"
+    broken.write_text(text.replace(old, new))
+    with pytest.raises(AssertionError):
+        assert_checks_and_scores_like_the_designer(broken, result)
+
+
+def test_load_from_database_other_than_sqlite_exits_2_naming_the_node(tmp_path: Path) -> None:
+    pipeline = source_pipeline({"type": "data.database",
+                                "params": {"connection": "postgresql+psycopg://analyst@localhost:1/shop",
+                                           "table": "facts"}})
+    path = tmp_path / "p.pipeline.json"
+    path.write_text(pipeline.to_json_text())
+    rc, out, err = call(["export", str(path), "-o", str(tmp_path / "x.py")])
+    assert rc == 2, err
+    assert "'data' (data.database)" in err and "only SQLite" in err and "postgresql" in err
+    assert "Traceback" not in err and not (tmp_path / "x.py").exists()
