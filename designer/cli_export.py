@@ -70,8 +70,8 @@ def pipeline_script(pipeline: Any, pipeline_path: Path, text: str, output: Path,
     from designer.core.export import Expected, NeedsRun, check_exportable, export_script
     from designer.core.registry import default_registry
 
-    check_exportable(pipeline, default_registry())  # before any run: exit 2 naming what cannot be written
     base = pipeline_path.resolve().parent
+    check_exportable(pipeline, default_registry(), base)  # before any run: exit 2 naming what cannot be written
     sha = bytes_sha256(text.encode())
     kw = dict(score_model=score_model, check_rows=check_rows, check_predictions=check_predictions)
     record = None if fresh else _latest_recorded(store_option, pipeline_path, text)

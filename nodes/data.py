@@ -329,6 +329,78 @@ class LoadDataset(NodeType):
         frame = load_version(r, ctx.progress)
         return loaded(frame, version_source(r), params)
 
+    def export(self, params: LoadDatasetParams, ctx: ExportContext) -> ExportFragment:
+        """The version's rows read with pandas from the CSV file (or the folder of CSV files) it was registered
+        from, each file refused unless its bytes still have the SHA-256 recorded at registration.
+
+        A reference is exactly that file, read as the designer reads it. A copy is read by the designer from
+        its Parquet snapshot in the run store, which pandas can read only with pyarrow, which an exported
+        script does not assume; its registered CSV source, verified by the hash the version records, holds the
+        same bytes the snapshot was parsed from, and is parsed with the same options. A version with no CSV
+        source (registered from Parquet, or a database result kept only as the snapshot) cannot be written
+        honestly without pyarrow, and is refused. "latest" is pinned to the version the run read (or the
+        latest one now, without a run): the script reads those rows even after newer versions appear."""
+        from designer.core.datasets import CSV_SUFFIXES, read_options
+        from designer.core.digest import file_sha256
+
+        r = self.record(params.model_copy(update={"version": self._version_read(params, ctx)}), ctx.base_dir, None)
+        source = Path(r.source)
+        listing = r.options.get("files")
+        files = [(source / name, sha) for name, sha in listing] if listing else [(source, r.sha256)]
+        if not all(f.suffix.lower() in CSV_SUFFIXES for f, _ in files):
+            how = "a Parquet snapshot in the run store" if r.storage == "copy" else "a Parquet file"
+            raise BadInput(f"export cannot read data set {r.ref} ({r.source}): it is kept as {how}, which "
+                           "pandas reads only with pyarrow, and an exported script needs only pandas, numpy and "
+                           "scikit-learn; write it as CSV (`pipeline-designer data get NAME:VERSION -o FILE.csv`) "
+                           "and load that file", param="name")
+        for f, sha in files:
+            if r.storage == "copy" and (not f.is_file() or file_sha256(f) != sha):
+                raise BadInput(f"export reads data set {r.ref} from the CSV file it was registered from, and "
+                               f"{f} is {'gone' if not f.is_file() else 'changed since'} (the snapshot in the "
+                               "run store is Parquet, which an exported script cannot read without pyarrow)",
+                               param="name", file=str(f))
+        o = read_options(r.options)
+        csv = _CsvParams(delimiter=o["delimiter"], encoding=o["encoding"], header=o["header"],
+                         missing_values=o["missing"])
+        var, ref = ctx.var("data"), repr(r.ref)
+        if listing:
+            read = read_csv_code(f"verified({ctx.path_code(str(source))} / name, sha256, {ref})", csv, o["encoding"])
+            code = [f"{var} = pd.concat([", f"    {read}",
+                    f"    for name, sha256 in {literal([list(x) for x in listing])}", "], ignore_index=True)"]
+        else:
+            verified = f"verified({ctx.path_code(str(source))}, {r.sha256!r}, {ref})"
+            code = [f"{var} = {read_csv_code(verified, csv, o['encoding'])}"]
+        if not o["header"]:
+            code.append(f"{var}.columns = [f\"column_{{i + 1}}\" for i in range({var}.shape[1])]")
+        what = "folder of CSV files" if listing else "CSV file"
+        kept = (f"a reference to this {what}" if r.storage == "reference" else
+                f"a copy registered from this {what}, read from it (the copy itself is Parquet)")
+        code.insert(0, f"# data set {r.ref}, {kept}; refused unless its sha256 is the registered one")
+        return exported(ctx, code, {"import hashlib"}, [VERIFIED_HELPER])
+
+    @staticmethod
+    def _version_read(params: LoadDatasetParams, ctx: ExportContext) -> int | str:
+        """The version the run read, else the one the parameter names now."""
+        table = (ctx.values or {}).get("data")
+        for s in getattr(table, "sources", ()):
+            if s.dataset == params.name and s.version is not None:
+                return int(s.version)
+        return params.version
+
+
+VERIFIED_HELPER = '''\
+def verified(path, sha256, version):
+    """`path`, after checking that its bytes are those registered as data set `version` (their SHA-256)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != sha256:
+        raise SystemExit(f"error: {path} has changed since it was registered as data set {version} (sha256 "
+                         f"{sha256[:12]}... then, {digest.hexdigest()[:12]}... now); refusing to read other rows")
+    return path
+'''
+
 
 # ------------------------------------------------------------------------------------ databases
 class LoadDatabaseParams(_MetaParams):
@@ -415,6 +487,63 @@ class LoadDatabase(NodeType):
             return loaded(frame, version_source(record), params)
         source = DataSource(f"database {what}", None, frame_sha256(frame), len(frame), frame.shape[1])
         return loaded(frame, source, params)
+
+    def export_refusal(self, params: LoadDatabaseParams, base_dir: Path) -> str | None:
+        """Why the export cannot be written, known before a run: a database other than SQLite."""
+        from designer.core.database_source import connection_url
+
+        try:
+            url = connection_url(params.connection)
+        except BadInput:
+            return None  # an unset variable or unknown connection: the run says so
+        if url.startswith("sqlite"):
+            return None
+        kind = url.split(":", 1)[0].split("+", 1)[0]
+        return (f"export writes only SQLite reads (Python's sqlite3); this connection is a {kind} database, whose "
+                "driver an exported script (pandas, numpy and scikit-learn) does not have")
+
+    def export(self, params: LoadDatabaseParams, ctx: ExportContext) -> ExportFragment:
+        """SQLite only: the same SQL on the same file with Python's sqlite3 and `pandas.read_sql_query`, opened
+        read-only. An env:VARIABLE connection is read from that variable when the script runs (the URL is not
+        written into the script); a URL or a named connection is written as the file it names. Other databases
+        need a driver an exported script does not assume: refused."""
+        from designer.core.database_source import connection_url, resolve_url, select_sql, sqlite_file
+
+        why = self.export_refusal(params, ctx.base_dir)
+        if why:
+            raise BadInput(why, param="connection")
+        path = sqlite_file(connection_url(params.connection), ctx.base_dir)
+        if path is None:
+            raise BadInput("export reads SQLite files only (sqlite:///PATH); this URL names no file",
+                           param="connection")
+        sql, _ = select_sql(params.query, params.table, resolve_url(params.connection, ctx.base_dir))
+        connection = params.connection.strip()
+        if connection.startswith("env:"):
+            where = f"sqlite_file(os.environ.get({connection[4:]!r}, ''), {ctx.path_code(str(ctx.base_dir))})"
+            imports, helpers = {"import os", "import re"}, [SQLITE_HELPER, *helper_source(sqlite_file)]
+            said = f"the SQLite file the URL in ${connection[4:]} names"
+        else:
+            where, imports, helpers = ctx.path_code(str(path)), set(), [SQLITE_HELPER]
+            said = "the SQLite file" + (f" of the connection '{connection}'" if "://" not in connection else "")
+        code = [f"# {said}, read-only" + (f" (the designer also keeps each result as a version of data set "
+                                          f"{params.register_as})" if params.register_as else ""),
+                f"{ctx.var('data')} = read_sqlite({where}, {sql!r}, max_rows={params.max_rows})"]
+        return exported(ctx, code, {"import contextlib", "import sqlite3", *imports}, helpers)
+
+
+SQLITE_HELPER = '''\
+def read_sqlite(path, sql, max_rows):
+    """The rows of `sql` from the SQLite file `path`, opened read-only, as the designer reads them (decimals as
+    floats; refused with no rows or more than `max_rows`)."""
+    if path is None:
+        raise SystemExit("error: the database URL names no SQLite file (sqlite:///PATH)")
+    uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as connection:
+        frame = pd.read_sql_query(sql, connection, coerce_float=True)
+    if len(frame) == 0 or len(frame) > max_rows:
+        raise SystemExit(f"error: the query returned {len(frame):,} rows from {path} (1 to {max_rows:,} allowed)")
+    return frame
+'''
 
 
 # ------------------------------------------------------------------------------------ sample datasets

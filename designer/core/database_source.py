@@ -69,7 +69,20 @@ def check_connection(value: str) -> str:
 
 
 def resolve_url(connection: str, base_dir: Path) -> str:
-    """The SQLAlchemy URL a connection parameter names."""
+    """The SQLAlchemy URL a connection parameter names (a SQLite file opened read-only)."""
+    url = connection_url(connection)
+    path = sqlite_file(url, base_dir)
+    if path is not None:
+        if not path.is_file():
+            raise BadInput("no such SQLite database file", param="connection", file=str(path))
+        driver = re.match(r"sqlite(\+\w+)?:", url)
+        url = f"sqlite{(driver.group(1) if driver else None) or ''}:///file:{path}?mode=ro&uri=true"
+    return url
+
+
+def connection_url(connection: str) -> str:
+    """The URL a connection parameter names, as written (env:VARIABLE's value, a named connection's URL, or
+    the parameter itself)."""
     from designer.core.config import config_path, connections
 
     connection = connection.strip()
@@ -87,14 +100,18 @@ def resolve_url(connection: str, base_dir: Path) -> str:
                            f"{', '.join(sorted(named)) or 'none'}); add it with `pipeline-designer connections add "
                            f"{connection} URL`, or write env:VARIABLE", param="connection")
         url = named[connection]
-    m = re.match(r"sqlite(\+\w+)?:///(.*)$", url)
-    if m and m.group(2) and not m.group(2).startswith(("file:", ":memory:")):
-        path = Path(m.group(2).split("?")[0]).expanduser()
-        path = path if path.is_absolute() else base_dir / path
-        if not path.is_file():
-            raise BadInput("no such SQLite database file", param="connection", file=str(path))
-        url = f"sqlite{m.group(1) or ''}:///file:{path}?mode=ro&uri=true"
     return url
+
+
+def sqlite_file(url: str, base_dir: Path) -> Path | None:
+    """The database file a SQLite URL names (sqlite:///PATH, a relative PATH being relative to the pipeline's
+    folder `base_dir`); None for any other URL, and for SQLite URLs that name no plain file (sqlite://,
+    :memory:, file: URIs). An exported script copies this function to find the file of an env:VARIABLE URL."""
+    m = re.match(r"sqlite(\+\w+)?:///(.*)$", url)
+    if not m or not m.group(2) or m.group(2).startswith(("file:", ":memory:")):
+        return None
+    path = Path(m.group(2).split("?")[0]).expanduser()
+    return path if path.is_absolute() else base_dir / path
 
 
 def _redact(text: str, url: str) -> str:

@@ -67,8 +67,14 @@ def _read_file(path: Path, options: dict[str, Any]) -> "pd.DataFrame":
         if len(frame) == 0:
             raise BadInput("the file has no rows", **where)
         return frame
-    o = {**csv_options(), **{k: v for k, v in options.items() if k in ("delimiter", "encoding", "header", "missing")}}
+    o = read_options(options)
     return read_csv_frame(str(path), o["delimiter"], o["encoding"], o["header"], o["missing"], where)
+
+
+def read_options(options: dict[str, Any]) -> dict[str, Any]:
+    """How a version's CSV files are read: its recorded options over the Load CSV defaults."""
+    keys = ("delimiter", "encoding", "header", "missing")
+    return {**csv_options(), **{k: v for k, v in options.items() if k in keys}}
 
 
 def _folder_files(folder: Path) -> list[Path]:

@@ -462,11 +462,28 @@ def unsupported(pipeline: Any, registry: Any) -> list[str]:
     return out
 
 
-def check_exportable(pipeline: Any, registry: Any) -> None:
+def check_exportable(pipeline: Any, registry: Any, base_dir: Path | None = None) -> None:
+    """Refuse, before any run, nodes whose module has no export, and (with `base_dir`) nodes whose module says
+    from its parameters alone that its export cannot be written (`export_refusal(params, base_dir)`: why, or
+    None)."""
     bad = unsupported(pipeline, registry)
     if bad:
         names = ", ".join(f"'{n}' ({pipeline.node(n).type})" for n in bad)
         raise BadInput(f"cannot export: no export for node{'s' * (len(bad) > 1)} {names}", node=bad[0])
+    if base_dir is None:
+        return
+    for n in pipeline.nodes:
+        cls = registry.get(n.type)
+        refusal = getattr(cls, "export_refusal", None)
+        if refusal is None:
+            continue
+        try:
+            params = cls.Params.model_validate(n.params)
+        except ValueError:
+            continue  # invalid parameters: validation names them
+        why = refusal(cls(), params, base_dir)
+        if why:
+            raise BadInput(f"cannot export '{n.id}' ({n.type}): {why}", node=n.id)
 
 
 def export_script(pipeline: Any, base_dir: Path, script_path: Path, *, expected: Expected | None = None,

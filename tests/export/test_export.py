@@ -165,12 +165,12 @@ def test_export_cli_writes_a_script_that_checks_and_reuses_the_recorded_run(tmp_
 
 def test_export_of_a_module_without_export_exits_2_naming_the_nodes(tmp_path: Path) -> None:
     data = json.loads((SAMPLES / "diabetes_linear_regression.pipeline.json").read_text())
-    data["nodes"].append({"id": "registered", "type": "data.dataset", "params": {"name": "housing"}})
+    data["nodes"].append({"id": "trained", "type": "data.model", "params": {"model": "housing"}})
     path = tmp_path / "p.pipeline.json"
     path.write_text(json.dumps(data).replace("../resources", str(SAMPLES.parent / "resources")))
     rc, out, err = call(["export", str(path), "-o", str(tmp_path / "x.py")])
     assert rc == 2
-    assert "registered" in err and "data.dataset" in err and "Traceback" not in err
+    assert "trained" in err and "data.model" in err and "Traceback" not in err
     assert not (tmp_path / "x.py").exists()
 
 
