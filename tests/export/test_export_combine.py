@@ -16,6 +16,7 @@ from designer.core.engine import Engine
 from designer.core.export import Expected, export_script
 from designer.core.pipeline import Pipeline, parse_pipeline
 from designer.core.runner import metrics_of
+from tests.export.modelling import modelling_links, modelling_nodes
 from tests.export.test_export import (assert_checks_and_scores_like_the_designer, assert_passes_ruff,
                                      assert_plain_imports)
 
@@ -60,24 +61,12 @@ def combine_pipeline(how: str, rest: str, only: tuple[str, ...] | None = None) -
              {"id": "rest", "type": "data.join", "params": {"how": rest, "keys": ["cid"], "right_keys": ["customer"]}},
              {"id": "both", "type": "data.add_rows", "params": {"columns": "union"}},
              {"id": "labelled", "type": "clean.missing", "params": {"columns": ["y"], "mode": "remove_row"}},
-             {"id": "split", "type": "split.rows", "params": {"fraction": 0.7, "seed": 3}},
-             {"id": "fill_numbers", "type": "clean.missing",
-              "params": {"columns": {"mode": "numeric", "exclude": ["y"]}, "mode": "median"}},
-             {"id": "fill_text", "type": "clean.missing",
-              "params": {"columns": {"mode": "categorical"}, "mode": "most_frequent"}},
-             {"id": "encode", "type": "clean.encode", "params": {"unseen": "ignore"}},
-             {"id": "learner", "type": "learn.linear_regression", "params": {}},
-             {"id": "train", "type": "learn.train", "params": {"label": "y"}},
-             {"id": "score", "type": "score.model", "params": {}},
-             {"id": "evaluate", "type": "evaluate.model", "params": {}}]
+             *modelling_nodes()]
     links = [("facts_a.data", "stack.first"), ("facts_b.data", "stack.second"),
              ("stack.data", "join.left"), ("customers.data", "join.right"),
              ("stack.data", "rest.left"), ("customers.data", "rest.right"),
              ("join.data", "both.first"), ("rest.data", "both.second"), ("both.data", "labelled.data"),
-             ("labelled.data", "split.data"), ("split.train", "fill_numbers.data"),
-             ("fill_numbers.data", "fill_text.data"), ("fill_text.data", "encode.data"), ("encode.data", "train.data"),
-             ("learner.learner", "train.learner"), ("train.model", "score.model"), ("split.test", "score.data"),
-             ("score.scored", "evaluate.scored")]
+             *modelling_links("labelled.data")]
     if only is not None:
         nodes = [n for n in nodes if n["id"] in only]
         links = [(a, b) for a, b in links if a.split(".")[0] in only and b.split(".")[0] in only]

@@ -22,6 +22,7 @@ from designer.core.export import Expected, export_script
 from designer.core.pipeline import Pipeline, parse_pipeline
 from designer.core.runner import metrics_of
 from designer.core.store import RunStore
+from tests.export.modelling import modelling_links, modelling_nodes
 from tests.export.test_export import (assert_checks_and_scores_like_the_designer, assert_passes_ruff,
                                      assert_plain_imports, call, run_script)
 
@@ -40,21 +41,9 @@ def facts(seed: int, n: int = 40) -> pd.DataFrame:
 
 def source_pipeline(source: dict[str, Any]) -> Pipeline:
     """`source` (node id "data", meta column "id") split, filled, encoded, trained, scored and evaluated."""
-    nodes = [{"id": "data", **source},
-             {"id": "split", "type": "split.rows", "params": {"fraction": 0.7, "seed": 3}},
-             {"id": "fill_numbers", "type": "clean.missing",
-              "params": {"columns": {"mode": "numeric", "exclude": ["y"]}, "mode": "median"}},
-             {"id": "fill_text", "type": "clean.missing",
-              "params": {"columns": {"mode": "categorical"}, "mode": "most_frequent"}},
-             {"id": "encode", "type": "clean.encode", "params": {"unseen": "ignore"}},
-             {"id": "learner", "type": "learn.linear_regression", "params": {}},
-             {"id": "train", "type": "learn.train", "params": {"label": "y"}},
-             {"id": "score", "type": "score.model", "params": {}},
-             {"id": "evaluate", "type": "evaluate.model", "params": {}}]
+    nodes = [{"id": "data", **source}, *modelling_nodes()]
     nodes[0]["params"]["meta_columns"] = ["id"]
-    links = [("data.data", "split.data"), ("split.train", "fill_numbers.data"), ("fill_numbers.data", "fill_text.data"),
-             ("fill_text.data", "encode.data"), ("encode.data", "train.data"), ("learner.learner", "train.learner"),
-             ("train.model", "score.model"), ("split.test", "score.data"), ("score.scored", "evaluate.scored")]
+    links = modelling_links("data.data")
     return parse_pipeline(json.dumps({"format": "pipeline-designer", "version": 2, "name": "sources", "nodes": nodes,
                                       "links": [{"from": a, "to": b} for a, b in links]}))
 
