@@ -54,14 +54,20 @@ def test_leave_finishes_other_threads_and_flushes_before_the_quick_exit(monkeypa
         finished.append("thread")
 
     monkeypatch.setattr(cli.os, "_exit", lambda code: exits.append(code))
+    monkeypatch.delitem(sys.modules, "dask", raising=False)  # other tests may have imported it
     worker = threading.Thread(target=slow)
     worker.start()
     cli.leave(3, quickly=True)
     assert finished == ["thread"] and exits == [3]
 
 
-def test_other_commands_exit_as_usual(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli.os, "_exit", lambda code: pytest.fail("quick exit for a command that has none"))
+def test_other_commands_and_runs_that_used_dask_exit_as_usual(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli.os, "_exit", lambda code: pytest.fail("quick exit where Python's own is needed"))
+    monkeypatch.delitem(sys.modules, "dask", raising=False)
     with pytest.raises(SystemExit) as e:
         cli.leave(0, quickly=False)
     assert e.value.code == 0
+    monkeypatch.setitem(sys.modules, "dask", sys.modules[__name__])  # any module object: Dask was imported
+    with pytest.raises(SystemExit) as e:
+        cli.leave(1, quickly=True)
+    assert e.value.code == 1
