@@ -82,6 +82,7 @@ class Palette(QWidget):
         self.tree.setDragDropMode(QAbstractItemView.DragOnly)
         self.tree.setIndentation(12)
         self.tree.setRootIsDecorated(True)
+        self.tree.setUniformRowHeights(True)  # every entry as tall as the first (Qt measured some rows shorter)
         self.tree.setObjectName("palette")
         layout.addWidget(self.search)
         layout.addWidget(self.tree, 1)

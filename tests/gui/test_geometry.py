@@ -87,3 +87,16 @@ def test_adds_never_overlap_and_follow_the_selected_node(diabetes):
     assert w.view.mapToScene(w.view.viewport().rect()).boundingRect().intersects(item.sceneBoundingRect())
     assert_clear(w)
     assert new == "clean_missing"  # ids come from titles
+
+
+def test_every_palette_entry_is_as_tall_as_the_others(window):
+    """Qt measured some entries shorter than others (the first few of a group looked spaced apart)."""
+    tree = window.palette.tree
+    window.show()
+    heights = set()
+    for i in range(tree.topLevelItemCount()):
+        group = tree.topLevelItem(i)
+        heights.add(tree.visualItemRect(group).height())
+        heights |= {tree.visualItemRect(group.child(j)).height() for j in range(group.childCount())}
+    heights.discard(0)  # entries scrolled out of view have no rectangle
+    assert len(heights) == 1, heights
