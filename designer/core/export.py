@@ -371,18 +371,27 @@ def pipeline_code(var: str, learner: LearnerRef, table: TableRef, features: list
             raise BadInput(f"export cannot write a step that transforms the label '{label}' ({s.node})", node=node)
     if label is not None and label not in table.raw:
         raise BadInput(f"export cannot write a label that a column step renamed or made ('{label}')", node=node)
+    lines, imports, helpers = pipeline_source(var, table.steps, features, learner.code)
+    return ExportFragment(code=lines, imports=imports | learner.imports, helpers=helpers)
+
+
+def pipeline_source(var: str, steps: Iterable[ColumnStep], features: list[str],
+                    learner: str) -> tuple[list[str], set[str], list[str]]:
+    """The lines of `var = Pipeline([...])` (a ColumnTransformer per step, the feature matrix, the `learner`
+    source), the imports they need and the helpers they call (feature_matrix, step)."""
+    steps = list(steps)
     lines = [f"{var} = Pipeline(["]
     lines += [f"    step({s.node!r}, {s.transformer}, {literal(list(s.columns))}"
-              f"{'' if s.remainder == 'passthrough' else f', remainder={s.remainder!r}'})," for s in table.steps]
+              f"{'' if s.remainder == 'passthrough' else f', remainder={s.remainder!r}'})," for s in steps]
     lines += [f"    (\"features\", FunctionTransformer(feature_matrix, kw_args={{\"columns\": {literal(features)}}})),",
-              f"    (\"learner\", {learner.code}),", "])"]
+              f"    (\"learner\", {learner}),", "])"]
     imports = {"from sklearn.pipeline import Pipeline", "from sklearn.preprocessing import FunctionTransformer",
-               "import numpy as np", *learner.imports}
+               "import numpy as np"}
     helpers = [MATRIX_HELPER]
-    if table.steps:
+    if steps:
         imports.add("from sklearn.compose import ColumnTransformer")
         helpers.append(STEP_HELPER)
-    return ExportFragment(code=lines, imports=imports, helpers=helpers)
+    return lines, imports, helpers
 
 
 def train_code(ctx: ExportContext, learner: LearnerRef, table: TableRef, features: list[str] | None,
@@ -760,18 +769,15 @@ def model_code(model: Any) -> str:
     from designer.core.recipe import ClipStep, DropStep
 
     est_code, imports = estimator_code(model.estimator)
-    imports |= {"import numpy as np", "from sklearn.pipeline import Pipeline",
-                "from sklearn.preprocessing import FunctionTransformer"}
-    helpers = [MATRIX_HELPER]
-    steps = []
+    steps, needs = [], []
     for s in model.recipe:
-        step, more, needs = step_code(s)
+        step, more, step_helpers = step_code(s)
         steps.append(step)
         imports |= more
-        helpers += [h for h in needs if h not in helpers]
-    if steps:
-        imports.add("from sklearn.compose import ColumnTransformer")
-        helpers.insert(1, STEP_HELPER)
+        needs += step_helpers
+    pipeline, more, helpers = pipeline_source("model", steps, list(model.features), est_code)
+    imports |= more
+    helpers += [h for i, h in enumerate(needs) if h not in needs[:i]]
     lines = [f"# {model.node_id}: {model.task} model"
              + (f" predicting '{model.label}'" if model.label else "")
              + f", trained on {model.train_rows} rows; fit it with model.fit(rows[INPUTS]"
@@ -781,12 +787,5 @@ def model_code(model: Any) -> str:
     if any(isinstance(s, ClipStep) and getattr(s, "percentiles", None) is not None for s in model.recipe):
         lines.append("# (bounds clipped at percentiles are learned again from the rows the model is fitted on)")
     lines += [_imports_block(imports), "", "", *[h + "\n" for h in helpers],
-              f"INPUTS = {literal([c for c in model.input_schema.names])}",
-              "model = Pipeline(["]
-    lines += [f"    step({s.node!r}, {s.transformer}, {literal(list(s.columns))}"
-              f"{'' if s.remainder == 'passthrough' else f', remainder={s.remainder!r}'}),"
-              for s in steps]
-    columns = literal(model.features)
-    lines += [f"    (\"features\", FunctionTransformer(feature_matrix, kw_args={{\"columns\": {columns}}})),",
-              f"    (\"learner\", {est_code}),", "])", ""]
+              f"INPUTS = {literal([c for c in model.input_schema.names])}", *pipeline, ""]
     return "\n".join(lines)
