@@ -7,7 +7,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from designer.core.background import Background
+from designer.core.background import BELOW_RUN, Background
 from designer.core.errors import BadInput
 from designer.core.export import ExportContext, ExportFragment, LearnerRef, NeedsRun, estimator_code, train_code
 from designer.core.model import TrainedModel, feature_matrix
@@ -322,10 +322,6 @@ def trained_model(ctx: RunContext, learner: Learner, table: Table, estimator: An
     return model
 
 
-REFERENCE_NICE = 10
-"""How much lower the drift reference's profiling thread runs than the fit (it uses the CPU time the fit leaves)."""
-
-
 def profile_training_rows(table: Table, features: list[str], label: str | None) -> Background:
     """The drift reference's profile of the raw input columns of the training rows (None when those rows are
     not known), computed in a background thread below the fit's priority while the model fits."""
@@ -337,7 +333,7 @@ def profile_training_rows(table: Table, features: list[str], label: str | None) 
         found = table.raw_source()  # a column at a time: no copy of the rows while the fit needs the memory
         return None if found is None else reference_profile(found[0], kinds, positions=found[1])
 
-    return Background(work, nice=REFERENCE_NICE, name="drift-reference")
+    return Background(work, nice=BELOW_RUN, name="drift-reference")
 
 
 REFERENCE_PREDICTION_ROWS = 50_000

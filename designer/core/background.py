@@ -6,6 +6,10 @@ import os
 import threading
 from typing import Any, Callable
 
+BELOW_RUN = 10
+"""How much lower than the run's nodes background work runs (saving results, profiling the training rows for
+the drift reference while the model fits): it uses the CPU time their work leaves."""
+
 
 def lower_priority(nice: int) -> None:
     """Lower the calling thread's scheduling priority by `nice` (Linux: per thread; elsewhere, or when not

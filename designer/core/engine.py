@@ -432,9 +432,9 @@ class _Saver:
         self.queue.put((fingerprint, outputs))
 
     def _work(self) -> None:
-        from designer.core.background import lower_priority
+        from designer.core.background import BELOW_RUN, lower_priority
 
-        lower_priority(SAVER_NICE)  # below the nodes' threads: saving uses the CPU time their work leaves
+        lower_priority(BELOW_RUN)
         while (item := self.queue.get()) is not None:
             self.results.put(*item)
 
@@ -446,9 +446,6 @@ class _Saver:
             if cancel is not None and cancel():
                 return
 
-
-SAVER_NICE = 10
-"""How much lower the saving thread's scheduling priority is than the run's (Linux: per thread)."""
 
 POLL = 0.05
 """Seconds between looks at the cancel flag while a node runs in its worker thread."""
